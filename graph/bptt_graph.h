@@ -1,0 +1,257 @@
+/* bptt_graph.h — tensors, the tape, parameters, the RNG and the gradient checker.
+ *
+ * The tape records every op applied while a forward pass runs (define-by-run);
+ * bp_backward walks it in reverse and each op's backward ADDS into its inputs'
+ * gradients, so a value read twice (a weight shared by every step of an unrolled
+ * RNN, the input of a skip connection) receives the sum.
+ *
+ * Ownership: nodes returned by bp_apply / bp_tape_input belong to the tape and are
+ * valid until bp_tape_reset or bp_tape_free. Leaves made by bp_leaf_new (and the
+ * parameters of a bp_params) are the caller's and outlive any reset.
+ *
+ * Errors are values: a call that can fail because of its input returns a status or
+ * NULL and fills a bp_error. The library never prints and never exits.
+ */
+#ifndef BPTT_GRAPH_H
+#define BPTT_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The scalar type: float by default; the same sources build in double
+ * (-DBP_DOUBLE, the bptt_f64 library) for tight finite-difference checks. */
+#ifdef BP_DOUBLE
+typedef double bp_real;
+#define BP_REAL_NAME "f64"
+#else
+typedef float bp_real;
+#define BP_REAL_NAME "f32"
+#endif
+
+#define BP_MAX_DIMS 4
+#define BP_MAX_INPUTS 4
+#define BP_MAX_ATTRS 4
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum bp_status {
+    BP_OK = 0,
+    BP_ERR_SHAPE,     /* shapes that do not fit an op or a file */
+    BP_ERR_VALUE,     /* a setting out of range */
+    BP_ERR_NOMEM,     /* an allocation failed or a size is too large */
+    BP_ERR_IO,        /* a file could not be read or written */
+    BP_ERR_PARSE,     /* a file is malformed */
+    BP_ERR_NONFINITE, /* a NaN or Inf where a finite number is needed */
+    BP_ERR_NAME,      /* an unknown or duplicate name */
+} bp_status;
+
+typedef struct bp_error {
+    bp_status status;
+    char msg[512];
+} bp_error;
+
+/* Fill err (if not NULL) with a formatted message; returns status. */
+bp_status bp_error_set(bp_error *err, bp_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepend "prefix: " to err->msg (keeps the status). */
+void bp_error_prefix(bp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *bp_status_name(bp_status status);
+
+/* ---------------------------------------------------------------- shapes */
+
+typedef struct bp_shape {
+    int ndim;
+    int dim[BP_MAX_DIMS];
+} bp_shape;
+
+bp_shape bp_shape1(int d0);
+bp_shape bp_shape2(int d0, int d1);
+size_t bp_shape_size(bp_shape s);
+bool bp_shape_eq(bp_shape a, bp_shape b);
+/* "[32, 128]" into buf; returns buf. */
+char *bp_shape_str(bp_shape s, char *buf, size_t n);
+/* Checks 1 <= ndim <= BP_MAX_DIMS, every dim >= 1 and the element count below
+ * BP_MAX_ELEMENTS, so a hostile size fails here, before any allocation. */
+#define BP_MAX_ELEMENTS ((size_t)1 << 31)
+bp_status bp_shape_check(bp_shape s, bp_error *err);
+
+/* ---------------------------------------------------------------- nodes */
+
+typedef struct bp_op bp_op;
+typedef struct bp_node bp_node;
+typedef struct bp_tape bp_tape;
+
+struct bp_node {
+    const bp_op *op;            /* NULL for a leaf: parameter, input or constant */
+    bp_node *in[BP_MAX_INPUTS]; /* the op's inputs */
+    double attr[BP_MAX_ATTRS];  /* the op's numeric settings (scale c, slice begin...) */
+    bp_shape shape;
+    size_t size;                /* elements in value (and grad) */
+    bp_real *value;             /* row-major, contiguous */
+    bp_real *grad;              /* same layout; NULL while it has none */
+    void *aux;                  /* op scratch kept from forward for backward */
+    const char *name;           /* parameter name or label; may be NULL */
+    int id;                     /* position on the tape; -1 for a leaf off the tape */
+    bool requires_grad;         /* some parameter or grad-requiring input lies upstream */
+    bool reached;               /* set during backward: the output depends on it */
+};
+
+/* A leaf that outlives tape resets (parameters, gradient-check inputs).
+ * Values are zero; grad is allocated (zero) when requires_grad. */
+bp_node *bp_leaf_new(bp_shape shape, bool requires_grad, bp_error *err);
+void bp_leaf_free(bp_node *leaf);
+
+/* ---------------------------------------------------------------- the tape */
+
+bp_tape *bp_tape_new(void);
+void bp_tape_free(bp_tape *t);
+/* Forget every node and rewind the arena. Memory is kept for the next step:
+ * after the first step of a fixed graph, recording allocates nothing. */
+void bp_tape_reset(bp_tape *t);
+
+/* The first error met while recording, or NULL. Once an error is set every
+ * bp_apply returns NULL, so a chain of ops can be checked once at its end. */
+const bp_error *bp_tape_error(const bp_tape *t);
+void bp_tape_clear_error(bp_tape *t);
+
+int bp_tape_len(const bp_tape *t);
+bp_node *bp_tape_node(const bp_tape *t, int i);
+/* Arena bytes reserved (the high-water mark of one step once warmed up). */
+size_t bp_tape_arena_bytes(const bp_tape *t);
+/* Scratch memory from the arena, 64-byte aligned, valid until reset. */
+void *bp_tape_alloc(bp_tape *t, size_t bytes);
+/* For an op's forward that meets a bad value (a class id out of range): sets the
+ * tape's error, so bp_apply returns NULL. Keeps an earlier error. */
+void bp_tape_fail(bp_tape *t, bp_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An input (batch data, a constant or a detached state) recorded on the tape.
+ * data is copied; NULL gives zeros. With requires_grad its grad is kept, so
+ * dL/d(input) can be read after backward. */
+bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool requires_grad);
+
+/* Record op on the tape: check shapes, run forward, append the node.
+ * in[] holds op->n_in nodes, attr[] op->n_attr numbers (NULL when none).
+ * On error returns NULL and sets the tape's error ("matmul: ... [3, 4] and [5, 2]"). */
+bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[]);
+
+/* Backward from a scalar output: dout = 1. */
+bp_status bp_backward(bp_tape *t, bp_node *out, bp_error *err);
+/* Backward from any output with a given upstream gradient dout (out->size values).
+ * Tape nodes' grads are zeroed first; leaves' grads accumulate (zero them yourself). */
+bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err);
+
+/* ---------------------------------------------------------------- ops */
+
+/* One gradient-check case for an op: its input shapes and attribute values. */
+typedef struct bp_check_case {
+    bp_shape in_shape[BP_MAX_INPUTS];
+    double attr[BP_MAX_ATTRS];
+} bp_check_case;
+
+typedef struct bp_rng bp_rng;
+
+/* How the registry-wide gradient check exercises an op. */
+typedef struct bp_op_check {
+    int n_cases;                /* cases to check (several random shapes) */
+    void (*make_case)(int k, bp_rng *rng, bp_check_case *c);
+    double lo, hi;              /* inputs drawn from U[lo, hi] */
+    double kinks[2];            /* input values where the op is not smooth... */
+    int n_kinks;                /* ...which the checker keeps samples away from */
+    unsigned const_inputs;      /* bit i: input i takes no gradient (class targets) */
+    /* Fill a constant input (e.g. valid class ids); NULL when there is none. */
+    void (*fill_const)(int input, bp_node *x, const bp_check_case *c, bp_rng *rng);
+    double atol, rtol;          /* 0: the checker's defaults */
+} bp_op_check;
+
+/* An op: one file in ops/ defines one of these; one line in ops/registry.def
+ * makes it known to C, to the YAML graph form and to the registry-wide check. */
+struct bp_op {
+    const char *name;
+    int n_in;                               /* inputs, 1..BP_MAX_INPUTS */
+    int n_attr;                             /* numeric attributes, 0..BP_MAX_ATTRS */
+    const char *attr_names[BP_MAX_ATTRS];   /* their names, as a model file writes them */
+    const char *formula;                    /* one line: "y = tanh(x)" */
+    /* Output shape from the inputs' shapes and attrs, or an error naming them. */
+    bp_status (*shape)(const bp_node *n, bp_shape *out, bp_error *err);
+    /* n->value = f(inputs). The value buffer is allocated by the tape. */
+    void (*forward)(bp_node *n, bp_tape *t);
+    /* For each input that requires grad: in->grad += (d out / d in)^T n->grad. */
+    void (*backward)(bp_node *n);
+    bp_op_check check;
+};
+
+/* ---------------------------------------------------------------- parameters */
+
+typedef struct bp_params bp_params;
+
+bp_params *bp_params_new(void);
+void bp_params_free(bp_params *p);
+/* Add a parameter "<layer>.<param>" (zero value, zero grad). Fails on a
+ * duplicate name or a bad shape. The node belongs to p. */
+bp_node *bp_params_add(bp_params *p, const char *name, bp_shape shape, bp_error *err);
+bp_node *bp_params_find(const bp_params *p, const char *name);
+int bp_params_count(const bp_params *p);
+bp_node *bp_params_at(const bp_params *p, int i);
+size_t bp_params_elements(const bp_params *p);
+void bp_params_zero_grad(bp_params *p);
+
+/* ---------------------------------------------------------------- random numbers */
+
+/* xoshiro256**: the same seed gives bit-identical streams on every machine. */
+struct bp_rng {
+    uint64_t s[4];
+};
+void bp_rng_seed(bp_rng *r, uint64_t seed);
+uint64_t bp_rng_next(bp_rng *r);
+double bp_rng_uniform(bp_rng *r);           /* [0, 1) */
+double bp_rng_normal(bp_rng *r);            /* N(0, 1) */
+uint32_t bp_rng_below(bp_rng *r, uint32_t n); /* [0, n), unbiased */
+void bp_fill_uniform(bp_real *x, size_t n, double lo, double hi, bp_rng *r);
+void bp_fill_normal(bp_real *x, size_t n, double mean, double std, bp_rng *r);
+
+/* ---------------------------------------------------------------- gradient checker */
+
+/* The function under check: record ops on t from the inputs, return the output. */
+typedef bp_node *(*bp_check_fn)(bp_tape *t, bp_node *const inputs[], void *ctx);
+
+typedef struct bp_check_opts {
+    double eps;   /* central-difference step (default 1e-6) */
+    double atol;  /* pass when |analytic - numeric| <= atol + rtol*|numeric| */
+    double rtol;  /* defaults 1e-5 and 1e-3, as PyTorch's gradcheck */
+    uint64_t seed; /* for the random projection of a non-scalar output */
+} bp_check_opts;
+
+typedef struct bp_check_result {
+    double max_abs;   /* largest |analytic - numeric| */
+    double max_rel;   /* largest |analytic - numeric| / max(|numeric|, atol) */
+    size_t worst;     /* element index where the tolerance was missed most */
+    double analytic, numeric; /* the values at that element */
+    bool ok;
+} bp_check_result;
+
+/* Check d(out)/d(input) for every input with requires_grad, element by element,
+ * against central differences of L = sum(w * out) for a fixed random w.
+ * fn is called many times on t (which is reset between calls); it must be
+ * deterministic. result[] gets one entry per input. Returns BP_OK when it could
+ * run (whatever the verdict); *all_ok tells the verdict. Meaningful in double. */
+bp_status bp_gradcheck(bp_check_fn fn, void *ctx, bp_node *const inputs[], int n_inputs,
+                       const bp_check_opts *opts, bp_check_result result[], bool *all_ok,
+                       bp_error *err);
+
+/* Check one op on one case: draws inputs as op->check says, keeps them away from
+ * kinks, runs bp_gradcheck. Inputs in op->check.const_inputs are not checked. */
+bp_status bp_gradcheck_op(const bp_op *op, const bp_check_case *c, uint64_t seed,
+                          const bp_check_opts *opts, bp_check_result result[BP_MAX_INPUTS],
+                          bool *all_ok, bp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

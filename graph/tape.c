@@ -1,0 +1,227 @@
+/* tape.c — the define-by-run tape: nodes in execution order, backward in reverse. */
+#include "arena.h"
+#include "bptt_graph.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bp_tape {
+    bp_arena arena;
+    bp_node **nodes; /* execution order, which is a topological order */
+    int len, cap;
+    bool failed;
+    bp_error err;
+};
+
+bp_tape *bp_tape_new(void)
+{
+    return calloc(1, sizeof(bp_tape));
+}
+
+void bp_tape_free(bp_tape *t)
+{
+    if (!t)
+        return;
+    bp_arena_free(&t->arena);
+    free(t->nodes);
+    free(t);
+}
+
+void bp_tape_reset(bp_tape *t)
+{
+    bp_arena_reset(&t->arena);
+    t->len = 0;
+    bp_tape_clear_error(t);
+}
+
+const bp_error *bp_tape_error(const bp_tape *t)
+{
+    return t->failed ? &t->err : NULL;
+}
+
+void bp_tape_clear_error(bp_tape *t)
+{
+    t->failed = false;
+    t->err.status = BP_OK;
+    t->err.msg[0] = '\0';
+}
+
+int bp_tape_len(const bp_tape *t)
+{
+    return t->len;
+}
+
+bp_node *bp_tape_node(const bp_tape *t, int i)
+{
+    return i >= 0 && i < t->len ? t->nodes[i] : NULL;
+}
+
+size_t bp_tape_arena_bytes(const bp_tape *t)
+{
+    return t->arena.reserved;
+}
+
+void *bp_tape_alloc(bp_tape *t, size_t bytes)
+{
+    void *p = bp_arena_alloc(&t->arena, bytes);
+    if (!p && !t->failed) {
+        t->failed = true;
+        bp_error_set(&t->err, BP_ERR_NOMEM, "tape: cannot allocate %zu bytes", bytes);
+    }
+    return p;
+}
+
+void bp_tape_fail(bp_tape *t, bp_status status, const char *fmt, ...)
+{
+    if (t->failed)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    t->failed = true;
+    t->err.status = status;
+    vsnprintf(t->err.msg, sizeof t->err.msg, fmt, ap);
+    va_end(ap);
+}
+
+/* Append n to the execution order; the array grows by doubling and is kept
+ * across resets, so a warmed-up tape appends without allocating. */
+static bool push(bp_tape *t, bp_node *n)
+{
+    if (t->len == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 1024;
+        bp_node **nodes = realloc(t->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            t->failed = true;
+            bp_error_set(&t->err, BP_ERR_NOMEM, "tape: cannot grow to %d nodes", cap);
+            return false;
+        }
+        t->nodes = nodes;
+        t->cap = cap;
+    }
+    n->id = t->len;
+    t->nodes[t->len++] = n;
+    return true;
+}
+
+/* A zeroed node with a value buffer for shape s, not yet on the tape. */
+static bp_node *node_new(bp_tape *t, bp_shape s)
+{
+    bp_node *n = bp_tape_alloc(t, sizeof *n);
+    if (!n)
+        return NULL;
+    memset(n, 0, sizeof *n);
+    n->shape = s;
+    n->size = bp_shape_size(s);
+    n->value = bp_tape_alloc(t, n->size * sizeof(bp_real));
+    return n->value ? n : NULL;
+}
+
+bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool requires_grad)
+{
+    if (t->failed)
+        return NULL;
+    bp_error e;
+    if (bp_shape_check(shape, &e) != BP_OK) {
+        t->failed = true;
+        bp_error_set(&t->err, e.status, "input: %s", e.msg);
+        return NULL;
+    }
+    bp_node *n = node_new(t, shape);
+    if (!n)
+        return NULL;
+    if (data)
+        memcpy(n->value, data, n->size * sizeof(bp_real));
+    else
+        memset(n->value, 0, n->size * sizeof(bp_real));
+    n->requires_grad = requires_grad;
+    if (requires_grad) {
+        n->grad = bp_tape_alloc(t, n->size * sizeof(bp_real));
+        if (!n->grad)
+            return NULL;
+        memset(n->grad, 0, n->size * sizeof(bp_real));
+    }
+    return push(t, n) ? n : NULL;
+}
+
+bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[])
+{
+    if (t->failed)
+        return NULL;
+    for (int i = 0; i < op->n_in; i++) {
+        if (!in[i]) {
+            t->failed = true;
+            bp_error_set(&t->err, BP_ERR_VALUE, "%s: input %d is missing", op->name, i);
+            return NULL;
+        }
+    }
+    /* Shape first, on a stack node, so a bad shape allocates nothing. */
+    bp_node probe = {.op = op};
+    memcpy(probe.in, in, (size_t)op->n_in * sizeof *in);
+    if (op->n_attr)
+        memcpy(probe.attr, attr, (size_t)op->n_attr * sizeof *attr);
+    bp_shape s;
+    bp_error e = {0};
+    if (op->shape(&probe, &s, &e) != BP_OK || bp_shape_check(s, &e) != BP_OK) {
+        t->failed = true;
+        bp_error_set(&t->err, e.status, "%s: %s", op->name, e.msg);
+        return NULL;
+    }
+    bp_node *n = node_new(t, s);
+    if (!n)
+        return NULL;
+    n->op = op;
+    memcpy(n->in, probe.in, sizeof n->in);
+    memcpy(n->attr, probe.attr, sizeof n->attr);
+    for (int i = 0; i < op->n_in; i++)
+        n->requires_grad |= in[i]->requires_grad;
+    op->forward(n, t);
+    if (t->failed) /* forward's scratch allocation failed */
+        return NULL;
+    return push(t, n) ? n : NULL;
+}
+
+bp_status bp_backward(bp_tape *t, bp_node *out, bp_error *err)
+{
+    if (out && out->size != 1) {
+        char b[64];
+        return bp_error_set(err, BP_ERR_SHAPE,
+                            "backward: the output must be a scalar, not %s (use bp_backward_seed)",
+                            bp_shape_str(out->shape, b, sizeof b));
+    }
+    const bp_real one = 1;
+    return bp_backward_seed(t, out, &one, err);
+}
+
+bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
+{
+    if (!out || out->id < 0 || out->id >= t->len || t->nodes[out->id] != out)
+        return bp_error_set(err, BP_ERR_VALUE, "backward: the output is not a node of this tape");
+    if (!out->requires_grad)
+        return BP_OK; /* nothing upstream takes a gradient */
+    for (int i = 0; i <= out->id; i++) {
+        bp_node *n = t->nodes[i];
+        n->reached = false;
+        if (!n->requires_grad)
+            continue;
+        if (!n->grad) {
+            n->grad = bp_arena_alloc(&t->arena, n->size * sizeof(bp_real));
+            if (!n->grad)
+                return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
+        }
+        memset(n->grad, 0, n->size * sizeof(bp_real));
+    }
+    for (size_t j = 0; j < out->size; j++)
+        out->grad[j] += dout[j];
+    out->reached = true;
+    for (int i = out->id; i >= 0; i--) {
+        bp_node *n = t->nodes[i];
+        if (!n->reached || !n->op || !n->requires_grad)
+            continue;
+        n->op->backward(n);
+        for (int k = 0; k < n->op->n_in; k++)
+            n->in[k]->reached = true;
+    }
+    return BP_OK;
+}

@@ -1,0 +1,28 @@
+/* exp — y = exp(x), elementwise. */
+#include "op_util.h"
+
+#include <tgmath.h>
+
+static void exp_forward(bp_node *n, bp_tape *t)
+{
+    (void)t;
+    for (size_t i = 0; i < n->size; i++)
+        n->value[i] = exp(X(n)->value[i]);
+}
+
+/* d exp(x) = y */
+static void exp_backward(bp_node *n)
+{
+    for (size_t i = 0; i < n->size; i++)
+        X(n)->grad[i] += n->grad[i] * n->value[i];
+}
+
+const bp_op bp_op_exp = {
+    .name = "exp",
+    .n_in = 1,
+    .formula = "y = exp(x)",
+    .shape = bp_shape_like_input,
+    .forward = exp_forward,
+    .backward = exp_backward,
+    .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = -2, .hi = 2},
+};

@@ -1,0 +1,29 @@
+/* cli.h — what the bptt subcommands share: the command table, exit codes, and
+ * small helpers for printing errors. Only tools/ prints or exits. */
+#ifndef BPTT_CLI_H
+#define BPTT_CLI_H
+
+#include "bptt_ops.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+    const char *usage;
+} cli_command;
+
+/* Print "bptt CMD: message" to stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Exit status for a library error: bad input (2) or runtime failure (1). */
+int cli_status_exit(bp_status st);
+/* Is argv[i] "--help" or "-h"? */
+int cli_wants_help(int argc, char **argv);
+
+extern const cli_command cli_commands[];
+extern const int cli_n_commands;
+
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,182 @@
+/* cmd_bench.c — `bptt bench tape`: the figures of the autodiff core, each
+ * against a baseline measured in the same run. */
+#include "blas.h"
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static long rss_kib(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Record a chain of n scale ops on a 1x1 leaf, then backward. */
+static int chain(bp_tape *t, bp_node *x, int n)
+{
+    bp_node *y = x;
+    for (int i = 0; i < n; i++)
+        y = bp_scale(t, y, 1.0);
+    bp_node *loss = bp_sum(t, y);
+    bp_error err;
+    return loss && bp_backward(t, loss, &err) == BP_OK ? 0 : -1;
+}
+
+static int bench_chain(void)
+{
+    const int n = 1000000, reps = 5;
+    bp_tape *t = bp_tape_new();
+    bp_node *x = bp_leaf_new(bp_shape2(1, 1), true, NULL);
+    if (!t || !x)
+        return EXIT_RUNTIME;
+    x->value[0] = 1;
+    double times[5];
+    for (int r = 0; r <= reps; r++) {
+        bp_tape_reset(t);
+        x->grad[0] = 0;
+        double t0 = now();
+        if (chain(t, x, n)) {
+            fprintf(stderr, "bench: chain failed\n");
+            return EXIT_RUNTIME;
+        }
+        if (r > 0) /* the first pass warms the arena up */
+            times[r - 1] = now() - t0;
+    }
+    double med = median(times, reps);
+    printf("tape overhead    %d-node chain of 1x1 scale ops, record + backward: "
+           "%.1f ns/node (target <= 100)  [median of %d]\n",
+           n, 1e9 * med / n, reps);
+    printf("                 gradient reached the input: %g (expected 1)\n", (double)x->grad[0]);
+    bp_leaf_free(x);
+    bp_tape_free(t);
+    return 0;
+}
+
+static int bench_matmul(void)
+{
+    const int M = 32, K = 128, N = 128, iters = 2000, reps = 7;
+    bp_rng rng;
+    bp_rng_seed(&rng, 1);
+    bp_node *a = bp_leaf_new(bp_shape2(M, K), true, NULL);
+    bp_node *b = bp_leaf_new(bp_shape2(K, N), true, NULL);
+    bp_real *dc = malloc(sizeof(bp_real) * M * N), *c = malloc(sizeof(bp_real) * M * N);
+    bp_tape *t = bp_tape_new();
+    if (!a || !b || !dc || !c || !t)
+        return EXIT_RUNTIME;
+    bp_fill_uniform(a->value, a->size, -1, 1, &rng);
+    bp_fill_uniform(b->value, b->size, -1, 1, &rng);
+    bp_fill_uniform(dc, (size_t)M * N, -1, 1, &rng);
+    double op_t[7], blas_t[7];
+    bp_error err;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        for (int i = 0; i < iters; i++) {
+            bp_tape_reset(t);
+            bp_node *y = bp_matmul(t, a, b);
+            if (!y || bp_backward_seed(t, y, dc, &err) != BP_OK)
+                return EXIT_RUNTIME;
+        }
+        op_t[r] = (now() - t0) / iters;
+        t0 = now();
+        for (int i = 0; i < iters; i++) { /* the same three products, bare */
+            bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a->value, K, b->value,
+                    N, 0, c, N);
+            bp_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1, dc, N, b->value, N, 1,
+                    a->grad, K);
+            bp_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1, a->value, K, dc, N, 1,
+                    b->grad, N);
+        }
+        blas_t[r] = (now() - t0) / iters;
+    }
+    double mo = median(op_t, reps), mb = median(blas_t, reps);
+    printf("matmul op        %dx%dx%d forward + backward: %.2f us; bare gemm x3: %.2f us; "
+           "ratio %.3f (target <= 1.10)\n",
+           M, K, N, 1e6 * mo, 1e6 * mb, mo / mb);
+    bp_leaf_free(a);
+    bp_leaf_free(b);
+    free(dc);
+    free(c);
+    bp_tape_free(t);
+    return 0;
+}
+
+/* A small fixed graph: a 2-layer tanh net with an mse loss. */
+static int cycle(bp_tape *t, bp_node *x, bp_node *w1, bp_node *w2, bp_node *target)
+{
+    bp_tape_reset(t);
+    bp_node *h = bp_tanh(t, bp_matmul(t, x, w1));
+    bp_node *loss = bp_mse(t, bp_matmul(t, h, w2), target);
+    bp_error err;
+    return loss && bp_backward(t, loss, &err) == BP_OK ? 0 : -1;
+}
+
+static int bench_memory(void)
+{
+    const int cycles = 10000;
+    bp_tape *t = bp_tape_new();
+    bp_node *x = bp_leaf_new(bp_shape2(16, 64), false, NULL);
+    bp_node *w1 = bp_leaf_new(bp_shape2(64, 64), true, NULL);
+    bp_node *w2 = bp_leaf_new(bp_shape2(64, 8), true, NULL);
+    bp_node *target = bp_leaf_new(bp_shape2(16, 8), false, NULL);
+    if (!t || !x || !w1 || !w2 || !target || cycle(t, x, w1, w2, target))
+        return EXIT_RUNTIME;
+    long before = rss_kib();
+    size_t arena_before = bp_tape_arena_bytes(t);
+    for (int i = 1; i < cycles; i++)
+        if (cycle(t, x, w1, w2, target))
+            return EXIT_RUNTIME;
+    long after = rss_kib();
+    printf("memory           %d record/backward/reset cycles: resident %ld KiB after the first, "
+           "%ld KiB after the last (%+ld KiB); arena %zu -> %zu bytes\n",
+           cycles, before, after, after - before, arena_before, bp_tape_arena_bytes(t));
+    bp_leaf_free(x);
+    bp_leaf_free(w1);
+    bp_leaf_free(w2);
+    bp_leaf_free(target);
+    bp_tape_free(t);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *what = argc > 1 ? argv[1] : "tape";
+    if (!strcmp(what, "tape")) {
+        printf("bptt bench tape (%s, 1 BLAS thread recommended: OPENBLAS_NUM_THREADS=1)\n",
+               BP_REAL_NAME);
+        int rc = bench_chain();
+        if (!rc) rc = bench_matmul();
+        if (!rc) rc = bench_memory();
+        return rc;
+    }
+    cli_error("bench", "unknown benchmark '%s'; known: tape", what);
+    return EXIT_USAGE;
+}

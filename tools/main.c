@@ -1,0 +1,85 @@
+/* main.c — `bptt COMMAND ...`: dispatch to a subcommand. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef BPTT_VERSION
+#define BPTT_VERSION "unknown"
+#endif
+
+const cli_command cli_commands[] = {
+    {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
+     "bptt bench tape"},
+};
+const int cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bptt %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_status_exit(bp_status st)
+{
+    switch (st) {
+    case BP_OK: return EXIT_OK;
+    case BP_ERR_NONFINITE:
+    case BP_ERR_NOMEM:
+    case BP_ERR_IO: return EXIT_RUNTIME;
+    default: return EXIT_USAGE;
+    }
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return 1;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "bptt %s (%s) — reverse-mode autodiff and backpropagation through time\n\n"
+               "usage: bptt COMMAND [ARGS]   (bptt COMMAND --help for more)\n\ncommands:\n",
+            BPTT_VERSION, BP_REAL_NAME);
+    for (int i = 0; i < cli_n_commands; i++)
+        fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(f, "\nexit status: 0 success, 1 runtime failure, 2 bad input or usage\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("bptt %s (%s)\n", BPTT_VERSION, BP_REAL_NAME);
+        return EXIT_OK;
+    }
+    for (int i = 0; i < cli_n_commands; i++) {
+        if (strcmp(argv[1], cli_commands[i].name))
+            continue;
+        if (cli_wants_help(argc - 1, argv + 1)) {
+            printf("usage: %s\n\n%s\n", cli_commands[i].usage, cli_commands[i].summary);
+            return EXIT_OK;
+        }
+        return cli_commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "bptt: unknown command '%s'; known:", argv[1]);
+    for (int i = 0; i < cli_n_commands; i++)
+        fprintf(stderr, " %s", cli_commands[i].name);
+    fprintf(stderr, "\n");
+    return EXIT_USAGE;
+}
