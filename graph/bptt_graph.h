@@ -201,6 +201,34 @@ bp_node *bp_params_at(const bp_params *p, int i);
 size_t bp_params_elements(const bp_params *p);
 void bp_params_zero_grad(bp_params *p);
 
+/* ---------------------------------------------------------------- batches */
+
+/* What a batch's targets are. */
+typedef enum bp_target_kind {
+    BP_TARGET_VALUES,     /* y is [B, O] real values, predicted from the last step (mse) */
+    BP_TARGET_CLASS_LAST, /* y is [B] class ids in [0, O), predicted from the last step */
+    BP_TARGET_CLASS_SEQ,  /* y is [B, T] class ids in [0, O), one per step (seq-to-seq) */
+} bp_target_kind;
+
+/* A batch of sequences, batch first, as in batch files (safetensors x, y).
+ * Token ids and class ids are stored as exact integers in bp_real. */
+typedef struct bp_batch {
+    int B, T, I;            /* batch, steps, input features per step (1 for tokens) */
+    bool tokens;            /* x holds token ids [B, T] (an embedding reads them) */
+    bp_target_kind target;
+    int O;                  /* target width, or the number of classes */
+    bp_real *x;             /* [B, T, I] */
+    bp_real *y;             /* [B, O], [B] or [B, T] by target kind */
+} bp_batch;
+
+/* Allocate x and y (zeros) for the given sizes; NULL and err on a bad size. */
+bp_batch *bp_batch_new(int B, int T, int I, bool tokens, bp_target_kind target, int O,
+                       bp_error *err);
+void bp_batch_free(bp_batch *b);
+size_t bp_batch_y_size(const bp_batch *b);
+/* Copy step t of x, [B, I], into dst (gathered from the batch-first layout). */
+void bp_batch_step(const bp_batch *b, int t, bp_real *dst);
+
 /* ---------------------------------------------------------------- random numbers */
 
 /* xoshiro256**: the same seed gives bit-identical streams on every machine. */
