@@ -1,4 +1,4 @@
-/* batch.c — sequences batch first: x [B, T, I], targets by kind. */
+/* batch.c — sequences batch first: x [B, T, F], targets by kind. */
 #include "bptt_graph.h"
 
 #include <stdlib.h>
@@ -14,10 +14,10 @@ size_t bp_batch_y_size(const bp_batch *b)
     return 0;
 }
 
-bp_batch *bp_batch_new(int B, int T, int I, bool tokens, bp_target_kind target, int O,
+bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, int O,
                        bp_error *err)
 {
-    bp_shape xs = {3, {B, T, tokens ? 1 : I}};
+    bp_shape xs = {3, {B, T, tokens ? 1 : F}};
     if (bp_shape_check(xs, err) != BP_OK || bp_shape_check(bp_shape1(O), err) != BP_OK) {
         bp_error_prefix(err, "batch");
         return NULL;
@@ -27,7 +27,7 @@ bp_batch *bp_batch_new(int B, int T, int I, bool tokens, bp_target_kind target, 
         bp_error_set(err, BP_ERR_NOMEM, "batch: out of memory");
         return NULL;
     }
-    *b = (bp_batch){.B = B, .T = T, .I = tokens ? 1 : I, .tokens = tokens, .target = target,
+    *b = (bp_batch){.B = B, .T = T, .I = tokens ? 1 : F, .tokens = tokens, .target = target,
                     .O = O};
     b->x = calloc(bp_shape_size(xs), sizeof(bp_real));
     b->y = calloc(bp_batch_y_size(b), sizeof(bp_real));
@@ -51,6 +51,6 @@ void bp_batch_free(bp_batch *b)
 void bp_batch_step(const bp_batch *b, int t, bp_real *dst)
 {
     for (int i = 0; i < b->B; i++)
-        memcpy(dst + (size_t)i * b->I, b->x + ((size_t)i * b->T + t) * b->I,
-               (size_t)b->I * sizeof(bp_real));
+        memcpy(dst + (size_t)i * b->F, b->x + ((size_t)i * b->T + t) * b->F,
+               (size_t)b->F * sizeof(bp_real));
 }

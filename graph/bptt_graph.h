@@ -213,20 +213,20 @@ typedef enum bp_target_kind {
 /* A batch of sequences, batch first, as in batch files (safetensors x, y).
  * Token ids and class ids are stored as exact integers in bp_real. */
 typedef struct bp_batch {
-    int B, T, I;            /* batch, steps, input features per step (1 for tokens) */
+    int B, T, F;            /* batch, steps, input features per step (1 for tokens) */
     bool tokens;            /* x holds token ids [B, T] (an embedding reads them) */
     bp_target_kind target;
     int O;                  /* target width, or the number of classes */
-    bp_real *x;             /* [B, T, I] */
+    bp_real *x;             /* [B, T, F] */
     bp_real *y;             /* [B, O], [B] or [B, T] by target kind */
 } bp_batch;
 
 /* Allocate x and y (zeros) for the given sizes; NULL and err on a bad size. */
-bp_batch *bp_batch_new(int B, int T, int I, bool tokens, bp_target_kind target, int O,
+bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, int O,
                        bp_error *err);
 void bp_batch_free(bp_batch *b);
 size_t bp_batch_y_size(const bp_batch *b);
-/* Copy step t of x, [B, I], into dst (gathered from the batch-first layout). */
+/* Copy step t of x, [B, F], into dst (gathered from the batch-first layout). */
 void bp_batch_step(const bp_batch *b, int t, bp_real *dst);
 
 /* ---------------------------------------------------------------- random numbers */
