@@ -27,7 +27,7 @@ bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, 
         bp_error_set(err, BP_ERR_NOMEM, "batch: out of memory");
         return NULL;
     }
-    *b = (bp_batch){.B = B, .T = T, .I = tokens ? 1 : F, .tokens = tokens, .target = target,
+    *b = (bp_batch){.B = B, .T = T, .F = tokens ? 1 : F, .tokens = tokens, .target = target,
                     .O = O};
     b->x = calloc(bp_shape_size(xs), sizeof(bp_real));
     b->y = calloc(bp_batch_y_size(b), sizeof(bp_real));
