@@ -64,8 +64,10 @@ static void judge(bp_check_result *r, size_t j, double a, double n, const bp_che
     double excess = diff - (o->atol + o->rtol * fabs(n));
     if (diff > r->max_abs || isnan(diff)) r->max_abs = diff;
     if (rel > r->max_rel || isnan(rel)) r->max_rel = rel;
-    if (excess > *worst_excess || isnan(excess)) {
-        *worst_excess = isnan(excess) ? INFINITY : excess;
+    if (isnan(excess))
+        excess = INFINITY; /* a NaN is the worst miss there is */
+    if (excess > *worst_excess) {
+        *worst_excess = excess;
         r->worst = j;
         r->analytic = a;
         r->numeric = n;
