@@ -24,6 +24,12 @@ int cli_wants_help(int argc, char **argv);
 extern const cli_command cli_commands[];
 extern const int cli_n_commands;
 
+/* In the float build: re-run argv in bptt-f64 (never returns on success).
+ * In the double build: returns -1, meaning "run here". */
+int cli_run_in_f64(int argc, char **argv);
+
 int cmd_bench(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+int cmd_ops(int argc, char **argv);
 
 #endif

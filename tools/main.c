@@ -12,6 +12,9 @@
 const cli_command cli_commands[] = {
     {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
      "bptt bench tape"},
+    {"gradcheck", "check gradients against finite differences, in double precision",
+     cmd_gradcheck, "bptt gradcheck --ops"},
+    {"ops", "list every registered op with its formula", cmd_ops, "bptt ops"},
 };
 const int cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 

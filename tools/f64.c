@@ -1,0 +1,43 @@
+/* f64.c — run this command in the double-precision build of bptt. */
+#include "cli.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_run_in_f64(int argc, char **argv)
+{
+#ifdef BP_DOUBLE
+    (void)argc;
+    (void)argv;
+    return -1; /* already double: run here */
+#else
+    char self[PATH_MAX], path[PATH_MAX + 16];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        cli_error(argv[0], "cannot find my own path to run bptt-f64: %s", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(path, sizeof path, "%s/bptt-f64", self);
+    char *args[64];
+    if (argc > 62) {
+        cli_error(argv[0], "too many arguments");
+        return EXIT_USAGE;
+    }
+    args[0] = path;
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    args[argc + 1] = NULL;
+    fflush(stdout);
+    execv(path, args);
+    cli_error(argv[0], "cannot run %s (the double-precision build, installed beside bptt): %s",
+              path, strerror(errno));
+    return EXIT_RUNTIME;
+#endif
+}
