@@ -1,0 +1,117 @@
+/* task_common.c — what every built-in task shares: allocation, accessors, batches. */
+#include "task_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bp_task *bp_task_alloc(const char *name, bp_error *err)
+{
+    bp_task *t = calloc(1, sizeof *t);
+    if (!t)
+        bp_error_set(err, BP_ERR_NOMEM, "%s task: out of memory", name);
+    else
+        t->name = name;
+    return t;
+}
+
+bp_status bp_task_check_T(const char *name, int T, int lo, bp_error *err)
+{
+    if (T < lo || T > BP_TASK_MAX_T)
+        return bp_error_set(err, BP_ERR_VALUE, "%s task: T must be in [%d, %d], got %d", name,
+                            lo, BP_TASK_MAX_T, T);
+    return BP_OK;
+}
+
+void bp_task_free(bp_task *t)
+{
+    if (!t)
+        return;
+    free(t->path);
+    free(t->text);
+    free(t);
+}
+
+bp_batch *bp_task_batch(bp_task *t, int B, bp_split split, bp_rng *rng, bp_error *err)
+{
+    if (B < 1) {
+        bp_error_set(err, BP_ERR_VALUE, "%s task: batch size must be >= 1, got %d", t->name, B);
+        return NULL;
+    }
+    if (split != BP_SPLIT_TRAIN && split != BP_SPLIT_EVAL) {
+        bp_error_set(err, BP_ERR_VALUE, "%s task: unknown split %d", t->name, (int)split);
+        return NULL;
+    }
+    if (!rng) {
+        bp_error_set(err, BP_ERR_VALUE, "%s task: no random number generator given", t->name);
+        return NULL;
+    }
+    bp_batch *b = bp_batch_new(B, t->steps, t->F, t->tokens, t->target, t->O, err);
+    if (!b) {
+        bp_error_prefix(err, "%s task", t->name);
+        return NULL;
+    }
+    /* generated tasks: the eval split draws from its own stream, seeded from rng */
+    bp_rng eval_rng;
+    bp_rng *r = rng;
+    if (split == BP_SPLIT_EVAL && !t->text) {
+        bp_rng_seed(&eval_rng, bp_rng_next(rng) ^ 0x6576616c5f737472ull /* "eval_str" */);
+        r = &eval_rng;
+    }
+    if (t->fill(t, b, split, r, err) != BP_OK) {
+        bp_batch_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+const char *bp_task_name(const bp_task *t)
+{
+    return t->name;
+}
+
+int bp_task_input_size(const bp_task *t)
+{
+    return t->n_in;
+}
+
+bool bp_task_tokens(const bp_task *t)
+{
+    return t->tokens;
+}
+
+int bp_task_output_size(const bp_task *t)
+{
+    return t->O;
+}
+
+bp_target_kind bp_task_target(const bp_task *t)
+{
+    return t->target;
+}
+
+int bp_task_steps(const bp_task *t)
+{
+    return t->steps;
+}
+
+double bp_task_baseline(const bp_task *t)
+{
+    return t->baseline;
+}
+
+const char *bp_task_baseline_name(const bp_task *t)
+{
+    return t->baseline_name;
+}
+
+int bp_task_vocab(const bp_task *t, unsigned char *bytes)
+{
+    if (bytes && t->n_vocab)
+        memcpy(bytes, t->vocab, (size_t)t->n_vocab);
+    return t->n_vocab;
+}
+
+int bp_task_char_id(const bp_task *t, unsigned char byte)
+{
+    return t->n_vocab ? t->id_of[byte] : -1;
+}

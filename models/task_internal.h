@@ -1,0 +1,34 @@
+/* task_internal.h — what the built-in tasks share (not installed). */
+#ifndef BPTT_TASK_INTERNAL_H
+#define BPTT_TASK_INTERNAL_H
+
+#include "bptt_tasks.h"
+
+struct bp_task {
+    const char *name;
+    const char *baseline_name;
+    int T;                  /* the task's length setting */
+    int steps;              /* steps per sequence in its batches */
+    int F;                  /* input features (1 for tokens) */
+    bool tokens;
+    int n_in;               /* input size: F, or the vocabulary size */
+    bp_target_kind target;
+    int O;
+    double baseline;
+    /* Fill b (allocated with the sizes above) for the split. */
+    bp_status (*fill)(const bp_task *t, bp_batch *b, bp_split split, bp_rng *rng, bp_error *err);
+    /* chars only */
+    char *path;
+    unsigned char *text;    /* the whole file */
+    size_t len, train_len;  /* train: [0, train_len), eval: [train_len, len) */
+    int n_vocab;
+    unsigned char vocab[256];
+    int id_of[256];         /* -1 where the byte is not in the file */
+};
+
+/* A zeroed task, or NULL and err. */
+bp_task *bp_task_alloc(const char *name, bp_error *err);
+/* 1 <= lo <= T <= BP_TASK_MAX_T, else BP_ERR_VALUE naming the task. */
+bp_status bp_task_check_T(const char *name, int T, int lo, bp_error *err);
+
+#endif
