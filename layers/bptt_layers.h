@@ -1,0 +1,208 @@
+/* bptt_layers.h — recurrent networks recorded on the tape: linear, rnn (tanh / relu,
+ * identity init), lstm, gru and embedding layers, stacked to any depth, with a
+ * sequence-to-one or sequence-to-sequence readout and truncated BPTT.
+ *
+ * No layer has BPTT code of its own. A forward pass records, step by step, plain ops
+ * (matmul, add, tanh, sigmoid, slice, mul, sub, skip, clip_grad...) that all read the
+ * same parameter leaves; bp_backward walks the tape in reverse and the gradient of a
+ * shared weight is the sum over steps. docs/layers.md writes out every equation.
+ *
+ * Parameters (names "<layer>.<param>", shapes as in ../shared/DESIGN.md):
+ *   linear     W [in, out], b [out]                 y = act(x W + b)
+ *   rnn        W_x [in, H], W_h [H, H], b [H]       h_t = act(x_t W_x + h_{t-1} W_h + b)
+ *   lstm       W_x [in, 4H], W_h [H, 4H], b [4H]    gate blocks i, f, g, o (PyTorch's order);
+ *              the one bias b stands for PyTorch's b_ih + b_hh
+ *   gru        W_x [in, 3H], W_h [H, 3H], b_x [3H], b_h [3H]   blocks r, z, n (PyTorch's)
+ *   embedding  E [V, D]
+ *   readout    out.W [H, O], out.b [O]
+ *
+ * Ownership: bp_net_new adds the parameters to the caller's bp_params (which must
+ * outlive the net); the net owns its scratch (the trace). Nodes returned by a
+ * forward, and the trace, belong to the tape and are valid until bp_tape_reset.
+ * Errors are values: NULL / a status plus a bp_error or the tape's error.
+ */
+#ifndef BPTT_LAYERS_H
+#define BPTT_LAYERS_H
+
+#include "bptt_graph.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- specs */
+
+typedef enum bp_layer_kind {
+    BP_LAYER_LINEAR,
+    BP_LAYER_RNN,
+    BP_LAYER_LSTM,
+    BP_LAYER_GRU,
+    BP_LAYER_EMBEDDING,
+} bp_layer_kind;
+
+typedef enum bp_act { BP_ACT_NONE, BP_ACT_TANH, BP_ACT_RELU } bp_act;
+
+/* How the recurrent matrix W_h is initialised (the other parameters: see docs). */
+typedef enum bp_init_kind {
+    BP_INIT_DEFAULT,    /* PyTorch's: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)) */
+    BP_INIT_IDENTITY,   /* IRNN (Le, Jaitly & Hinton 2015): W_h = gain I, W_x ~ N(0, 0.001^2), b = 0 */
+    BP_INIT_NORMAL,     /* W_h ~ N(0, std^2) */
+    BP_INIT_ORTHOGONAL, /* W_h = gain Q, Q orthogonal (QR of a Gaussian), per gate block */
+} bp_init_kind;
+
+#define BP_SKIP_NONE (-1)  /* no skip connection in the stack */
+#define BP_SKIP_INPUT (-2) /* add the layer's own input to its output */
+
+#define BP_LAYER_NAME_MAX 32
+#define BP_LAYER_MAX_SIZE (1 << 16) /* bound on every width and the vocabulary */
+#define BP_NET_MAX_LAYERS 1024
+
+typedef struct bp_layer_spec {
+    bp_layer_kind kind;
+    char name[BP_LAYER_NAME_MAX]; /* prefixes parameter names; "" = kind + count, "rnn0" */
+    int size;                     /* hidden width H, output width, or embedding width D */
+    bp_act act;                   /* rnn: tanh | relu; linear: none | tanh | relu */
+    bp_init_kind init;            /* scheme of W_h (recurrent layers) */
+    double init_gain;             /* identity and orthogonal: the factor (default 1) */
+    double init_std;              /* normal: the standard deviation (default 0.01) */
+    double spectral_radius;       /* rnn, > 0: rescale W_h to this spectral radius after init */
+    double clip_grad;             /* recurrent, > 0: a clip_grad(c) node on h_t at every step */
+    bool residual;                /* rnn: h_t = h_{t-1} + act(...), through a skip node */
+    int skip_from;                /* BP_SKIP_NONE, BP_SKIP_INPUT, or an earlier layer's index
+                                     whose output (same size) is added to this layer's output */
+    double forget_bias;           /* lstm, != 0: the f block of b starts at this value */
+} bp_layer_spec;
+
+/* Defaults for a kind: size 32, act tanh (rnn) / none (linear), default init with
+ * gain 1 and std 0.01, no clip, residual or skip, empty name. */
+void bp_layer_spec_default(bp_layer_spec *s, bp_layer_kind kind);
+/* "linear", "rnn", "lstm", "gru", "embedding" / "none", "tanh", "relu" /
+ * "default", "identity", "normal", "orthogonal"; and back (false when unknown). */
+const char *bp_layer_kind_name(bp_layer_kind k);
+const char *bp_act_name(bp_act a);
+const char *bp_init_kind_name(bp_init_kind k);
+bool bp_layer_kind_parse(const char *name, bp_layer_kind *k);
+bool bp_act_parse(const char *name, bp_act *a);
+bool bp_init_kind_parse(const char *name, bp_init_kind *k);
+bool bp_layer_is_recurrent(bp_layer_kind k);
+
+typedef enum bp_head_kind {
+    BP_HEAD_LAST, /* sequence to one: readout of the last step (targets BP_TARGET_VALUES
+                     with mse, or BP_TARGET_CLASS_LAST with softmax_xent) */
+    BP_HEAD_SEQ,  /* sequence to sequence: readout at every step, softmax_xent averaged over
+                     steps (targets BP_TARGET_CLASS_SEQ) */
+} bp_head_kind;
+
+typedef struct bp_net_spec {
+    int input_size;               /* F features per step, or the vocabulary V when tokens */
+    bool tokens;                  /* input is token ids: embedded by a first embedding layer,
+                                     else one-hot encoded to V features */
+    int n_layers;                 /* 1 .. BP_NET_MAX_LAYERS */
+    const bp_layer_spec *layers;  /* copied by bp_net_new */
+    bp_head_kind head;
+    int output_size;              /* O: target width or number of classes */
+    int chunk;                    /* truncated BPTT: chunks of this many steps; 0 = whole */
+} bp_net_spec;
+
+void bp_net_spec_default(bp_net_spec *s);
+const char *bp_head_kind_name(bp_head_kind h);
+bool bp_head_kind_parse(const char *name, bp_head_kind *h);
+
+/* Is the spec complete and consistent? Names the layer and the setting:
+ * "layer 'rnn1': skip from 'rnn0' needs size 64, has 32". bp_net_new calls it. */
+bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err);
+
+/* ---------------------------------------------------------------- the net */
+
+typedef struct bp_net bp_net;
+
+/* Check the spec and add every parameter to params (values zero: call bp_net_init). */
+bp_net *bp_net_new(const bp_net_spec *spec, bp_params *params, bp_error *err);
+void bp_net_free(bp_net *net);
+const bp_net_spec *bp_net_spec_of(const bp_net *net); /* layers[] with names filled in */
+/* A layer's parameter by short name ("W_h"), NULL when it has none. */
+bp_node *bp_net_param(const bp_net *net, int layer, const char *param);
+
+/* Initialise every parameter by its scheme, deterministically from rng (layers in
+ * order, then the readout). Fails only when a spectral radius cannot be set (W_h has
+ * radius 0) or memory runs out. */
+bp_status bp_net_init(bp_net *net, bp_rng *rng, bp_error *err);
+
+/* The carried state of truncated BPTT: h (and c for lstm) of every recurrent layer,
+ * values only. A new state is zero. */
+typedef struct bp_net_state bp_net_state;
+bp_net_state *bp_net_state_new(const bp_net *net, int B, bp_error *err);
+void bp_net_state_free(bp_net_state *s);
+void bp_net_state_zero(bp_net_state *s);
+/* dst = src (same net and batch size, else BP_ERR_SHAPE). */
+bp_status bp_net_state_copy(bp_net_state *dst, const bp_net_state *src, bp_error *err);
+/* The h (or c) values [B, H] of the i-th recurrent layer (in stack order); NULL when
+ * out of range or the layer has no c. Writable: set a state by hand. */
+bp_real *bp_net_state_h(bp_net_state *s, int i);
+bp_real *bp_net_state_c(bp_net_state *s, int i);
+
+/* Record steps [t0, t1) of batch on tape and return the loss node ([1]).
+ * state NULL: the initial state is zero. Else it is read as a constant (its value
+ * enters, no gradient flows back into the previous chunk) and overwritten with the
+ * state after step t1 - 1.
+ * The loss: BP_HEAD_LAST — mse or softmax_xent of the readout of step T - 1 when
+ * t1 == T, else a zero constant that takes no gradient; BP_HEAD_SEQ — the mean over
+ * steps t0..t1-1 of each step's softmax_xent.
+ * On error returns NULL with the tape's error set ("net: the batch has 3 features
+ * per step; the input size is 2"). */
+bp_node *bp_net_forward(bp_net *net, bp_tape *tape, const bp_batch *batch, int t0, int t1,
+                        bp_net_state *state);
+
+typedef struct bp_net_eval {
+    double loss;        /* mean loss over the readout steps */
+    double metric;      /* accuracy in [0, 1] for class targets, else the mse */
+    const char *metric_name; /* "accuracy" or "mse" */
+} bp_net_eval;
+
+/* Run the whole batch (in chunks of spec.chunk when set, carrying the state), no
+ * backward; resets tape before each chunk and leaves the last chunk on it. */
+bp_status bp_net_evaluate(bp_net *net, bp_tape *tape, const bp_batch *batch, bp_net_eval *out,
+                          bp_error *err);
+
+/* ---------------------------------------------------------------- diagnostics */
+
+/* What the last forward recorded, for gradient-flow diagnostics. After bp_backward:
+ *   ||dL/dh_k||                      from h[l][k]->grad;
+ *   step k's share of dL/dW_h       = rec[l][k]->in[0]->value^T rec[l][k]->grad
+ *                                     (rec = h_{k-1} W_h; its in[0] is h_{k-1}, in[1] W_h).
+ * h[l][k] is the node the layer passes on (after clip_grad when set: its in[0] is then
+ * the unclipped h_k, whose grad is the clipped gradient). h0[l] is the initial state
+ * (a constant). Step k is time t0 + k. Memory is the net's, valid until the next
+ * forward; pointers are the tape's, valid until bp_tape_reset. */
+typedef struct bp_trace {
+    int n_layers;          /* recurrent layers, in stack order */
+    int steps;             /* t1 - t0 of the last forward */
+    int t0;
+    const int *layer;      /* [n_layers]: index in the stack */
+    bp_node *const *h0;    /* [n_layers] */
+    bp_node *const *const *h;   /* [n_layers][steps] */
+    bp_node *const *const *rec; /* [n_layers][steps] */
+    bp_node *const *logits; /* [steps]: readout of each step (NULL where none) */
+} bp_trace;
+const bp_trace *bp_net_trace(const bp_net *net);
+
+/* Tape nodes one time step records (all layers, plus the per-step readout and loss of
+ * BP_HEAD_SEQ), counted by recording one step of a zero batch on a private tape.
+ * Overwrites the trace. -1 and err on failure. */
+int bp_net_step_nodes(bp_net *net, bp_error *err);
+
+/* ---------------------------------------------------------------- spectral radius */
+
+/* rho(W) of a square n x n matrix by Gelfand's formula rho = lim ||W^k||^(1/k):
+ * normalised power iteration on a block of vectors with the norms' logs accumulated,
+ * the estimate taken as (log||W^2m V|| - log||W^m V||) / m, which cancels the
+ * constant of non-normal matrices and holds for complex eigenvalue pairs. */
+bp_status bp_spectral_radius(const bp_real *w, int n, double *rho, bp_error *err);
+/* Scale W in place to spectral radius target > 0. */
+bp_status bp_set_spectral_radius(bp_real *w, int n, double target, bp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,66 @@
+/* eval.c — loss and task metric of a batch, chunk by chunk, without backward. */
+#include "net_internal.h"
+
+/* Rows of z (B, C) whose largest logit (the first, on ties) is the target's class. */
+static long count_correct(const bp_node *z, const bp_real *y, size_t y_stride)
+{
+    int B = z->shape.dim[0], C = z->shape.dim[1];
+    long correct = 0;
+    for (int r = 0; r < B; r++) {
+        const bp_real *row = z->value + (size_t)r * C;
+        int best = 0;
+        for (int c = 1; c < C; c++)
+            if (row[c] > row[best])
+                best = c;
+        correct += best == (int)y[(size_t)r * y_stride];
+    }
+    return correct;
+}
+
+bp_status bp_net_evaluate(bp_net *net, bp_tape *t, const bp_batch *b, bp_net_eval *out,
+                          bp_error *err)
+{
+    int T = b->T, K = net->spec.chunk > 0 && net->spec.chunk < T ? net->spec.chunk : T;
+    bp_net_state *state = NULL;
+    if (K < T && !(state = bp_net_state_new(net, b->B, err)))
+        return err ? err->status : BP_ERR_NOMEM;
+    bool seq = net->spec.head == BP_HEAD_SEQ;
+    double loss = 0;
+    long correct = 0, counted = 0;
+    bp_status st = BP_OK;
+    for (int t0 = 0; t0 < T; t0 += K) {
+        int t1 = t0 + K < T ? t0 + K : T;
+        bp_tape_reset(t);
+        bp_node *l = bp_net_forward(net, t, b, t0, t1, state);
+        if (!l) {
+            const bp_error *e = bp_tape_error(t);
+            st = bp_error_set(err, e->status, "%s", e->msg);
+            break;
+        }
+        if (seq) {
+            loss += (double)l->value[0] * (t1 - t0); /* the chunk's mean, weighted by length */
+            for (int k = 0; k < t1 - t0; k++) {
+                correct += count_correct(net->logits[k], b->y + t0 + k, (size_t)T);
+                counted += b->B;
+            }
+        } else if (t1 == T) {
+            loss = l->value[0];
+            if (b->target == BP_TARGET_CLASS_LAST) {
+                correct = count_correct(net->logits[t1 - t0 - 1], b->y, 1);
+                counted = b->B;
+            }
+        }
+    }
+    bp_net_state_free(state);
+    if (st != BP_OK)
+        return st;
+    out->loss = seq ? loss / T : loss;
+    if (b->target == BP_TARGET_VALUES) {
+        out->metric = out->loss;
+        out->metric_name = "mse";
+    } else {
+        out->metric = counted ? (double)correct / (double)counted : 0;
+        out->metric_name = "accuracy";
+    }
+    return BP_OK;
+}

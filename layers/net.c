@@ -1,0 +1,249 @@
+/* net.c — building a net: its parameters, its scratch, and the carried state. */
+#include "net_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bp_node *add_param(bp_params *p, const char *layer, const char *param, bp_shape s,
+                          bp_error *err)
+{
+    char name[BP_LAYER_NAME_MAX + 16];
+    snprintf(name, sizeof name, "%s.%s", layer, param);
+    return bp_params_add(p, name, s, err);
+}
+
+/* The parameters of one layer, with DESIGN.md's names and shapes. */
+static bp_status make_params(net_layer *l, bp_params *p, bp_error *err)
+{
+    const char *n = l->spec.name;
+    int in = l->in_size, H = l->spec.size;
+    switch (l->spec.kind) {
+    case BP_LAYER_LINEAR:
+        l->W_x = add_param(p, n, "W", bp_shape2(in, H), err);
+        l->b = l->W_x ? add_param(p, n, "b", bp_shape1(H), err) : NULL;
+        return l->b ? BP_OK : err->status;
+    case BP_LAYER_EMBEDDING:
+        l->W_x = add_param(p, n, "E", bp_shape2(in, H), err);
+        return l->W_x ? BP_OK : err->status;
+    case BP_LAYER_RNN:
+    case BP_LAYER_LSTM:
+    case BP_LAYER_GRU: {
+        int G = l->spec.kind == BP_LAYER_RNN ? 1 : l->spec.kind == BP_LAYER_LSTM ? 4 : 3;
+        bool gru = l->spec.kind == BP_LAYER_GRU;
+        l->W_x = add_param(p, n, "W_x", bp_shape2(in, G * H), err);
+        l->W_h = l->W_x ? add_param(p, n, "W_h", bp_shape2(H, G * H), err) : NULL;
+        l->b = l->W_h ? add_param(p, n, gru ? "b_x" : "b", bp_shape1(G * H), err) : NULL;
+        if (gru && l->b)
+            l->b_h = add_param(p, n, "b_h", bp_shape1(G * H), err);
+        return l->b && (!gru || l->b_h) ? BP_OK : err->status;
+    }
+    }
+    return bp_error_set(err, BP_ERR_VALUE, "unknown layer kind");
+}
+
+bp_net *bp_net_new(const bp_net_spec *spec, bp_params *params, bp_error *errp)
+{
+    bp_error local = {0}, *err = errp ? errp : &local;
+    if (bp_net_spec_check(spec, err) != BP_OK)
+        return NULL;
+    int L = spec->n_layers;
+    bp_net *net = calloc(1, sizeof *net);
+    if (!net)
+        goto nomem;
+    net->spec = *spec;
+    net->spec_layers = calloc((size_t)L, sizeof *net->spec_layers);
+    net->layers = calloc((size_t)L, sizeof *net->layers);
+    net->rec_layer = calloc((size_t)L, sizeof *net->rec_layer);
+    if (!net->spec_layers || !net->layers || !net->rec_layer)
+        goto nomem;
+    for (int i = 0; i < L; i++) {
+        net_layer *l = &net->layers[i];
+        l->spec = spec->layers[i];
+        net_layer_name(spec, i, l->spec.name);
+        net->spec_layers[i] = l->spec;
+        l->in_size = net_layer_in_size(spec, i);
+        l->rec_index = -1;
+        if (bp_layer_is_recurrent(l->spec.kind)) {
+            l->rec_index = net->n_rec;
+            net->rec_layer[net->n_rec++] = i;
+        }
+    }
+    net->spec.layers = net->spec_layers;
+    for (int i = 0; i < L; i++)
+        if (make_params(&net->layers[i], params, err) != BP_OK)
+            goto fail;
+    int H = spec->layers[L - 1].size, O = spec->output_size;
+    net->out_W = add_param(params, "out", "W", bp_shape2(H, O), err);
+    net->out_b = net->out_W ? add_param(params, "out", "b", bp_shape1(O), err) : NULL;
+    if (!net->out_b)
+        goto fail;
+    net->tr_h0 = calloc((size_t)net->n_rec + 1, sizeof *net->tr_h0);
+    net->last_c = calloc((size_t)net->n_rec + 1, sizeof *net->last_c);
+    net->tr_h_rows = calloc((size_t)net->n_rec + 1, sizeof *net->tr_h_rows);
+    net->tr_rec_rows = calloc((size_t)net->n_rec + 1, sizeof *net->tr_rec_rows);
+    if (!net->tr_h0 || !net->last_c || !net->tr_h_rows || !net->tr_rec_rows)
+        goto nomem;
+    net->trace.n_layers = net->n_rec;
+    net->trace.layer = net->rec_layer;
+    net->trace.h0 = net->tr_h0;
+    return net;
+nomem:
+    bp_error_set(err, BP_ERR_NOMEM, "net: out of memory");
+fail:
+    bp_net_free(net);
+    return NULL;
+}
+
+void bp_net_free(bp_net *net)
+{
+    if (!net)
+        return;
+    free(net->spec_layers);
+    free(net->layers);
+    free(net->rec_layer);
+    free(net->in_nodes);
+    free(net->outs);
+    free(net->tr_h);
+    free(net->tr_rec);
+    free(net->tr_h0);
+    free(net->last_c);
+    free(net->tr_h_rows);
+    free(net->tr_rec_rows);
+    free(net->logits);
+    free(net->buf);
+    free(net);
+}
+
+const bp_net_spec *bp_net_spec_of(const bp_net *net)
+{
+    return &net->spec;
+}
+
+bp_node *bp_net_param(const bp_net *net, int layer, const char *param)
+{
+    if (layer < 0 || layer >= net->spec.n_layers || !param)
+        return NULL;
+    const net_layer *l = &net->layers[layer];
+    bp_node *cand[] = {l->W_x, l->W_h, l->b, l->b_h};
+    size_t n = strlen(l->spec.name);
+    for (int i = 0; i < 4; i++)
+        if (cand[i] && strncmp(cand[i]->name, l->spec.name, n) == 0 && cand[i]->name[n] == '.' &&
+            strcmp(cand[i]->name + n + 1, param) == 0)
+            return cand[i];
+    return NULL;
+}
+
+static bool grow(void *pp, size_t count, size_t elem)
+{
+    void *p = realloc(*(void **)pp, count * elem);
+    if (!p)
+        return false;
+    *(void **)pp = p;
+    return true;
+}
+
+bool net_reserve(bp_net *net, int steps)
+{
+    if (steps <= net->cap_steps)
+        return true;
+    size_t cap = (size_t)steps, L = (size_t)net->spec.n_layers, R = (size_t)net->n_rec;
+    if (!grow(&net->in_nodes, cap, sizeof(bp_node *)) ||
+        !grow(&net->outs, L * cap, sizeof(bp_node *)) ||
+        !grow(&net->tr_h, (R ? R : 1) * cap, sizeof(bp_node *)) ||
+        !grow(&net->tr_rec, (R ? R : 1) * cap, sizeof(bp_node *)) ||
+        !grow(&net->logits, cap, sizeof(bp_node *)))
+        return false;
+    net->cap_steps = steps;
+    for (size_t r = 0; r < R; r++) {
+        net->tr_h_rows[r] = net->tr_h + r * cap;
+        net->tr_rec_rows[r] = net->tr_rec + r * cap;
+    }
+    net->trace.h = (bp_node *const *const *)net->tr_h_rows;
+    net->trace.rec = (bp_node *const *const *)net->tr_rec_rows;
+    net->trace.logits = net->logits;
+    return true;
+}
+
+const bp_trace *bp_net_trace(const bp_net *net)
+{
+    return &net->trace;
+}
+
+/* ---------------------------------------------------------------- state */
+
+bp_net_state *bp_net_state_new(const bp_net *net, int B, bp_error *err)
+{
+    if (B < 1 || B > BP_LAYER_MAX_SIZE) {
+        bp_error_set(err, BP_ERR_VALUE, "net state: batch size must be in [1, %d], not %d",
+                     BP_LAYER_MAX_SIZE, B);
+        return NULL;
+    }
+    bp_net_state *s = calloc(1, sizeof *s);
+    size_t R = (size_t)net->n_rec, total = 0;
+    if (s) {
+        s->net = net;
+        s->B = B;
+        s->h = calloc(R + 1, sizeof *s->h);
+        s->c = calloc(R + 1, sizeof *s->c);
+    }
+    if (!s || !s->h || !s->c)
+        goto nomem;
+    for (size_t r = 0; r < R; r++) {
+        const net_layer *l = &net->layers[net->rec_layer[r]];
+        total += (size_t)B * l->spec.size * (l->spec.kind == BP_LAYER_LSTM ? 2 : 1);
+    }
+    s->elements = total;
+    s->block = calloc(total ? total : 1, sizeof(bp_real));
+    if (!s->block)
+        goto nomem;
+    bp_real *p = s->block;
+    for (size_t r = 0; r < R; r++) {
+        const net_layer *l = &net->layers[net->rec_layer[r]];
+        s->h[r] = p;
+        p += (size_t)B * l->spec.size;
+        if (l->spec.kind == BP_LAYER_LSTM) {
+            s->c[r] = p;
+            p += (size_t)B * l->spec.size;
+        }
+    }
+    return s;
+nomem:
+    bp_net_state_free(s);
+    bp_error_set(err, BP_ERR_NOMEM, "net state: out of memory");
+    return NULL;
+}
+
+void bp_net_state_free(bp_net_state *s)
+{
+    if (!s)
+        return;
+    free(s->h);
+    free(s->c);
+    free(s->block);
+    free(s);
+}
+
+void bp_net_state_zero(bp_net_state *s)
+{
+    memset(s->block, 0, s->elements * sizeof(bp_real));
+}
+
+bp_status bp_net_state_copy(bp_net_state *dst, const bp_net_state *src, bp_error *err)
+{
+    if (dst->net != src->net || dst->B != src->B)
+        return bp_error_set(err, BP_ERR_SHAPE, "net state: cannot copy a state of another net "
+                            "or batch size (%d into %d)", src->B, dst->B);
+    memcpy(dst->block, src->block, src->elements * sizeof(bp_real));
+    return BP_OK;
+}
+
+bp_real *bp_net_state_h(bp_net_state *s, int i)
+{
+    return i >= 0 && i < s->net->n_rec ? s->h[i] : NULL;
+}
+
+bp_real *bp_net_state_c(bp_net_state *s, int i)
+{
+    return i >= 0 && i < s->net->n_rec ? s->c[i] : NULL;
+}

@@ -1,0 +1,78 @@
+/* net_internal.h — the net's insides, shared by the files of layers/ (not installed). */
+#ifndef BPTT_NET_INTERNAL_H
+#define BPTT_NET_INTERNAL_H
+
+#include "bptt_layers.h"
+#include "bptt_ops.h"
+
+/* One layer: its spec and parameter leaves. */
+typedef struct net_layer {
+    bp_layer_spec spec;
+    int in_size;     /* width of its input (for an embedding: the vocabulary) */
+    int rec_index;   /* position among the recurrent layers, -1 if not recurrent */
+    bp_node *W_x;    /* rnn/lstm/gru W_x; linear W; embedding E */
+    bp_node *W_h;    /* recurrent matrix */
+    bp_node *b;      /* rnn/lstm/linear b; gru b_x */
+    bp_node *b_h;    /* gru b_h */
+} net_layer;
+
+struct bp_net {
+    bp_net_spec spec;       /* spec.layers points at spec_layers */
+    bp_layer_spec *spec_layers; /* the net's copy, names filled in */
+    net_layer *layers;
+    int n_rec;              /* recurrent layers */
+    int *rec_layer;         /* [n_rec] their stack index */
+    bp_node *out_W, *out_b; /* readout */
+
+    /* Scratch for one forward, grown (never shrunk) to the longest chunk seen: no
+     * malloc in the steady state. */
+    int cap_steps;
+    bp_node **in_nodes;     /* [cap]: the net's input at each step (features or ids) */
+    bp_node **outs;         /* [n_layers * cap]: each layer's output at each step */
+    bp_node **tr_h, **tr_rec; /* [n_rec * cap] */
+    bp_node **tr_h0;        /* [n_rec] */
+    bp_node **last_c;       /* [n_rec]: c after the last step (lstm), for the state */
+    bp_node ***tr_h_rows, ***tr_rec_rows; /* [n_rec] row pointers into tr_h, tr_rec */
+    bp_node **logits;       /* [cap] */
+    bp_real *buf;           /* [buf_cap] a step's input or targets, gathered */
+    size_t buf_cap;
+    bp_trace trace;
+};
+
+struct bp_net_state {
+    const bp_net *net;
+    int B;
+    bp_real **h, **c; /* [n_rec] each [B, H]; c NULL for non-lstm */
+    bp_real *block;
+    size_t elements;
+};
+
+/* What one recurrent step reads and returns. */
+typedef struct step_io {
+    bp_node *x;      /* input at this step, (B, in) */
+    bp_node *h;      /* h_{t-1}, (B, H) */
+    bp_node *c;      /* c_{t-1} (lstm), (B, H) */
+    bp_node *rec;    /* out: h_{t-1} W_h */
+    bp_node *h_new;  /* out: h_t */
+    bp_node *c_new;  /* out: c_t (lstm) */
+} step_io;
+
+/* The cells: record one step's ops on t; outputs NULL once the tape holds an error. */
+void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io);
+void net_lstm_step(bp_tape *t, const net_layer *l, step_io *io);
+void net_gru_step(bp_tape *t, const net_layer *l, step_io *io);
+bp_node *net_linear(bp_tape *t, const net_layer *l, bp_node *x);
+
+/* Layer i's name (its own, or kind + count: "rnn1") and its input width (spec.c). */
+void net_layer_name(const bp_net_spec *s, int i, char out[BP_LAYER_NAME_MAX]);
+int net_layer_in_size(const bp_net_spec *s, int i);
+
+/* Grow the forward scratch to hold steps steps (net.c); false when out of memory. */
+bool net_reserve(bp_net *net, int steps);
+
+/* Parameter initialisation of one layer (init.c). */
+bp_status net_init_layer(net_layer *l, bp_rng *rng, bp_error *err);
+/* U(-bound, bound) fill of a node's values. */
+void net_fill_uniform(bp_node *n, double bound, bp_rng *rng);
+
+#endif

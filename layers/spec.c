@@ -1,0 +1,230 @@
+/* spec.c — layer and net specs: defaults, names, and the consistency check. */
+#include "net_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void bp_layer_spec_default(bp_layer_spec *s, bp_layer_kind kind)
+{
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->size = 32;
+    s->act = kind == BP_LAYER_LINEAR ? BP_ACT_NONE : BP_ACT_TANH;
+    s->init = BP_INIT_DEFAULT;
+    s->init_gain = 1;
+    s->init_std = 0.01;
+    s->skip_from = BP_SKIP_NONE;
+}
+
+void bp_net_spec_default(bp_net_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->input_size = 1;
+    s->output_size = 1;
+    s->head = BP_HEAD_LAST;
+}
+
+static const char *const kind_names[] = {"linear", "rnn", "lstm", "gru", "embedding"};
+static const char *const act_names[] = {"none", "tanh", "relu"};
+static const char *const init_names[] = {"default", "identity", "normal", "orthogonal"};
+static const char *const head_names[] = {"last", "seq"};
+#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
+
+static const char *name_of(const char *const *names, int n, int k)
+{
+    return k >= 0 && k < n ? names[k] : "?";
+}
+
+static bool parse(const char *const *names, int n, const char *name, int *k)
+{
+    for (int i = 0; i < n; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *k = i;
+            return true;
+        }
+    return false;
+}
+
+const char *bp_layer_kind_name(bp_layer_kind k) { return name_of(kind_names, COUNT(kind_names), k); }
+const char *bp_act_name(bp_act a) { return name_of(act_names, COUNT(act_names), a); }
+const char *bp_init_kind_name(bp_init_kind k) { return name_of(init_names, COUNT(init_names), k); }
+const char *bp_head_kind_name(bp_head_kind h) { return name_of(head_names, COUNT(head_names), h); }
+
+bool bp_layer_kind_parse(const char *name, bp_layer_kind *k)
+{
+    int i;
+    return parse(kind_names, COUNT(kind_names), name, &i) ? (*k = (bp_layer_kind)i, true) : false;
+}
+
+bool bp_act_parse(const char *name, bp_act *a)
+{
+    int i;
+    return parse(act_names, COUNT(act_names), name, &i) ? (*a = (bp_act)i, true) : false;
+}
+
+bool bp_init_kind_parse(const char *name, bp_init_kind *k)
+{
+    int i;
+    return parse(init_names, COUNT(init_names), name, &i) ? (*k = (bp_init_kind)i, true) : false;
+}
+
+bool bp_head_kind_parse(const char *name, bp_head_kind *h)
+{
+    int i;
+    return parse(head_names, COUNT(head_names), name, &i) ? (*h = (bp_head_kind)i, true) : false;
+}
+
+bool bp_layer_is_recurrent(bp_layer_kind k)
+{
+    return k == BP_LAYER_RNN || k == BP_LAYER_LSTM || k == BP_LAYER_GRU;
+}
+
+/* Layer i's name: its own, or kind + how many of that kind come before it ("rnn1"). */
+void net_layer_name(const bp_net_spec *s, int i, char out[BP_LAYER_NAME_MAX])
+{
+    const bp_layer_spec *l = &s->layers[i];
+    if (memchr(l->name, '\0', BP_LAYER_NAME_MAX) && l->name[0]) {
+        memcpy(out, l->name, BP_LAYER_NAME_MAX);
+        return;
+    }
+    int count = 0;
+    for (int j = 0; j < i; j++)
+        count += s->layers[j].kind == l->kind;
+    snprintf(out, BP_LAYER_NAME_MAX, "%s%d", bp_layer_kind_name(l->kind), count);
+}
+
+/* The width of layer i's input: the previous layer's size, or the net's input. */
+int net_layer_in_size(const bp_net_spec *s, int i)
+{
+    return i == 0 ? s->input_size : s->layers[i - 1].size;
+}
+
+static bool good_name(const char *name)
+{
+    if (!memchr(name, '\0', BP_LAYER_NAME_MAX))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+static bool finite_nonneg(double x)
+{
+    return isfinite(x) && x >= 0;
+}
+
+static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
+{
+    const bp_layer_spec *l = &s->layers[i];
+    char name[BP_LAYER_NAME_MAX];
+    net_layer_name(s, i, name);
+#define FAIL(st, ...) \
+    do { \
+        bp_error_set(err, st, __VA_ARGS__); \
+        bp_error_prefix(err, "layer '%s'", name); \
+        return st; \
+    } while (0)
+    if ((int)l->kind < 0 || l->kind > BP_LAYER_EMBEDDING)
+        return bp_error_set(err, BP_ERR_VALUE, "layer %d: unknown kind %d (known: linear, rnn, "
+                            "lstm, gru, embedding)", i, (int)l->kind);
+    if (!good_name(l->name))
+        return bp_error_set(err, BP_ERR_NAME, "layer %d: a name is at most %d characters of "
+                            "letters, digits, '_' and '-'", i, BP_LAYER_NAME_MAX - 1);
+    if (strcmp(name, "out") == 0)
+        FAIL(BP_ERR_NAME, "the name 'out' is the readout's");
+    for (int j = 0; j < i; j++) {
+        char other[BP_LAYER_NAME_MAX];
+        net_layer_name(s, j, other);
+        if (strcmp(name, other) == 0)
+            FAIL(BP_ERR_NAME, "the name is taken by layer %d", j);
+    }
+    if (l->size < 1 || l->size > BP_LAYER_MAX_SIZE)
+        FAIL(BP_ERR_VALUE, "size must be in [1, %d], not %d", BP_LAYER_MAX_SIZE, l->size);
+
+    bool rec = bp_layer_is_recurrent(l->kind);
+    if (l->kind == BP_LAYER_RNN && l->act != BP_ACT_TANH && l->act != BP_ACT_RELU)
+        FAIL(BP_ERR_VALUE, "an rnn's act is tanh or relu, not %s", bp_act_name(l->act));
+    if (l->kind == BP_LAYER_LINEAR && ((int)l->act < 0 || l->act > BP_ACT_RELU))
+        FAIL(BP_ERR_VALUE, "a linear layer's act is none, tanh or relu");
+    if ((int)l->init < 0 || l->init > BP_INIT_ORTHOGONAL)
+        FAIL(BP_ERR_VALUE, "unknown init %d (known: default, identity, normal, orthogonal)",
+             (int)l->init);
+    if (!rec && l->init != BP_INIT_DEFAULT)
+        FAIL(BP_ERR_VALUE, "init %s applies to recurrent layers only", bp_init_kind_name(l->init));
+    if (l->kind != BP_LAYER_RNN && l->init == BP_INIT_IDENTITY)
+        FAIL(BP_ERR_VALUE, "init identity applies to rnn layers only");
+    if ((l->init == BP_INIT_IDENTITY || l->init == BP_INIT_ORTHOGONAL) &&
+        !(isfinite(l->init_gain) && l->init_gain > 0))
+        FAIL(BP_ERR_VALUE, "init gain must be > 0, not %g", l->init_gain);
+    if (l->init == BP_INIT_NORMAL && !(isfinite(l->init_std) && l->init_std > 0))
+        FAIL(BP_ERR_VALUE, "init std must be > 0, not %g", l->init_std);
+    if (!finite_nonneg(l->spectral_radius))
+        FAIL(BP_ERR_VALUE, "spectral_radius must be >= 0 (0 = off), not %g", l->spectral_radius);
+    if (l->spectral_radius > 0 && l->kind != BP_LAYER_RNN)
+        FAIL(BP_ERR_VALUE, "spectral_radius applies to rnn layers only (W_h must be square)");
+    if (!finite_nonneg(l->clip_grad))
+        FAIL(BP_ERR_VALUE, "clip_grad must be >= 0 (0 = off), not %g", l->clip_grad);
+    if (l->clip_grad > 0 && !rec)
+        FAIL(BP_ERR_VALUE, "clip_grad applies to recurrent layers only");
+    if (l->residual && l->kind != BP_LAYER_RNN)
+        FAIL(BP_ERR_VALUE, "residual (h_t = h_{t-1} + f) applies to rnn layers only");
+    if (!isfinite(l->forget_bias))
+        FAIL(BP_ERR_VALUE, "forget_bias must be finite");
+    if (l->forget_bias != 0 && l->kind != BP_LAYER_LSTM)
+        FAIL(BP_ERR_VALUE, "forget_bias applies to lstm layers only");
+
+    if (l->kind == BP_LAYER_EMBEDDING && (i != 0 || !s->tokens))
+        FAIL(BP_ERR_VALUE, "an embedding must be the first layer, and the input tokens");
+
+    if (l->skip_from != BP_SKIP_NONE) {
+        int from = l->skip_from, have;
+        char src[BP_LAYER_NAME_MAX];
+        if (l->kind == BP_LAYER_EMBEDDING)
+            FAIL(BP_ERR_VALUE, "an embedding takes no skip connection");
+        if (from == BP_SKIP_INPUT) {
+            have = net_layer_in_size(s, i);
+            snprintf(src, sizeof src, "%s", "its input");
+        } else if (from >= 0 && from < i) {
+            have = s->layers[from].size;
+            char n2[BP_LAYER_NAME_MAX];
+            net_layer_name(s, from, n2);
+            snprintf(src, sizeof src, "'%.29s'", n2);
+        } else {
+            FAIL(BP_ERR_VALUE, "skip_from %d is not an earlier layer (0..%d) or the input", from,
+                 i - 1);
+        }
+        if (have != l->size)
+            FAIL(BP_ERR_SHAPE, "skip from %s needs size %d, has %d", src, l->size, have);
+    }
+#undef FAIL
+    return BP_OK;
+}
+
+bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err)
+{
+    if (s->input_size < 1 || s->input_size > BP_LAYER_MAX_SIZE)
+        return bp_error_set(err, BP_ERR_VALUE, "net: %s must be in [1, %d], not %d",
+                            s->tokens ? "the vocabulary" : "the input size", BP_LAYER_MAX_SIZE,
+                            s->input_size);
+    if (s->output_size < 1 || s->output_size > BP_LAYER_MAX_SIZE)
+        return bp_error_set(err, BP_ERR_VALUE, "net: the output size must be in [1, %d], not %d",
+                            BP_LAYER_MAX_SIZE, s->output_size);
+    if (s->n_layers < 1 || s->n_layers > BP_NET_MAX_LAYERS || !s->layers)
+        return bp_error_set(err, BP_ERR_VALUE, "net: needs 1 to %d layers, has %d",
+                            BP_NET_MAX_LAYERS, s->layers ? s->n_layers : 0);
+    if ((int)s->head < 0 || s->head > BP_HEAD_SEQ)
+        return bp_error_set(err, BP_ERR_VALUE, "net: unknown head %d (known: last, seq)",
+                            (int)s->head);
+    if (s->chunk < 0)
+        return bp_error_set(err, BP_ERR_VALUE, "net: chunk must be >= 0 (0 = whole sequence), "
+                            "not %d", s->chunk);
+    for (int i = 0; i < s->n_layers; i++) {
+        bp_status st = check_layer(s, i, err);
+        if (st != BP_OK)
+            return st;
+    }
+    return BP_OK;
+}
