@@ -1,0 +1,192 @@
+/* batch_file.c — a bp_batch as a safetensors file: x [B, T, F] F32 or [B, T]
+ * I32 tokens; y [B, O] F32 values, [B] or [B, T] I32 class ids. */
+#include "bptt_safetensors.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const target_names[] = {"values", "class_last", "class_seq"};
+
+bp_status bp_batch_save(const char *path, const bp_batch *b, bp_error *err)
+{
+    bp_st_writer *w = bp_st_writer_new();
+    if (!w)
+        return bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", path);
+    bp_shape xs = b->tokens ? bp_shape2(b->B, b->T) : (bp_shape){3, {b->B, b->T, b->F}};
+    bp_shape ys = b->target == BP_TARGET_VALUES       ? bp_shape2(b->B, b->O)
+                  : b->target == BP_TARGET_CLASS_LAST ? bp_shape1(b->B)
+                                                      : bp_shape2(b->B, b->T);
+    bp_dtype yt = b->target == BP_TARGET_VALUES ? BP_DTYPE_F32 : BP_DTYPE_I32;
+    char classes[32];
+    snprintf(classes, sizeof classes, "%d", b->O);
+    bp_status s = bp_st_writer_meta(w, "format", "bptt-batch", err);
+    if (s == BP_OK)
+        s = bp_st_writer_meta(w, "target", target_names[b->target], err);
+    if (s == BP_OK && b->target != BP_TARGET_VALUES)
+        s = bp_st_writer_meta(w, "classes", classes, err);
+    if (s == BP_OK)
+        s = bp_st_writer_add(w, "x", b->tokens ? BP_DTYPE_I32 : BP_DTYPE_F32, xs, b->x, err);
+    if (s == BP_OK)
+        s = bp_st_writer_add(w, "y", yt, ys, b->y, err);
+    if (s == BP_OK)
+        s = bp_st_writer_save(w, path, err);
+    else
+        bp_error_prefix(err, "%s", path);
+    bp_st_writer_free(w);
+    return s;
+}
+
+static bool is_int(bp_dtype d)
+{
+    return d == BP_DTYPE_I32 || d == BP_DTYPE_I64;
+}
+
+/* Ids must be whole, >= 0 and (when lim > 0) < lim; *max gets the largest. */
+static bp_status check_ids(const bp_st_file *f, const char *name, const bp_real *v, size_t n,
+                           double lim, const char *what, double *max, bp_error *err)
+{
+    /* ids must also survive the trip through bp_real: 2^24 in float */
+    const double exact = sizeof(bp_real) == 4 ? 16777216.0 : 9007199254740992.0;
+    *max = -1;
+    for (size_t i = 0; i < n; i++) {
+        double x = (double)v[i];
+        if (x < 0 || x > exact || (lim > 0 && x >= lim)) {
+            char range[64];
+            if (lim > 0)
+                snprintf(range, sizeof range, "in [0, %.0f)", lim);
+            else
+                snprintf(range, sizeof range, "in [0, %.0f]", exact);
+            return bp_error_set(err, BP_ERR_VALUE, "%s: %s element %zu is %.17g; a %s must be %s",
+                                bp_st_path(f), name, i, x, what, range);
+        }
+        if (x > *max)
+            *max = x;
+    }
+    return BP_OK;
+}
+
+/* Read a whole tensor into a new buffer. */
+static bp_real *read_all(const bp_st_file *f, int i, bp_error *err)
+{
+    const bp_st_info *t = bp_st_at(f, i);
+    bp_real *v = malloc((t->size ? t->size : 1) * sizeof *v);
+    if (!v) {
+        bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", bp_st_path(f));
+        return NULL;
+    }
+    bp_st_read_at(f, i, v);
+    return v;
+}
+
+static int index_of(const bp_st_file *f, const char *name)
+{
+    for (int i = 0; i < bp_st_count(f); i++)
+        if (strcmp(bp_st_at(f, i)->name, name) == 0)
+            return i;
+    return -1;
+}
+
+static bp_batch *load(const bp_st_file *f, bp_error *err)
+{
+    const char *path = bp_st_path(f);
+    char s1[64], s2[64];
+    for (int i = 0; i < bp_st_count(f); i++) {
+        const char *n = bp_st_at(f, i)->name;
+        if (strcmp(n, "x") != 0 && strcmp(n, "y") != 0) {
+            bp_error_set(err, BP_ERR_PARSE, "%s: unexpected tensor '%s' (a batch holds x and y)",
+                         path, n);
+            return NULL;
+        }
+    }
+    int xi = index_of(f, "x"), yi = index_of(f, "y");
+    if (xi < 0 || yi < 0) {
+        bp_error_set(err, BP_ERR_PARSE, "%s: a batch file needs tensors x and y; %s is missing",
+                     path, xi < 0 ? "x" : "y");
+        return NULL;
+    }
+    const bp_st_info *x = bp_st_at(f, xi), *y = bp_st_at(f, yi);
+    bool tokens = is_int(x->dtype);
+    if (tokens ? x->shape.ndim != 2 : x->shape.ndim != 3) {
+        bp_error_set(err, BP_ERR_SHAPE, "%s: x has shape %s; expected %s", path,
+                     bp_shape_str(x->shape, s1, sizeof s1),
+                     tokens ? "[B, T] (token ids)" : "[B, T, F]");
+        return NULL;
+    }
+    int B = x->shape.dim[0], T = x->shape.dim[1], F = tokens ? 1 : x->shape.dim[2];
+    bp_target_kind kind;
+    if (!is_int(y->dtype))
+        kind = BP_TARGET_VALUES;
+    else
+        kind = y->shape.ndim == 1 ? BP_TARGET_CLASS_LAST : BP_TARGET_CLASS_SEQ;
+    bool shape_ok = kind == BP_TARGET_VALUES ? y->shape.ndim == 2 && y->shape.dim[0] == B
+                    : kind == BP_TARGET_CLASS_LAST
+                        ? y->shape.dim[0] == B
+                        : y->shape.ndim == 2 && y->shape.dim[0] == B && y->shape.dim[1] == T;
+    if (!shape_ok) {
+        char wbuf[64];
+        snprintf(wbuf, sizeof wbuf, "%s (%s y: %s)",
+                 kind == BP_TARGET_VALUES ? "[B, O]" : "[B] or [B, T]", bp_dtype_name(y->dtype),
+                 kind == BP_TARGET_VALUES ? "values" : "class ids");
+        bp_error_set(err, BP_ERR_SHAPE, "%s: y has shape %s but x is %s; y must be %s", path,
+                     bp_shape_str(y->shape, s1, sizeof s1), bp_shape_str(x->shape, s2, sizeof s2),
+                     wbuf);
+        return NULL;
+    }
+    const char *tmeta = bp_st_meta(f, "target");
+    if (tmeta && strcmp(tmeta, target_names[kind]) != 0) {
+        bp_error_set(err, BP_ERR_PARSE, "%s: metadata says target '%s' but y (%s %s) is '%s'",
+                     path, tmeta, bp_dtype_name(y->dtype), bp_shape_str(y->shape, s1, sizeof s1),
+                     target_names[kind]);
+        return NULL;
+    }
+    double classes = 0;
+    const char *cmeta = bp_st_meta(f, "classes");
+    if (cmeta && kind != BP_TARGET_VALUES) {
+        char *end;
+        long c = strtol(cmeta, &end, 10);
+        if (end == cmeta || *end || c < 1 || c > (1L << 24)) {
+            bp_error_set(err, BP_ERR_PARSE,
+                         "%s: metadata 'classes' is '%s', not a whole number in [1, 16777216]",
+                         path, cmeta);
+            return NULL;
+        }
+        classes = (double)c;
+    }
+    bp_real *xv = read_all(f, xi, err), *yv = xv ? read_all(f, yi, err) : NULL;
+    bp_batch *b = NULL;
+    double max = 0;
+    if (!yv)
+        goto done;
+    if (tokens && check_ids(f, "x", xv, x->size, 0, "token id", &max, err) != BP_OK)
+        goto done;
+    if (kind != BP_TARGET_VALUES) {
+        if (check_ids(f, "y", yv, y->size, classes, "class id", &max, err) != BP_OK)
+            goto done;
+        if (classes == 0)
+            classes = max + 1;
+    }
+    int O = kind == BP_TARGET_VALUES ? y->shape.dim[1] : (int)(classes > 0 ? classes : 1);
+    b = bp_batch_new(B, T, F, tokens, kind, O, err);
+    if (!b) {
+        bp_error_prefix(err, "%s", path);
+        goto done;
+    }
+    memcpy(b->x, xv, x->size * sizeof *xv);
+    memcpy(b->y, yv, bp_batch_y_size(b) * sizeof *yv);
+done:
+    free(xv);
+    free(yv);
+    return b;
+}
+
+bp_batch *bp_batch_load(const char *path, bp_error *err)
+{
+    bp_st_file *f = bp_st_load(path, err);
+    if (!f)
+        return NULL;
+    bp_batch *b = load(f, err);
+    bp_st_free(f);
+    return b;
+}
