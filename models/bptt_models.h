@@ -1,0 +1,118 @@
+/* bptt_models.h — a model file turned into something that trains: the model
+ * configuration read from YAML, and the trainer that owns everything one run needs
+ * (parameters, net, optimizer, task, random streams) and writes checkpoints.
+ *
+ * Including this header gives the whole public API: graph, ops, layers, optim,
+ * tasks, safetensors.
+ *
+ * Ownership: bp_model_config_load returns a config the caller frees; a trainer copies
+ * what it needs from the config, so the config may be freed after bp_trainer_new.
+ * Errors are values (a status or NULL, and a bp_error); nothing here prints or exits.
+ */
+#ifndef BPTT_MODELS_H
+#define BPTT_MODELS_H
+
+#include "bptt_layers.h"
+#include "bptt_ops.h"
+#include "bptt_optim.h"
+#include "bptt_safetensors.h"
+#include "bptt_tasks.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BP_PATH_MAX 1024
+#define BP_NAME_MAX 64
+
+/* ---------------------------------------------------------------- configuration */
+
+/* data: — where batches come from. */
+typedef struct bp_data_config {
+    char task[16];             /* "adding" | "copy" | "chars" */
+    int steps;                 /* T: the sequence length (copy: its delay T) */
+    char path[BP_PATH_MAX];    /* chars: the text file (relative to the model file) */
+} bp_data_config;
+
+/* train: — how to train. */
+typedef struct bp_train_config {
+    int batch;                 /* sequences per step (default 32) */
+    long steps;                /* optimizer steps (default 1000) */
+    uint64_t seed;             /* initial weights and data (default 1) */
+    long eval_every;           /* evaluate on held-out data every N steps (default 100; 0: at the end only) */
+    int eval_batch;            /* held-out sequences per evaluation (default 256) */
+    long log_every;            /* plain progress lines off a terminal (default steps / 20) */
+    char checkpoint[BP_PATH_MAX]; /* written at the end and on Ctrl-C ("" = none) */
+    bp_optim_config optim;     /* optimizer, lr, schedule, clip_norm, clip_value, ... */
+} bp_train_config;
+
+/* A model file, read and checked. */
+typedef struct bp_model_config {
+    char name[BP_NAME_MAX];    /* name: (default: the file's stem) */
+    char path[BP_PATH_MAX];    /* the file it came from */
+    uint64_t hash;             /* FNV-1a of the file's bytes and the --set overrides */
+    bp_net_spec net;           /* net.layers points into layers; input_size and
+                                  output_size 0 = from the task; the head and
+                                  tokens always follow the task's targets */
+    bp_layer_spec *layers;
+    bp_data_config data;
+    bp_train_config train;
+} bp_model_config;
+
+/* Read a model file. sets[] are "key.path=value" overrides applied before checking,
+ * as `bptt train --set train.lr=0.01` gives them (a sequence item by its index:
+ * model.layers.0.hidden=64). Every error names file:line:column and the key, or the
+ * --set that caused it; unknown keys and names come with the known ones. */
+bp_model_config *bp_model_config_load(const char *path, const char *const sets[], int n_sets,
+                                      bp_error *err);
+void bp_model_config_free(bp_model_config *c);
+/* Defaults for everything optional (what a minimal model file gets). */
+void bp_train_config_default(bp_train_config *t);
+
+/* ---------------------------------------------------------------- the trainer */
+
+typedef struct bp_trainer bp_trainer;
+
+/* Build the task, the parameters (initialised from train.seed), the net and the
+ * optimizer. The task's input and output sizes must agree with the model's. */
+bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err);
+void bp_trainer_free(bp_trainer *tr);
+
+/* One optimizer step on a fresh training batch: forward (in chunks for truncated
+ * BPTT, the gradients of all chunks summed), backward, clip, update. *loss is the
+ * batch's loss. A NaN or Inf loss or gradient fails with BP_ERR_NONFINITE naming the
+ * step and the parameter, and leaves the parameters as they were. */
+bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_error *err);
+/* Loss and metric on the fixed held-out batch (the same one every time). */
+bp_status bp_trainer_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err);
+long bp_trainer_steps_done(const bp_trainer *tr);
+
+/* A checkpoint: every parameter by name, the optimizer state, the step and the data
+ * stream's position, so a resumed run continues bit for bit; __metadata__ holds the
+ * model's name, the step and the model file's hash. Written atomically. */
+bp_status bp_trainer_save(const bp_trainer *tr, const char *path, bp_error *err);
+/* Load a checkpoint written by bp_trainer_save (or weights alone: a file holding
+ * just the parameters, as `bptt init` writes). Shapes are checked against the model;
+ * a file that is missing a parameter, has a wrong shape or is damaged changes
+ * nothing. With weights_only the optimizer state and step are left as they are. */
+bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, bp_error *err);
+/* Parameters alone (no optimizer state), e.g. initial weights for another framework. */
+bp_status bp_trainer_save_weights(const bp_trainer *tr, const char *path, bp_error *err);
+
+bp_params *bp_trainer_params(bp_trainer *tr);
+bp_net *bp_trainer_net(bp_trainer *tr);
+bp_task *bp_trainer_task(bp_trainer *tr);
+bp_tape *bp_trainer_tape(bp_trainer *tr);
+const bp_model_config *bp_trainer_config(const bp_trainer *tr);
+/* The current learning rate (after the schedule). */
+double bp_trainer_lr(const bp_trainer *tr);
+
+/* Loss and all parameter gradients for one given batch (params' grads hold the
+ * result; nothing is updated). For `bptt grads` and cross-checks. */
+bp_status bp_trainer_grads(bp_trainer *tr, const bp_batch *batch, double *loss, bp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,155 @@
+/* checkpoint.c — a trainer's state as a safetensors file, and back.
+ *
+ * Tensors: every parameter by name; the optimizer state by its names
+ * ("adam.m.rnn0.W_h"); "trainer.step" (I64 [1]) and "trainer.data_rng" (I64 [4],
+ * the xoshiro state's bits), so a resumed run draws the same batches and lands on
+ * the same weights bit for bit. __metadata__: format, model, step, model_hash. */
+#include "trainer_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STEP_NAME "trainer.step"
+#define RNG_NAME "trainer.data_rng"
+
+static bp_status add_leaves(bp_st_writer *w, bp_node *(*at)(const void *, int), const void *set,
+                            int n, bp_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        bp_node *p = at(set, i);
+        bp_status st = bp_st_writer_add(w, p->name, BP_DTYPE_REAL, p->shape, p->value, err);
+        if (st != BP_OK)
+            return st;
+    }
+    return BP_OK;
+}
+
+static bp_node *param_at(const void *p, int i) { return bp_params_at(p, i); }
+static bp_node *state_at(const void *o, int i) { return bp_optim_state_at(o, i); }
+
+static bp_status save(const bp_trainer *tr, const char *path, bool with_state, bp_error *err)
+{
+    bp_st_writer *w = bp_st_writer_new();
+    if (!w)
+        return bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
+    int64_t step = bp_optim_steps_done(tr->optim);
+    int64_t rng[4];
+    memcpy(rng, tr->data_rng.s, sizeof rng);
+    char step_s[32], hash_s[32];
+    snprintf(step_s, sizeof step_s, "%" PRId64, step);
+    snprintf(hash_s, sizeof hash_s, "%016" PRIx64, tr->cfg.hash);
+    bp_status st = add_leaves(w, param_at, tr->params, bp_params_count(tr->params), err);
+    if (st == BP_OK && with_state)
+        st = add_leaves(w, state_at, tr->optim, bp_optim_state_count(tr->optim), err);
+    if (st == BP_OK && with_state)
+        st = bp_st_writer_add_raw(w, STEP_NAME, BP_DTYPE_I64, bp_shape1(1), &step, err);
+    if (st == BP_OK && with_state)
+        st = bp_st_writer_add_raw(w, RNG_NAME, BP_DTYPE_I64, bp_shape1(4), rng, err);
+    if (st == BP_OK)
+        st = bp_st_writer_meta(w, "format", with_state ? "bptt-checkpoint" : "bptt-weights", err);
+    if (st == BP_OK)
+        st = bp_st_writer_meta(w, "model", tr->cfg.name, err);
+    if (st == BP_OK)
+        st = bp_st_writer_meta(w, "step", step_s, err);
+    if (st == BP_OK)
+        st = bp_st_writer_meta(w, "model_hash", hash_s, err);
+    if (st == BP_OK)
+        st = bp_st_writer_save(w, path, err);
+    bp_st_writer_free(w);
+    return st;
+}
+
+bp_status bp_trainer_save(const bp_trainer *tr, const char *path, bp_error *err)
+{
+    return save(tr, path, true, err);
+}
+
+bp_status bp_trainer_save_weights(const bp_trainer *tr, const char *path, bp_error *err)
+{
+    return save(tr, path, false, err);
+}
+
+/* Read every leaf of a set into fresh buffers first, so a bad file changes nothing. */
+static bp_real **read_leaves(const bp_st_file *f, bp_node *(*at)(const void *, int),
+                             const void *set, int n, bp_error *err)
+{
+    bp_real **buf = calloc((size_t)n + 1, sizeof *buf);
+    if (!buf) {
+        bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++) {
+        bp_node *p = at(set, i);
+        buf[i] = malloc(p->size * sizeof(bp_real));
+        if (!buf[i]) {
+            bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
+            goto fail;
+        }
+        if (bp_st_read(f, p->name, p->shape, buf[i], err) != BP_OK)
+            goto fail;
+    }
+    return buf;
+fail:
+    for (int i = 0; i < n; i++)
+        free(buf[i]);
+    free(buf);
+    return NULL;
+}
+
+static void commit_leaves(bp_real **buf, bp_node *(*at)(const void *, int), const void *set,
+                          int n)
+{
+    for (int i = 0; i < n; i++) {
+        bp_node *p = at(set, i);
+        memcpy(p->value, buf[i], p->size * sizeof(bp_real));
+        free(buf[i]);
+    }
+    free(buf);
+}
+
+bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, bp_error *err)
+{
+    bp_st_file *f = bp_st_load(path, err);
+    if (!f)
+        return err ? err->status : BP_ERR_IO;
+    int np = bp_params_count(tr->params), ns = bp_optim_state_count(tr->optim);
+    bp_real **pv = read_leaves(f, param_at, tr->params, np, err), **sv = NULL;
+    int64_t step = 0, rng[4];
+    bp_status st = pv ? BP_OK : (err ? err->status : BP_ERR_PARSE);
+    if (st == BP_OK && !weights_only) {
+        if (!bp_st_find(f, STEP_NAME)) {
+            st = bp_error_set(err, BP_ERR_NAME,
+                              "%s holds weights only (no optimizer state or step): it can "
+                              "start a run (--weights) but not resume one",
+                              path);
+        } else if (!(sv = read_leaves(f, state_at, tr->optim, ns, err))) {
+            st = err ? err->status : BP_ERR_PARSE;
+        } else if ((st = bp_st_read_raw(f, STEP_NAME, BP_DTYPE_I64, bp_shape1(1), &step, err)) ==
+                       BP_OK &&
+                   (st = bp_st_read_raw(f, RNG_NAME, BP_DTYPE_I64, bp_shape1(4), rng, err)) ==
+                       BP_OK &&
+                   step < 0) {
+            st = bp_error_set(err, BP_ERR_PARSE, "%s: %s is negative", path, STEP_NAME);
+        }
+    }
+    if (st == BP_OK) {
+        commit_leaves(pv, param_at, tr->params, np);
+        pv = NULL;
+        if (!weights_only) {
+            commit_leaves(sv, state_at, tr->optim, ns);
+            sv = NULL;
+            bp_optim_set_steps_done(tr->optim, (long)step);
+            memcpy(tr->data_rng.s, rng, sizeof rng);
+        }
+    }
+    for (int i = 0; pv && i < np; i++)
+        free(pv[i]);
+    free(pv);
+    for (int i = 0; sv && i < ns; i++)
+        free(sv[i]);
+    free(sv);
+    bp_st_free(f);
+    return st;
+}

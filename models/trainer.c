@@ -1,0 +1,184 @@
+/* trainer.c — one training run: task, parameters, net, optimizer, random streams. */
+#include "trainer_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Distinct streams from one seed: weights, training batches, the held-out batch. */
+enum { STREAM_INIT = 0x1A17, STREAM_DATA = 0xDA7A, STREAM_EVAL = 0xE7A1 };
+
+static bp_task *make_task(const bp_data_config *d, bp_error *err)
+{
+    if (!strcmp(d->task, "adding"))
+        return bp_task_adding(d->steps, err);
+    if (!strcmp(d->task, "copy"))
+        return bp_task_copy(d->steps, err);
+    if (!strcmp(d->task, "chars"))
+        return bp_task_chars(d->path, d->steps, err);
+    bp_error_set(err, BP_ERR_NAME, "unknown task '%s' (known: adding, copy, chars)", d->task);
+    return NULL;
+}
+
+/* The net's input, output and head follow from the task; an explicit size in the
+ * model file must agree with it. */
+static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, bp_error *err)
+{
+    int in = bp_task_input_size(task), out = bp_task_output_size(task);
+    const char *name = bp_task_name(task);
+    if (s->input_size && s->input_size != in)
+        return bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the %s task gives %d",
+                            s->input_size, name, in);
+    if (s->output_size && s->output_size != out)
+        return bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s task needs %d",
+                            s->output_size, name, out);
+    s->input_size = in;
+    s->output_size = out;
+    s->tokens = bp_task_tokens(task);
+    s->head = bp_task_target(task) == BP_TARGET_CLASS_SEQ ? BP_HEAD_SEQ : BP_HEAD_LAST;
+    return BP_OK;
+}
+
+void bp_trainer_free(bp_trainer *tr)
+{
+    if (!tr)
+        return;
+    bp_batch_free(tr->eval_batch);
+    bp_net_state_free(tr->state);
+    bp_net_state_free(tr->scratch_state);
+    bp_tape_free(tr->tape);
+    bp_optim_free(tr->optim);
+    bp_net_free(tr->net);
+    bp_params_free(tr->params);
+    bp_task_free(tr->task);
+    free(tr->layers);
+    free(tr);
+}
+
+bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
+{
+    bp_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) {
+        bp_error_set(err, BP_ERR_NOMEM, "trainer: out of memory");
+        return NULL;
+    }
+    tr->cfg = *c;
+    tr->layers = malloc((size_t)c->net.n_layers * sizeof *tr->layers);
+    if (!tr->layers) {
+        bp_error_set(err, BP_ERR_NOMEM, "trainer: out of memory");
+        goto fail;
+    }
+    memcpy(tr->layers, c->net.layers, (size_t)c->net.n_layers * sizeof *tr->layers);
+    tr->cfg.net.layers = tr->layers;
+    tr->cfg.layers = tr->layers;
+    if (!(tr->task = make_task(&c->data, err)))
+        goto fail;
+    if (fit_to_task(&tr->cfg.net, tr->task, err) != BP_OK)
+        goto fail;
+    bp_optim_config *oc = &tr->cfg.train.optim;
+    if (oc->schedule == BP_LR_COSINE && oc->total_steps == 0)
+        oc->total_steps = tr->cfg.train.steps;
+    if (!(tr->params = bp_params_new()) || !(tr->tape = bp_tape_new())) {
+        bp_error_set(err, BP_ERR_NOMEM, "trainer: out of memory");
+        goto fail;
+    }
+    if (!(tr->net = bp_net_new(&tr->cfg.net, tr->params, err)))
+        goto fail;
+    bp_rng init;
+    bp_rng_seed(&init, tr->cfg.train.seed ^ STREAM_INIT);
+    if (bp_net_init(tr->net, &init, err) != BP_OK)
+        goto fail;
+    if (!(tr->optim = bp_optim_new(oc, tr->params, err)))
+        goto fail;
+    if (tr->cfg.net.chunk && !(tr->state = bp_net_state_new(tr->net, tr->cfg.train.batch, err)))
+        goto fail;
+    bp_rng_seed(&tr->data_rng, tr->cfg.train.seed ^ STREAM_DATA);
+    bp_rng eval;
+    bp_rng_seed(&eval, tr->cfg.train.seed ^ STREAM_EVAL);
+    tr->eval_batch = bp_task_batch(tr->task, tr->cfg.train.eval_batch, BP_SPLIT_EVAL, &eval, err);
+    if (!tr->eval_batch)
+        goto fail;
+    return tr;
+fail:
+    bp_trainer_free(tr);
+    return NULL;
+}
+
+/* Forward and backward over b, in chunks when the net truncates BPTT; the
+ * parameters' grads receive the sum. For a sequence head the loss is a mean over
+ * steps, so each chunk's loss (a mean over its steps) weighs len / T. */
+bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err)
+{
+    int T = b->T, K = tr->cfg.net.chunk ? tr->cfg.net.chunk : T;
+    bp_net_state *state = NULL;
+    if (K < T) {
+        if (!tr->state || b->B != tr->cfg.train.batch) {
+            bp_net_state_free(tr->scratch_state);
+            tr->scratch_state = bp_net_state_new(tr->net, b->B, err);
+            if (!tr->scratch_state)
+                return err ? err->status : BP_ERR_NOMEM;
+            state = tr->scratch_state;
+        } else {
+            state = tr->state;
+        }
+        bp_net_state_zero(state);
+    }
+    double total = 0;
+    for (int t0 = 0; t0 < T; t0 += K) {
+        int t1 = t0 + K < T ? t0 + K : T;
+        bp_tape_reset(tr->tape);
+        bp_node *l = bp_net_forward(tr->net, tr->tape, b, t0, t1, state);
+        if (!l) {
+            const bp_error *e = bp_tape_error(tr->tape);
+            return bp_error_set(err, e ? e->status : BP_ERR_VALUE, "%s",
+                                e ? e->msg : "forward failed");
+        }
+        bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
+        total += (double)w * (double)l->value[0];
+        bp_status st = bp_backward_seed(tr->tape, l, &w, err);
+        if (st != BP_OK)
+            return st;
+    }
+    *loss = total;
+    return BP_OK;
+}
+
+bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_error *err)
+{
+    bp_batch *b = bp_task_batch(tr->task, tr->cfg.train.batch, BP_SPLIT_TRAIN, &tr->data_rng, err);
+    if (!b)
+        return err ? err->status : BP_ERR_NOMEM;
+    bp_status st = bp_trainer_backward(tr, b, loss, err);
+    bp_batch_free(b);
+    if (st == BP_OK)
+        st = bp_optim_step(tr->optim, *loss, info, err);
+    if (st != BP_OK)
+        bp_params_zero_grad(tr->params); /* the next try starts clean */
+    return st;
+}
+
+bp_status bp_trainer_grads(bp_trainer *tr, const bp_batch *batch, double *loss, bp_error *err)
+{
+    bp_params_zero_grad(tr->params);
+    return bp_trainer_backward(tr, batch, loss, err);
+}
+
+bp_status bp_trainer_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
+{
+    return bp_net_evaluate(tr->net, tr->tape, tr->eval_batch, out, err);
+}
+
+long bp_trainer_steps_done(const bp_trainer *tr)
+{
+    return bp_optim_steps_done(tr->optim);
+}
+
+double bp_trainer_lr(const bp_trainer *tr)
+{
+    return bp_lr_at(bp_optim_config_of(tr->optim), bp_optim_steps_done(tr->optim));
+}
+
+bp_params *bp_trainer_params(bp_trainer *tr) { return tr->params; }
+bp_net *bp_trainer_net(bp_trainer *tr) { return tr->net; }
+bp_task *bp_trainer_task(bp_trainer *tr) { return tr->task; }
+bp_tape *bp_trainer_tape(bp_trainer *tr) { return tr->tape; }
+const bp_model_config *bp_trainer_config(const bp_trainer *tr) { return &tr->cfg; }
