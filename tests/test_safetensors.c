@@ -717,7 +717,7 @@ Test(batch_file, foreign_batches_infer_their_kind_and_bad_ones_fail)
 
     write_batch(p, "F32", bp_shape2(2, 3), x, "F32", bp_shape2(2, 3), yf, NULL);
     expect_batch_error(p, "x has shape [2, 3]; expected [B, T, F]");
-    write_batch(p, "I64", bp_shape2(2, 3), x, "I64", bp_shape1(3), y2, NULL);
+    write_batch(p, "I64", bp_shape2(2, 3), x, "I64", bp_shape1(3), x, NULL);
     expect_batch_error(p, "y has shape [3] but x is [2, 3]; y must be [B] or [B, T] (I64 y: class "
                           "ids)");
     write_batch(p, "I64", bp_shape2(2, 3), x, "I64", bp_shape1(2), ybad, NULL);
