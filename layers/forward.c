@@ -188,7 +188,8 @@ bp_node *bp_net_forward(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
     return loss;
 }
 
-/* Nodes of one step = nodes(T = 2) - nodes(T = 1) on a zero batch of one row. */
+/* Nodes of one step = nodes(T = 3) - nodes(T = 2) on a zero batch of one row (from
+ * T = 2 on, the seq head's per-sequence scale node is there in both). */
 int bp_net_step_nodes(bp_net *net, bp_error *err)
 {
     const bp_net_spec *s = &net->spec;
@@ -199,7 +200,7 @@ int bp_net_step_nodes(bp_net *net, bp_error *err)
         bp_error_set(err, BP_ERR_NOMEM, "net: out of memory");
         return -1;
     }
-    for (int T = 1; T <= 2; T++) {
+    for (int T = 2; T <= 3; T++) {
         bp_batch *b = bp_batch_new(1, T, s->input_size, s->tokens, target, s->output_size, err);
         if (!b) {
             bp_tape_free(t);
@@ -213,7 +214,7 @@ int bp_net_step_nodes(bp_net *net, bp_error *err)
             bp_tape_free(t);
             return -1;
         }
-        len[T - 1] = bp_tape_len(t);
+        len[T - 2] = bp_tape_len(t);
     }
     bp_tape_free(t);
     return len[1] - len[0];
