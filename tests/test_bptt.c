@@ -188,6 +188,10 @@ Test(bptt, nodes_per_step)
     fx_net(&f, &lstm, 1, 2, false, BP_HEAD_LAST, 1, 0, 1);
     cr_expect_eq(bp_net_step_nodes(f.net, &err), 18);
     fx_free(&f);
+    bp_layer_spec gru = fx_layer(BP_LAYER_GRU, 4);
+    fx_net(&f, &gru, 1, 2, false, BP_HEAD_LAST, 1, 0, 1);
+    cr_expect_eq(bp_net_step_nodes(f.net, &err), 21);
+    fx_free(&f);
 }
 
 /* ---------------------------------------------------------------- clipping */
