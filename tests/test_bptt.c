@@ -482,3 +482,61 @@ Test(bptt, evaluate_reports_accuracy_and_mse)
     bp_tape_free(t);
     fx_free(&f);
 }
+
+/* ---------------------------------------------------------------- the lecture's story */
+
+/* ||dL/dh_k|| over k, from the trace after backward, for a one-layer rnn over T steps. */
+static void grad_norms(const bp_layer_spec *l, int T, double bias, double *norm)
+{
+    fixture f;
+    fx_net(&f, l, 1, 2, false, BP_HEAD_LAST, 1, 0, 101);
+    fx_batch(&f, 4, T, BP_TARGET_VALUES, 102);
+    if (bias != 0) {
+        bp_node *b = param(&f, "rnn0.b");
+        for (size_t i = 0; i < b->size; i++)
+            b->value[i] = (bp_real)bias;
+    }
+    bp_tape *t = bp_tape_new();
+    bp_node *loss = bp_net_forward(f.net, t, f.batch, 0, T, NULL);
+    bp_error err;
+    cr_assert_eq(bp_backward(t, loss, &err), BP_OK);
+    const bp_trace *tr = bp_net_trace(f.net);
+    for (int k = 0; k < T; k++) {
+        double s = 0;
+        for (size_t i = 0; i < tr->h[0][k]->size; i++)
+            s += tr->h[0][k]->grad[i] * tr->h[0][k]->grad[i];
+        norm[k] = sqrt(s);
+    }
+    bp_tape_free(t);
+    fx_free(&f);
+}
+
+/* The lecture: products of dh_j/dh_{j-1} below 1 make far steps' gradients vanish;
+ * the IRNN's identity keeps them; above 1 they explode; clip_grad bounds them. */
+Test(bptt, gradients_vanish_hold_and_explode_as_the_lecture_says)
+{
+    enum { T = 30 };
+    double n[T];
+    bp_layer_spec l = fx_layer(BP_LAYER_RNN, 16);
+    l.spectral_radius = 0.5; /* tanh, rho 0.5 */
+    grad_norms(&l, T, 0, n);
+    cr_expect_lt(n[0] / n[T - 1], 1e-4, "vanishing: ratio %g", n[0] / n[T - 1]);
+    l = fx_layer(BP_LAYER_RNN, 16); /* IRNN with a positive bias: every relu open, J = I */
+    l.act = BP_ACT_RELU;
+    l.init = BP_INIT_IDENTITY;
+    grad_norms(&l, T, 0.1, n);
+    for (int k = 0; k < T; k++)
+        cr_expect(fabs(n[k] / n[T - 1] - 1) < 1e-12, "irnn: step %d ratio %.15g", k,
+                  n[k] / n[T - 1]);
+    l.init_gain = 1.2; /* J = 1.2 I: the gradient grows 1.2 per step back */
+    grad_norms(&l, T, 0.1, n);
+    cr_expect(fabs(n[0] / n[T - 1] / pow(1.2, T - 1) - 1) < 1e-9, "exploding: ratio %g, want %g",
+              n[0] / n[T - 1], pow(1.2, T - 1));
+    l.clip_grad = 1e-3; /* below the loss's own gradient: clamped at every step */
+    grad_norms(&l, T, 0.1, n);
+    /* dL/dh_k = clamp(dL/dh_{k+1}) 1.2 I for k < T - 1, elementwise at most 1.2 c */
+    cr_expect_gt(n[T - 1], 1);
+    for (int k = 0; k < T - 1; k++)
+        cr_expect_leq(n[k], 1.2 * 1e-3 * sqrt(4 * 16) * (1 + 1e-12), "clipped: step %d norm %g", k,
+                      n[k]);
+}
