@@ -84,6 +84,11 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
     return n;
 }
 
+size_t bp_json_utf8_char(const unsigned char *p, const unsigned char *end)
+{
+    return p < end ? utf8_len(p, end) : 0;
+}
+
 bool bp_json_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;

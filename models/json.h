@@ -45,6 +45,8 @@ typedef struct bp_json_iter {
  * On failure *bad_at is the byte offset of the problem and *why says what. */
 bool bp_json_check(const char *text, size_t n, int max_depth, size_t *bad_at, const char **why);
 
+/* Bytes in the well-formed UTF-8 character at p (before end), or 0. */
+size_t bp_json_utf8_char(const unsigned char *p, const unsigned char *end);
 /* Is s[0, n) well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
 bool bp_json_utf8_valid(const char *s, size_t n);
 

@@ -2,6 +2,7 @@
 #include "suggest.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,26 +18,31 @@ size_t bp_levenshtein(const char *a, const char *b)
         la = ca;
         lb = cb;
     }
-    /* one row of the DP table: row[j] = distance(a[0, i), b[0, j)) */
-    size_t row[CAP + 1];
+    /* optimal string alignment: d[i][j] = distance(a[0, i), b[0, j)), three rows kept */
+    size_t rows[3][CAP + 1];
+    size_t *pp = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
+        prev[j] = j;
     for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0]; /* distance(a[0, i-1), b[0, j-1)) */
-        row[0] = i;
+        cur[0] = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
-            size_t best = diag + (same ? 0 : 1);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+            int ai = tolower((unsigned char)a[i - 1]), bj = tolower((unsigned char)b[j - 1]);
+            size_t best = prev[j - 1] + (ai == bj ? 0 : 1); /* substitute */
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1; /* delete */
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1; /* insert */
+            if (i > 1 && j > 1 && ai == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == bj && pp[j - 2] + 1 < best)
+                best = pp[j - 2] + 1; /* swap two neighbours: "tahn" -> "tanh" */
+            cur[j] = best;
         }
+        size_t *t = pp;
+        pp = prev;
+        prev = cur;
+        cur = t;
     }
-    return row[lb] + extra;
+    return prev[lb] + extra;
 }
 
 const char *bp_suggest(const char *word, const char *const names[], int n)
@@ -64,11 +70,13 @@ char *bp_suggest_known(char *buf, size_t size, const char *word, const char *con
     char tail[160] = "";
     if (best)
         snprintf(tail, sizeof tail, "; did you mean '%.120s'?", best);
-    size_t room = size > strlen(tail) ? size - strlen(tail) : 0;
+    size_t tl = strlen(tail);
+    size_t room = size > tl + 1 ? size - tl - 1 : 0; /* for "known: ..." */
     size_t used = (size_t)snprintf(buf, size, "known: ");
     for (int i = 0; n < 0 ? names[i] != NULL : i < n; i++) {
+        bool last = n < 0 ? names[i + 1] == NULL : i + 1 == n;
         size_t need = strlen(names[i]) + (i ? 2 : 0);
-        if (used + need + 4 >= room) { /* keep room for ", ..." */
+        if (used + need + (last ? 0 : 5) > room) { /* keep room for ", ..." */
             if (used < size)
                 used += (size_t)snprintf(buf + used, size - used, "%s...", i ? ", " : "");
             break;

@@ -12,7 +12,8 @@
 
 #include <stddef.h>
 
-/* Edit distance (insertions, deletions, substitutions; ASCII letters compared
+/* Edit distance (insertions, deletions, substitutions and swaps of two
+ * neighbouring characters, "optimal string alignment"; ASCII letters compared
  * without case) between a and b. Strings longer than 64 bytes are compared on
  * their first 64 bytes, plus the difference in length, so the cost is bounded. */
 size_t bp_levenshtein(const char *a, const char *b);
