@@ -31,5 +31,11 @@ int cli_run_in_f64(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_batch(int argc, char **argv);
+int cmd_grads(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
 
 #endif

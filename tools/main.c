@@ -10,6 +10,19 @@
 #endif
 
 const cli_command cli_commands[] = {
+    {"train", "train a model file, with progress, evaluation and checkpoints", cmd_train,
+     "bptt train MODEL.yaml [--steps N] [--seed S] [--set key.path=value]... [--out CKPT]\n"
+     "                  [--resume CKPT | --weights W] [--log metrics.csv] [--quiet]"},
+    {"eval", "loss and the task's metric on held-out data (or on --batch)", cmd_eval,
+     "bptt eval MODEL.yaml --weights CKPT [--batch B.safetensors] [--set key.path=value]..."},
+    {"summary", "layers, output shapes, parameter counts, tape nodes per step", cmd_summary,
+     "bptt summary MODEL.yaml [--set key.path=value]..."},
+    {"init", "write the initial weights (from train.seed)", cmd_init,
+     "bptt init MODEL.yaml --out W.safetensors [--seed S] [--set key.path=value]..."},
+    {"batch", "write a batch of the model's task", cmd_batch,
+     "bptt batch MODEL.yaml --out B.safetensors [--size N] [--split train|eval] [--seed S]"},
+    {"grads", "write the loss and every parameter's gradient for one batch", cmd_grads,
+     "bptt grads MODEL.yaml --weights W --batch B --out G.safetensors"},
     {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
      "bptt bench tape"},
     {"gradcheck", "check gradients against finite differences, in double precision",

@@ -1,0 +1,381 @@
+/* model_config.c — a model file (YAML) read against a closed schema into a
+ * bp_model_config. Every error names file:line:column and the key; unknown keys and
+ * names list the known ones. The schema is documented in docs/models.md. */
+#include "bptt_models.h"
+#include "model_config_internal.h"
+#include "yaml_doc.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
+#define TRY(call)                                                                          \
+    do {                                                                                   \
+        bp_status st_ = (call);                                                            \
+        if (st_ != BP_OK)                                                                  \
+            return st_;                                                                    \
+    } while (0)
+
+static const char *const top_keys[] = {"name", "model", "loss", "data", "train"};
+static const char *const model_keys[] = {"input", "vocab", "output", "layers", "graph",
+                                         "truncate"};
+static const char *const layer_keys[] = {"name", "type", "hidden", "size", "activation",
+                                         "init", "gain", "std", "spectral_radius", "clip_grad",
+                                         "residual", "skip", "forget_bias"};
+static const char *const data_keys[] = {"task", "steps", "path"};
+static const char *const train_keys[] = {
+    "batch", "steps", "seed", "eval_every", "eval_batch", "log_every", "checkpoint",
+    "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
+    "weight_decay", "schedule", "step_every", "step_gamma", "lr_min", "clip_norm",
+    "clip_value"};
+static const char *const layer_types[] = {"linear", "rnn", "lstm", "gru", "embedding"};
+static const char *const activations[] = {"none", "tanh", "relu"};
+static const char *const inits[] = {"default", "identity", "normal", "orthogonal"};
+static const char *const tasks[] = {"adding", "copy", "chars"};
+static const char *const losses[] = {"mse", "xent"};
+static const char *const optimizers[] = {"sgd", "rmsprop", "adam"};
+static const char *const schedules[] = {"constant", "step", "cosine"};
+
+/* Copy a string setting into a fixed buffer, or fail at the node when it is too long. */
+static bp_status copy_text(const bp_yd_node *n, const char *s, char *dst, size_t size,
+                           bp_error *err)
+{
+    if (strlen(s) >= size)
+        return bp_yd_fail(n, BP_ERR_VALUE, err, "'%s' is too long (at most %zu characters)", s,
+                          size - 1);
+    memcpy(dst, s, strlen(s) + 1);
+    return BP_OK;
+}
+
+static bp_status get_int(const bp_yd_node *map, const char *key, long long def, long long lo,
+                         long long hi, int *out, bp_error *err)
+{
+    long long v;
+    TRY(bp_yd_get_int(map, key, def, lo, hi, &v, err));
+    *out = (int)v;
+    return BP_OK;
+}
+
+static bp_status get_long(const bp_yd_node *map, const char *key, long long def, long long lo,
+                          long long hi, long *out, bp_error *err)
+{
+    long long v;
+    TRY(bp_yd_get_int(map, key, def, lo, hi, &v, err));
+    *out = (long)v;
+    return BP_OK;
+}
+
+/* skip: an earlier layer's name, or "input". Resolved after every name is known. */
+static bp_status resolve_skip(const bp_yd_node *layer, const bp_layer_spec *layers, int i,
+                              int *out, bp_error *err)
+{
+    const bp_yd_node *n = bp_yd_get(layer, "skip");
+    *out = BP_SKIP_NONE;
+    if (!n || bp_yd_is_null(n))
+        return BP_OK;
+    const char *name;
+    TRY(bp_yd_string(n, &name, err));
+    if (!strcmp(name, "input")) {
+        *out = BP_SKIP_INPUT;
+        return BP_OK;
+    }
+    const char *earlier[BP_NET_MAX_LAYERS + 1];
+    earlier[0] = "input";
+    for (int j = 0; j < i; j++) {
+        if (!strcmp(layers[j].name, name)) {
+            *out = j;
+            return BP_OK;
+        }
+        earlier[j + 1] = layers[j].name;
+    }
+    char hint[256];
+    bp_suggest_known(hint, sizeof hint, name, earlier, i + 1);
+    return bp_yd_fail(n, BP_ERR_NAME, err,
+                      "skip: '%s' is not an earlier layer (%s)", name, hint);
+}
+
+static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_error *err)
+{
+    int type, act, init;
+    TRY(bp_yd_expect(n, BP_YD_MAP, err));
+    TRY(bp_yd_check_keys(n, layer_keys, COUNT(layer_keys), err));
+    const bp_yd_node *type_node;
+    TRY(bp_yd_require(n, "type", &type_node, err));
+    TRY(bp_yd_enum(type_node, layer_types, COUNT(layer_types), &type, err));
+    bp_layer_spec_default(l, (bp_layer_kind)type);
+    bool recurrent = bp_layer_is_recurrent(l->kind);
+
+    const char *name;
+    TRY(bp_yd_get_string(n, "name", "", &name, err));
+    if (!name[0])
+        snprintf(l->name, sizeof l->name, "%s%d", layer_types[type], i);
+    else
+        TRY(copy_text(bp_yd_get(n, "name"), name, l->name, sizeof l->name, err));
+
+    /* width: "hidden" for recurrent layers, "size" for the others */
+    const char *want = recurrent ? "hidden" : "size", *other = recurrent ? "size" : "hidden";
+    if (bp_yd_get(n, other))
+        return bp_yd_fail(bp_yd_get(n, other), BP_ERR_NAME, err,
+                          "a %s layer's width is '%s', not '%s'", layer_types[type], want, other);
+    const bp_yd_node *width;
+    TRY(bp_yd_require(n, want, &width, err));
+    long long size;
+    TRY(bp_yd_int(width, 1, BP_LAYER_MAX_SIZE, &size, err));
+    l->size = (int)size;
+
+    TRY(bp_yd_get_enum(n, "activation", l->act, activations, COUNT(activations), &act, err));
+    l->act = (bp_act)act;
+    TRY(bp_yd_get_enum(n, "init", l->init, inits, COUNT(inits), &init, err));
+    l->init = (bp_init_kind)init;
+    TRY(bp_yd_get_double(n, "gain", l->init_gain, -1e6, 1e6, &l->init_gain, err));
+    TRY(bp_yd_get_double(n, "std", l->init_std, 0, 1e6, &l->init_std, err));
+    TRY(bp_yd_get_double(n, "spectral_radius", 0, 0, 1e6, &l->spectral_radius, err));
+    TRY(bp_yd_get_double(n, "clip_grad", 0, 0, 1e30, &l->clip_grad, err));
+    TRY(bp_yd_get_bool(n, "residual", false, &l->residual, err));
+    TRY(bp_yd_get_double(n, "forget_bias", 0, -1e6, 1e6, &l->forget_bias, err));
+    return BP_OK;
+}
+
+/* The net's own check, layer by layer, so its message lands at the layer at fault. */
+static bp_status check_layers(const bp_yd_node *seq, bp_net_spec *net, bp_error *err)
+{
+    int n = net->n_layers;
+    bp_net_spec prefix = *net;
+    for (int i = 1; i <= n; i++) {
+        prefix.n_layers = i;
+        bp_error e;
+        if (bp_net_spec_check(&prefix, &e) != BP_OK)
+            return bp_yd_fail(seq->items[i - 1], e.status, err, "%s", e.msg);
+    }
+    return BP_OK;
+}
+
+static bp_status read_model(const bp_yd_node *m, bp_model_config *c, bp_error *err)
+{
+    TRY(bp_yd_expect(m, BP_YD_MAP, err));
+    TRY(bp_yd_check_keys(m, model_keys, COUNT(model_keys), err));
+    bp_net_spec_default(&c->net);
+    TRY(get_int(m, "input", 0, 1, BP_LAYER_MAX_SIZE, &c->net.input_size, err));
+    int vocab;
+    TRY(get_int(m, "vocab", 0, 1, BP_LAYER_MAX_SIZE, &vocab, err));
+    if (vocab && c->net.input_size)
+        return bp_yd_fail(bp_yd_get(m, "vocab"), BP_ERR_VALUE, err,
+                          "give 'input' (features per step) or 'vocab' (token input), not both");
+    if (vocab)
+        c->net.input_size = vocab;
+    TRY(get_int(m, "output", 0, 1, BP_LAYER_MAX_SIZE, &c->net.output_size, err));
+    TRY(get_int(m, "truncate", 0, 0, BP_TASK_MAX_T, &c->net.chunk, err));
+
+    const bp_yd_node *layers = bp_yd_get(m, "layers"), *graph = bp_yd_get(m, "graph");
+    if (layers && graph)
+        return bp_yd_fail(graph, BP_ERR_VALUE, err,
+                          "a model has 'layers' or a 'graph' (one recurrent cell), not both");
+    if (!layers && !graph)
+        return bp_yd_fail(m, BP_ERR_VALUE, err, "'model' is missing the required key 'layers' "
+                                                "(or 'graph')");
+    if (graph)
+        return bp_model_read_graph(graph, c, err);
+    TRY(bp_yd_expect(layers, BP_YD_SEQ, err));
+    if (layers->n < 1 || layers->n > BP_NET_MAX_LAYERS)
+        return bp_yd_fail(layers, BP_ERR_VALUE, err, "'model.layers' needs 1 to %d layers, has %d",
+                          BP_NET_MAX_LAYERS, layers->n);
+    c->layers = calloc((size_t)layers->n, sizeof *c->layers);
+    if (!c->layers)
+        return bp_error_set(err, BP_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < layers->n; i++)
+        TRY(read_layer(layers->items[i], i, &c->layers[i], err));
+    for (int i = 0; i < layers->n; i++)
+        TRY(resolve_skip(layers->items[i], c->layers, i, &c->layers[i].skip_from, err));
+    c->net.layers = c->layers;
+    c->net.n_layers = layers->n;
+    /* the net's check needs sizes: take the task's when the file leaves them out */
+    bp_net_spec probe = c->net;
+    if (!probe.input_size)
+        probe.input_size = 1;
+    if (!probe.output_size)
+        probe.output_size = 1;
+    probe.tokens = vocab > 0 || c->layers[0].kind == BP_LAYER_EMBEDDING;
+    return check_layers(layers, &probe, err);
+}
+
+/* A relative data path is relative to the model file's folder. */
+static bp_status data_path(const bp_yd_node *n, const char *text, const char *model_path,
+                           char *dst, size_t size, bp_error *err)
+{
+    if (text[0] == '/' || n->file[0] == '-') /* absolute, or given by --set: as is */
+        return copy_text(n, text, dst, size, err);
+    char dir_buf[BP_PATH_MAX];
+    snprintf(dir_buf, sizeof dir_buf, "%s", model_path);
+    const char *dir = dirname(dir_buf);
+    if (strlen(dir) + 1 + strlen(text) >= size)
+        return bp_yd_fail(n, BP_ERR_VALUE, err, "the path '%s' is too long", text);
+    snprintf(dst, size, "%s/%s", dir, text);
+    return BP_OK;
+}
+
+static bp_status read_data(const bp_yd_node *d, const char *model_path, bp_data_config *out,
+                           bp_error *err)
+{
+    TRY(bp_yd_expect(d, BP_YD_MAP, err));
+    TRY(bp_yd_check_keys(d, data_keys, COUNT(data_keys), err));
+    const bp_yd_node *task_node;
+    int task;
+    TRY(bp_yd_require(d, "task", &task_node, err));
+    TRY(bp_yd_enum(task_node, tasks, COUNT(tasks), &task, err));
+    snprintf(out->task, sizeof out->task, "%s", tasks[task]);
+    TRY(get_int(d, "steps", task == 2 ? 64 : 100, task == 0 ? 2 : 1, BP_TASK_MAX_T, &out->steps,
+                err));
+    const bp_yd_node *p = bp_yd_get(d, "path");
+    if (task == 2 && !p)
+        return bp_yd_fail(d, BP_ERR_VALUE, err,
+                          "the chars task needs 'path' (a text file; or --set data.path=FILE)");
+    if (task != 2 && p)
+        return bp_yd_fail(p, BP_ERR_VALUE, err, "'path' is for the chars task; '%s' makes its "
+                                                "own data", tasks[task]);
+    if (p) {
+        const char *text;
+        TRY(bp_yd_string(p, &text, err));
+        TRY(data_path(p, text, model_path, out->path, sizeof out->path, err));
+    }
+    return BP_OK;
+}
+
+static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *err)
+{
+    bp_train_config_default(o);
+    if (!t)
+        return BP_OK;
+    TRY(bp_yd_expect(t, BP_YD_MAP, err));
+    TRY(bp_yd_check_keys(t, train_keys, COUNT(train_keys), err));
+    bp_optim_config *q = &o->optim;
+    long long seed;
+    int kind, schedule;
+    TRY(get_int(t, "batch", o->batch, 1, 1 << 20, &o->batch, err));
+    TRY(get_long(t, "steps", o->steps, 0, 1000000000, &o->steps, err));
+    TRY(bp_yd_get_int(t, "seed", (long long)o->seed, 0, 0x7fffffffffffffffLL, &seed, err));
+    o->seed = (uint64_t)seed;
+    TRY(get_long(t, "eval_every", o->eval_every, 0, 1000000000, &o->eval_every, err));
+    TRY(get_int(t, "eval_batch", o->eval_batch, 1, 1 << 20, &o->eval_batch, err));
+    TRY(get_long(t, "log_every", o->log_every, 0, 1000000000, &o->log_every, err));
+    const char *ckpt;
+    TRY(bp_yd_get_string(t, "checkpoint", "", &ckpt, err));
+    if (ckpt[0])
+        TRY(copy_text(bp_yd_get(t, "checkpoint"), ckpt, o->checkpoint, sizeof o->checkpoint, err));
+    TRY(bp_yd_get_enum(t, "optimizer", q->kind, optimizers, COUNT(optimizers), &kind, err));
+    q->kind = (bp_opt_kind)kind;
+    TRY(bp_yd_get_double(t, "lr", q->lr, 0, 1e6, &q->lr, err));
+    TRY(bp_yd_get_double(t, "momentum", q->momentum, 0, 1, &q->momentum, err));
+    TRY(bp_yd_get_bool(t, "nesterov", q->nesterov, &q->nesterov, err));
+    TRY(bp_yd_get_double(t, "beta1", q->beta1, 0, 1, &q->beta1, err));
+    TRY(bp_yd_get_double(t, "beta2", q->beta2, 0, 1, &q->beta2, err));
+    TRY(bp_yd_get_double(t, "alpha", q->alpha, 0, 1, &q->alpha, err));
+    TRY(bp_yd_get_double(t, "eps", q->eps, 0, 1, &q->eps, err));
+    TRY(bp_yd_get_double(t, "weight_decay", q->weight_decay, 0, 1e6, &q->weight_decay, err));
+    TRY(bp_yd_get_enum(t, "schedule", q->schedule, schedules, COUNT(schedules), &schedule, err));
+    q->schedule = (bp_lr_kind)schedule;
+    TRY(get_long(t, "step_every", q->step_every, 1, 1000000000, &q->step_every, err));
+    TRY(bp_yd_get_double(t, "step_gamma", q->step_gamma, 0, 1e6, &q->step_gamma, err));
+    TRY(bp_yd_get_double(t, "lr_min", q->lr_min, 0, 1e6, &q->lr_min, err));
+    TRY(bp_yd_get_double(t, "clip_norm", q->clip_norm, 0, 1e30, &q->clip_norm, err));
+    TRY(bp_yd_get_double(t, "clip_value", q->clip_value, 0, 1e30, &q->clip_value, err));
+    if (q->schedule == BP_LR_COSINE)
+        q->total_steps = o->steps > 0 ? o->steps : 1;
+    bp_error e;
+    if (bp_optim_config_check(q, &e) != BP_OK)
+        return bp_yd_fail(t, BP_ERR_VALUE, err, "%s", e.msg);
+    return BP_OK;
+}
+
+/* The loss a model file may name must be the one its task's targets need. */
+static bp_status check_loss(const bp_yd_node *root, const bp_data_config *d, bp_error *err)
+{
+    const bp_yd_node *n = bp_yd_get(root, "loss");
+    if (!n)
+        return BP_OK;
+    int loss;
+    TRY(bp_yd_enum(n, losses, COUNT(losses), &loss, err));
+    int need = strcmp(d->task, "adding") ? 1 : 0;
+    if (loss != need)
+        return bp_yd_fail(n, BP_ERR_VALUE, err,
+                          "loss '%s' does not fit the %s task, whose targets need '%s'",
+                          losses[loss], d->task, losses[need]);
+    return BP_OK;
+}
+
+/* FNV-1a over the file's bytes and the overrides: tells checkpoints of different
+ * model files apart. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t hash_file(const char *path, const char *const sets[], int n_sets)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            h = fnv1a(h, buf, n);
+        fclose(f);
+    }
+    for (int i = 0; i < n_sets; i++)
+        h = fnv1a(h, sets[i], strlen(sets[i]) + 1);
+    return h;
+}
+
+static bp_status read_config(const bp_yd_node *root, bp_model_config *c, bp_error *err)
+{
+    TRY(bp_yd_expect(root, BP_YD_MAP, err));
+    TRY(bp_yd_check_keys(root, top_keys, COUNT(top_keys), err));
+    const char *name;
+    TRY(bp_yd_get_string(root, "name", "", &name, err));
+    if (name[0]) {
+        TRY(copy_text(bp_yd_get(root, "name"), name, c->name, sizeof c->name, err));
+    } else { /* the file's stem */
+        const char *base = strrchr(c->path, '/');
+        base = base ? base + 1 : c->path;
+        size_t len = strcspn(base, ".");
+        snprintf(c->name, sizeof c->name, "%.*s", (int)(len < sizeof c->name ? len : 63), base);
+    }
+    const bp_yd_node *model, *data;
+    TRY(bp_yd_require(root, "model", &model, err));
+    TRY(bp_yd_require(root, "data", &data, err));
+    TRY(read_model(model, c, err));
+    TRY(read_data(data, c->path, &c->data, err));
+    TRY(check_loss(root, &c->data, err));
+    return read_train(bp_yd_get(root, "train"), &c->train, err);
+}
+
+bp_model_config *bp_model_config_load(const char *path, const char *const sets[], int n_sets,
+                                      bp_error *err)
+{
+    if (strlen(path) >= BP_PATH_MAX) {
+        bp_error_set(err, BP_ERR_VALUE, "the model path is too long");
+        return NULL;
+    }
+    bp_yd_doc *doc = bp_yd_load_file(path, NULL, err);
+    if (!doc)
+        return NULL;
+    bp_model_config *c = calloc(1, sizeof *c);
+    bp_status st = c ? BP_OK : bp_error_set(err, BP_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == BP_OK && i < n_sets; i++)
+        st = bp_yd_set(doc, sets[i], err);
+    if (st == BP_OK) {
+        snprintf(c->path, sizeof c->path, "%s", path);
+        c->hash = hash_file(path, sets, n_sets);
+        st = read_config(bp_yd_root(doc), c, err);
+    }
+    bp_yd_free(doc);
+    if (st != BP_OK) {
+        bp_model_config_free(c);
+        return NULL;
+    }
+    return c;
+}

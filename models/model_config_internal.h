@@ -1,0 +1,13 @@
+/* model_config_internal.h — the parts of the model-file reader shared between its
+ * files (internal to models/). */
+#ifndef BPTT_MODEL_CONFIG_INTERNAL_H
+#define BPTT_MODEL_CONFIG_INTERNAL_H
+
+#include "bptt_models.h"
+#include "suggest.h"
+#include "yaml_doc.h"
+
+/* model.graph: one recurrent cell written as nodes that name registered ops. */
+bp_status bp_model_read_graph(const bp_yd_node *graph, bp_model_config *c, bp_error *err);
+
+#endif

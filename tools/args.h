@@ -1,0 +1,32 @@
+/* args.h — the options every model command shares: MODEL.yaml, --set, --seed,
+ * --steps, and reading the model file with them. */
+#ifndef BPTT_ARGS_H
+#define BPTT_ARGS_H
+
+#include "bptt_models.h"
+
+#define ARGS_MAX_SETS 64
+
+typedef struct model_args {
+    const char *model;                 /* the YAML file */
+    const char *sets[ARGS_MAX_SETS];   /* key.path=value overrides, in order */
+    int n_sets;
+    char owned[4][64];                 /* --seed / --steps turned into sets */
+    int n_owned;
+} model_args;
+
+/* Take argv[i] (and its value) when it is a model option: --set K=V, --seed S,
+ * --steps N. Returns how many argv entries it used (0 = not a model option,
+ * -1 = a usage error, already printed). */
+int args_model_option(const char *cmd, model_args *a, int argc, char **argv, int i);
+/* Take the positional MODEL.yaml; -1 (printed) when a second one comes. */
+int args_model_file(const char *cmd, model_args *a, const char *arg);
+/* The value after an option that needs one (printed error and NULL when missing). */
+const char *args_value(const char *cmd, int argc, char **argv, int i);
+/* Load the model file with the overrides; prints the error and returns NULL. */
+bp_model_config *args_load(const char *cmd, const model_args *a, int *exit_code);
+/* Build a trainer for the config (and load --weights when given); prints errors. */
+bp_trainer *args_trainer(const char *cmd, const bp_model_config *c, const char *weights,
+                         int *exit_code);
+
+#endif

@@ -1,0 +1,168 @@
+/* cmd_train.c — `bptt train MODEL.yaml`: train with live progress, held-out
+ * evaluation, a CSV log and checkpoints; Ctrl-C saves and exits. */
+#include "args.h"
+#include "cli.h"
+#include "progress.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+typedef struct train_opts {
+    model_args model;
+    const char *out, *resume, *weights, *log;
+    bool quiet;
+} train_opts;
+
+static int parse(int argc, char **argv, train_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        int used = args_model_option("train", &o->model, argc, argv, i);
+        if (used < 0)
+            return -1;
+        if (used) {
+            i += used - 1;
+            continue;
+        }
+        const char **slot = !strcmp(argv[i], "--out")       ? &o->out
+                            : !strcmp(argv[i], "--resume")  ? &o->resume
+                            : !strcmp(argv[i], "--weights") ? &o->weights
+                            : !strcmp(argv[i], "--log")     ? &o->log
+                                                            : NULL;
+        if (slot) {
+            if (!(*slot = args_value("train", argc, argv, i)))
+                return -1;
+            i++;
+        } else if (!strcmp(argv[i], "--quiet")) {
+            o->quiet = true;
+        } else if (args_model_file("train", &o->model, argv[i])) {
+            return -1;
+        }
+    }
+    if (o->resume && o->weights) {
+        cli_error("train", "--resume continues a run; --weights starts one: pick one");
+        return -1;
+    }
+    return 0;
+}
+
+static void print_eval(bp_trainer *tr, long step, FILE *log, int *exit_code)
+{
+    bp_net_eval ev;
+    bp_error err;
+    if (bp_trainer_eval(tr, &ev, &err) != BP_OK) {
+        cli_error("train", "evaluation at step %ld: %s", step, err.msg);
+        *exit_code = EXIT_RUNTIME;
+        return;
+    }
+    const bp_task *task = bp_trainer_task(tr);
+    printf("eval  step %ld: loss %.5f  %s %.5f  (baseline %s %.5f)\n", step, ev.loss,
+           ev.metric_name, ev.metric, bp_task_baseline_name(task), bp_task_baseline(task));
+    fflush(stdout);
+    if (log)
+        fprintf(log, "%ld,,,,,%.8g,%.8g\n", step, ev.loss, ev.metric);
+}
+
+/* Save to path, saying so; a failed save is a runtime failure that loses nothing. */
+static int save(bp_trainer *tr, const char *path)
+{
+    bp_error err;
+    if (bp_trainer_save(tr, path, &err) != BP_OK) {
+        cli_error("train", "could not save the checkpoint: %s", err.msg);
+        return EXIT_RUNTIME;
+    }
+    printf("saved %s (step %ld)\n", path, bp_trainer_steps_done(tr));
+    return EXIT_OK;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_opts o = {0};
+    int rc = EXIT_OK;
+    if (parse(argc, argv, &o))
+        return EXIT_USAGE;
+    bp_model_config *c = args_load("train", &o.model, &rc);
+    if (!c)
+        return rc;
+    bp_trainer *tr = args_trainer("train", c, o.weights, &rc);
+    FILE *log = NULL;
+    if (!tr)
+        goto done;
+    const bp_train_config *t = &bp_trainer_config(tr)->train;
+    const char *out = o.out ? o.out : t->checkpoint[0] ? t->checkpoint : NULL;
+    bp_error err;
+    if (o.resume && bp_trainer_load(tr, o.resume, false, &err) != BP_OK) {
+        cli_error("train", "%s", err.msg);
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (o.log && !(log = fopen(o.log, "w"))) {
+        cli_error("train", "cannot write the log %s: %s", o.log, strerror(errno));
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (log)
+        fprintf(log, "step,loss,grad_norm,clipped,lr,eval_loss,eval_metric\n");
+    const bp_task *task = bp_trainer_task(tr);
+    printf("training %s: %s task, T = %d, batch %d, %ld steps, %zu parameters (%s)\n", c->name,
+           bp_task_name(task), bp_task_steps(task), t->batch, t->steps,
+           bp_params_elements(bp_trainer_params(tr)), BP_REAL_NAME);
+    fflush(stdout);
+    struct sigaction sa = {.sa_handler = on_sigint};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    progress bar;
+    progress_start(&bar, bp_trainer_steps_done(tr), t->steps, o.quiet,
+                   t->log_every ? t->log_every : (t->steps >= 20 ? t->steps / 20 : 1));
+    while (bp_trainer_steps_done(tr) < t->steps && !interrupted) {
+        double loss;
+        bp_step_info info;
+        if (bp_trainer_step(tr, &loss, &info, &err) != BP_OK) {
+            progress_end(&bar);
+            cli_error("train", "%s", err.msg);
+            rc = err.status == BP_ERR_NONFINITE ? EXIT_RUNTIME : cli_status_exit(err.status);
+            goto done; /* the last checkpoint on disk, if any, is untouched */
+        }
+        long step = bp_trainer_steps_done(tr);
+        if (log)
+            fprintf(log, "%ld,%.8g,%.8g,%d,%.8g,,\n", step, loss, info.grad_norm, info.clipped,
+                    info.lr);
+        progress_update(&bar, step, loss, info.grad_norm, info.clipped);
+        if (t->eval_every && step % t->eval_every == 0 && step < t->steps) {
+            progress_clear(&bar);
+            print_eval(tr, step, log, &rc);
+            progress_redraw(&bar);
+        }
+    }
+    progress_end(&bar);
+    if (interrupted) {
+        printf("interrupted at step %ld\n", bp_trainer_steps_done(tr));
+        const char *path = out ? out : "interrupted.safetensors";
+        int src = save(tr, path);
+        rc = src ? src : 130;
+        goto done;
+    }
+    print_eval(tr, bp_trainer_steps_done(tr), log, &rc);
+    if (out && !rc)
+        rc = save(tr, out);
+done:
+    if (log && fclose(log) != 0 && !rc) {
+        cli_error("train", "could not write the log %s: %s", o.log, strerror(errno));
+        rc = EXIT_RUNTIME;
+    }
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+    return rc;
+}
