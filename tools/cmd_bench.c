@@ -1,5 +1,7 @@
-/* cmd_bench.c — `bptt bench tape`: the figures of the autodiff core, each
- * against a baseline measured in the same run. */
+/* cmd_bench.c — `bptt bench`: the options, and `bptt bench tape`, the figures of the
+ * autodiff core, each against a baseline measured in the same run. Training steps
+ * are in bench_steps.c, memory in bench_memory.c. */
+#include "bench_util.h"
 #include "blas.h"
 #include "cli.h"
 
@@ -139,7 +141,7 @@ static int cycle(bp_tape *t, bp_node *x, bp_node *w1, bp_node *w2, bp_node *targ
     return loss && bp_backward(t, loss, &err) == BP_OK ? 0 : -1;
 }
 
-static int bench_memory(void)
+static int bench_memory_cycles(void)
 {
     const int cycles = 10000;
     bp_tape *t = bp_tape_new();
@@ -166,17 +168,115 @@ static int bench_memory(void)
     return 0;
 }
 
+static const char bench_usage[] =
+    "bptt bench [steps|memory|tape|all] [--threads 1|2] [--json] [--reps N] [--warmup N]\n"
+    "           [--cell rnn|irnn|lstm|gru] [--size HxBxT]\n"
+    "  steps   ms per training step of each cell and size against the BLAS floor\n"
+    "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
+    "  tape    the autodiff core's overheads\n"
+    "  (none)  steps, then memory; all: tape, steps, memory";
+
+static int parse_opts(int argc, char **argv, int i, bench_opts *o)
+{
+    *o = (bench_opts){.threads = {1, 2}, .n_threads = 2, .reps = 11, .warmup = 2};
+    for (; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--json")) {
+            o->json = true;
+            continue;
+        }
+        if (!v) {
+            cli_error("bench", "'%s' needs a value or is unknown\nusage: %s", a, bench_usage);
+            return EXIT_USAGE;
+        }
+        i++;
+        if (!strcmp(a, "--threads")) {
+            int k = atoi(v);
+            if (k < 1 || k > BENCH_MAX_THREADS) {
+                cli_error("bench", "--threads must be 1 or 2, not '%s'", v);
+                return EXIT_USAGE;
+            }
+            o->threads[0] = k;
+            o->n_threads = 1;
+        } else if (!strcmp(a, "--reps") || !strcmp(a, "--warmup")) {
+            int k = atoi(v);
+            if (k < (a[2] == 'r') || k > 10000) {
+                cli_error("bench", "%s must be a count in [%d, 10000], not '%s'", a, a[2] == 'r', v);
+                return EXIT_USAGE;
+            }
+            *(a[2] == 'r' ? &o->reps : &o->warmup) = k;
+        } else if (!strcmp(a, "--cell")) {
+            if (strcmp(v, "rnn") && strcmp(v, "irnn") && strcmp(v, "lstm") && strcmp(v, "gru")) {
+                cli_error("bench", "unknown cell '%s'; known: rnn, irnn, lstm, gru", v);
+                return EXIT_USAGE;
+            }
+            o->cell = v;
+        } else if (!strcmp(a, "--size")) {
+            char tail;
+            if (sscanf(v, "%dx%dx%d%c", &o->H, &o->B, &o->T, &tail) != 3 || o->H < 1 ||
+                o->B < 1 || o->T < 1 || o->H > 4096 || o->B > 4096 || o->T > 1000000) {
+                cli_error("bench", "--size wants HxBxT such as 128x32x100, not '%s'", v);
+                return EXIT_USAGE;
+            }
+        } else {
+            cli_error("bench", "unknown option '%s'\nusage: %s", a, bench_usage);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
 int cmd_bench(int argc, char **argv)
 {
-    const char *what = argc > 1 ? argv[1] : "tape";
-    if (!strcmp(what, "tape")) {
-        printf("bptt bench tape (%s, 1 BLAS thread recommended: OPENBLAS_NUM_THREADS=1)\n",
-               BP_REAL_NAME);
-        int rc = bench_chain();
-        if (!rc) rc = bench_matmul();
-        if (!rc) rc = bench_memory();
-        return rc;
+    if (argc > 1 && !strcmp(argv[1], "memory-child")) /* bench_memory's fresh process */
+        return bench_memory_child(argc - 1, argv + 1);
+    const char *what = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
+    bool known = !strcmp(what, "tape") || !strcmp(what, "steps") || !strcmp(what, "memory") ||
+                 !strcmp(what, "all") || !*what;
+    if (!known) {
+        cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tape, all", what);
+        return EXIT_USAGE;
     }
-    cli_error("bench", "unknown benchmark '%s'; known: tape", what);
-    return EXIT_USAGE;
+    bench_opts o;
+    int rc = parse_opts(argc, argv, *what ? 2 : 1, &o);
+    if (rc)
+        return rc;
+    /* every sgemm on the calling thread: threads are the bench's own (batch split) */
+    openblas_set_num_threads(1);
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[len > 0 ? len : 0] = '\0';
+    bool tape = !strcmp(what, "tape") || !strcmp(what, "all");
+    bool steps = !*what || !strcmp(what, "steps") || !strcmp(what, "all");
+    bool memory = !*what || !strcmp(what, "memory") || !strcmp(what, "all");
+    if (tape && o.json) {
+        cli_error("bench", "tape has no --json output");
+        return EXIT_USAGE;
+    }
+    if (o.json)
+        printf("{\"precision\": \"%s\", \"blas\": \"%s\", \"blas_core\": \"%s\", \"reps\": %d, "
+               "\"warmup\": %d,\n",
+               BP_REAL_NAME, openblas_get_config(), openblas_get_corename(), o.reps, o.warmup);
+    else if (!tape)
+        printf("bptt bench (%s; %s; core %s)\n", BP_REAL_NAME, openblas_get_config(),
+               openblas_get_corename());
+    if (tape) {
+        printf("bptt bench tape (%s, 1 BLAS thread)\n", BP_REAL_NAME);
+        rc = bench_chain();
+        if (!rc) rc = bench_matmul();
+        if (!rc) rc = bench_memory_cycles();
+    }
+    if (!rc && steps) {
+        rc = bench_steps(&o);
+        if (o.json && memory)
+            printf(",\n");
+    }
+    if (!rc && memory) {
+        if (!o.json && steps)
+            printf("\n");
+        rc = bench_memory(&o, self);
+    }
+    if (o.json)
+        printf("\n}\n");
+    return rc;
 }

@@ -1,0 +1,161 @@
+/* bench_memory.c — `bptt bench memory`: the peak resident size of a training step,
+ * measured in a fresh process per configuration (VmHWM from /proc/self/status), beside
+ * what the step must hold: the parameters and the activations the tape stores. */
+#include "bench_util.h"
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const cells[] = {"rnn", "irnn", "lstm", "gru"};
+
+/* Is p inside one of n's inputs' buffers (a view, not a buffer of its own)? */
+static bool borrowed(const bp_node *n, const bp_real *p, bool grad)
+{
+    if (!n->op)
+        return false;
+    for (int k = 0; k < n->op->n_in; k++) {
+        const bp_real *b = grad ? n->in[k]->grad : n->in[k]->value;
+        if (b && p >= b && p < b + n->in[k]->size)
+            return true;
+    }
+    return false;
+}
+
+/* The child: build, run two steps, report one line of numbers on stdout. */
+int bench_memory_child(int argc, char **argv)
+{
+    if (argc != 5) {
+        cli_error("bench", "usage: bptt bench memory-child CELL H B T");
+        return EXIT_USAGE;
+    }
+    bench_cfg c = {argv[1], atoi(argv[2]), atoi(argv[3]), atoi(argv[4])};
+    long base = bench_status_kib("VmRSS");
+    bp_error err = {0};
+    bench_trainer *b = bench_trainer_new(&c, 1, &err);
+    if (!b) {
+        cli_error("bench", "%s: %s", c.cell, err.msg);
+        return EXIT_RUNTIME;
+    }
+    double t0 = 0, dt = 0;
+    for (int i = 0; i < 2; i++) { /* the first step warms the arena up */
+        t0 = bench_now();
+        if (bench_step(b, NULL, &err) != BP_OK) {
+            cli_error("bench", "%s: %s", c.cell, err.msg);
+            return EXIT_RUNTIME;
+        }
+        dt = bench_now() - t0;
+    }
+    long peak = bench_status_kib("VmHWM");
+    size_t values = 0, grads = 0;
+    bp_tape *t = b->w[0].tape;
+    int len = bp_tape_len(t);
+    for (int i = 0; i < len; i++) {
+        const bp_node *n = bp_tape_node(t, i);
+        if (!borrowed(n, n->value, false))
+            values += n->size * sizeof(bp_real);
+        if (n->grad && !borrowed(n, n->grad, true))
+            grads += n->size * sizeof(bp_real);
+    }
+    printf("%ld %ld %zu %zu %zu %zu %d %.6f\n", base, peak,
+           bp_params_elements(b->params) * sizeof(bp_real), values, grads,
+           bp_tape_arena_bytes(t), len, dt);
+    bench_trainer_free(b);
+    return EXIT_OK;
+}
+
+typedef struct mem_row {
+    long base, peak;
+    size_t params, values, grads, arena;
+    int nodes;
+    double step;
+} mem_row;
+
+static int run_child(const char *self, const bench_cfg *c, mem_row *r)
+{
+    int fd[2];
+    if (pipe(fd)) {
+        cli_error("bench", "pipe: %s", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        cli_error("bench", "fork: %s", strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    if (pid == 0) {
+        char h[16], bs[16], ts[16];
+        snprintf(h, sizeof h, "%d", c->H);
+        snprintf(bs, sizeof bs, "%d", c->B);
+        snprintf(ts, sizeof ts, "%d", c->T);
+        close(fd[0]);
+        dup2(fd[1], STDOUT_FILENO);
+        close(fd[1]);
+        execl(self, "bptt", "bench", "memory-child", c->cell, h, bs, ts, (char *)NULL);
+        fprintf(stderr, "bptt bench: cannot run %s: %s\n", self, strerror(errno));
+        _exit(EXIT_RUNTIME);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    int got = f ? fscanf(f, "%ld %ld %zu %zu %zu %zu %d %lf", &r->base, &r->peak, &r->params,
+                         &r->values, &r->grads, &r->arena, &r->nodes, &r->step)
+                : 0;
+    if (f)
+        fclose(f);
+    else
+        close(fd[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (got != 8 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        cli_error("bench", "the memory child for %s failed", c->cell);
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
+int bench_memory(const bench_opts *o, const char *self)
+{
+    int H = o->H ? o->H : 128, B = o->H ? o->B : 32, T = o->H ? o->T : 1000;
+    const double MiB = 1024.0 * 1024.0;
+    if (o->json)
+        printf("\"memory\": [");
+    else
+        printf("memory of one training step (%s; peak resident size VmHWM of a fresh process "
+               "per row; params = weight values; activations = value buffers on the tape; "
+               "ratio = (peak - process before the model) / (params + activations))\n"
+               "%-5s %5s %4s %5s %9s %9s %9s %9s %11s %9s %9s %6s\n",
+               BP_REAL_NAME, "cell", "H", "B", "T", "peak MiB", "base MiB", "step MiB",
+               "params", "activations", "tape grads", "arena", "ratio");
+    int n = 0;
+    for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++) {
+        if (o->cell && strcmp(o->cell, cells[ci]))
+            continue;
+        bench_cfg c = {cells[ci], H, B, T};
+        mem_row r;
+        int rc = run_child(self, &c, &r);
+        if (rc)
+            return rc;
+        double used = (double)(r.peak - r.base) * 1024.0, need = (double)(r.params + r.values);
+        if (o->json)
+            printf("%s\n  {\"cell\": \"%s\", \"H\": %d, \"B\": %d, \"T\": %d, \"peak_kib\": %ld, "
+                   "\"base_kib\": %ld, \"param_bytes\": %zu, \"activation_bytes\": %zu, "
+                   "\"tape_grad_bytes\": %zu, \"arena_bytes\": %zu, \"tape_nodes\": %d, "
+                   "\"ratio\": %.4f, \"step_ms\": %.3f}",
+                   n ? "," : "", c.cell, H, B, T, r.peak, r.base, r.params, r.values, r.grads,
+                   r.arena, r.nodes, used / need, 1e3 * r.step);
+        else
+            printf("%-5s %5d %4d %5d %9.1f %9.1f %9.1f %9.2f %11.1f %9.1f %9.1f %6.3f\n", c.cell, H,
+                   B, T, r.peak / 1024.0, r.base / 1024.0, used / MiB, r.params / MiB,
+                   r.values / MiB, r.grads / MiB, r.arena / MiB, used / need);
+        fflush(stdout);
+        n++;
+    }
+    if (o->json)
+        printf("\n]");
+    return EXIT_OK;
+}

@@ -1,0 +1,101 @@
+/* bench_util.h — what the `bptt bench` programs share: the clock, medians, the
+ * benchmark configurations, and a training step of a one-layer recurrent net
+ * (forward + backward + Adam update) on 1 or more threads, with the list of the
+ * sgemm calls that step made, so that the same calls can be timed bare. */
+#ifndef BPTT_BENCH_UTIL_H
+#define BPTT_BENCH_UTIL_H
+
+#include "bptt_layers.h"
+#include "bptt_optim.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define BENCH_MAX_THREADS 2
+
+double bench_now(void);
+/* Sorts v. */
+double bench_median(double *v, int n);
+
+/* One benchmark configuration: a cell at (H, B, T); input 2, linear readout of
+ * the last step, mse. cell is "rnn" (tanh), "irnn" (relu, identity W_h), "lstm", "gru". */
+typedef struct bench_cfg {
+    const char *cell;
+    int H, B, T;
+} bench_cfg;
+
+/* One sgemm call as the tape made it (row-major CBLAS arguments). */
+typedef struct bench_gemm {
+    bool ta, tb;
+    int M, N, K;
+    const bp_real *A, *B;
+    bp_real *C;
+    int lda, ldb, ldc;
+    bp_real beta;
+} bench_gemm;
+
+/* One thread's share: its own tape, net and batch rows. With one thread its params
+ * are the trainer's; with more, a private copy whose grads are summed. */
+typedef struct bench_worker {
+    bp_params *params;
+    bp_net *net;
+    bp_tape *tape;
+    bp_batch *batch;
+    double weight; /* rows / B: its loss's weight in the batch's mean */
+    double loss;
+    bench_gemm *gemms;
+    int n_gemms, cap_gemms;
+    bp_status st;
+    bp_error err;
+} bench_worker;
+
+typedef struct bench_trainer {
+    bench_cfg cfg;
+    int threads; /* workers actually used (B = 1 cannot be split) */
+    bp_params *params;
+    bp_net *net;
+    bp_optim *opt;
+    bench_worker w[BENCH_MAX_THREADS];
+    /* the helper threads: each runs job(w[k]) between two barriers */
+    pthread_t tid[BENCH_MAX_THREADS];
+    struct bench_helper { struct bench_trainer *b; int k; } helper[BENCH_MAX_THREADS];
+    pthread_barrier_t start, done;
+    void (*job)(bench_worker *w);
+    bool quit;
+    bool started; /* helpers and barriers exist */
+} bench_trainer;
+
+/* Build net, batch (seeded), optimizer (Adam, lr 1e-3) and threads. */
+bench_trainer *bench_trainer_new(const bench_cfg *c, int threads, bp_error *err);
+void bench_trainer_free(bench_trainer *b);
+/* One training step: forward + backward on every worker, grads summed, update. */
+bp_status bench_step(bench_trainer *b, double *loss, bp_error *err);
+/* After a step: each worker's sgemm calls, read from its tape (forward in tape order,
+ * then backward in reverse order, as ops/matmul.c makes them). Returns the total
+ * count; *flops gets 2 M N K summed over the calls of all workers. */
+int bench_collect_gemms(bench_trainer *b, double *flops);
+/* Replay every worker's calls bare, on the tape's own buffers, each worker on its
+ * thread; returns the wall time. Zeroes the parameter grads it disturbed. */
+double bench_replay_gemms(bench_trainer *b);
+
+/* What `bptt bench steps|memory` were asked for. */
+typedef struct bench_opts {
+    int threads[BENCH_MAX_THREADS]; /* thread counts to run, in order */
+    int n_threads;
+    int reps, warmup;               /* timed steps (median taken) and untimed ones first */
+    const char *cell;               /* only this cell, or NULL */
+    int H, B, T;                    /* only this size (0: every size) */
+    bool json;
+} bench_opts;
+
+/* The table of training steps against the BLAS floor; the memory table (each config
+ * in a fresh child process); the child's side. Return an exit status. With json, each
+ * prints one JSON member ("steps": [...]) for cmd_bench to wrap. */
+int bench_steps(const bench_opts *o);
+int bench_memory(const bench_opts *o, const char *self);
+int bench_memory_child(int argc, char **argv);
+
+/* Resident-size figures of this process, in KiB, from /proc/self/status (-1 if absent). */
+long bench_status_kib(const char *field); /* "VmRSS", "VmHWM" */
+
+#endif
