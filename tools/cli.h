@@ -37,5 +37,6 @@ int cmd_init(int argc, char **argv);
 int cmd_batch(int argc, char **argv);
 int cmd_grads(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

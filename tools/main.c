@@ -28,6 +28,12 @@ const cli_command cli_commands[] = {
     {"gradcheck", "check gradients against finite differences, in double precision",
      cmd_gradcheck, "bptt gradcheck --ops"},
     {"ops", "list every registered op with its formula", cmd_ops, "bptt ops"},
+    {"plot", "draw training logs: loss and gradient norm, clipping marked (SVG)", cmd_plot,
+     "bptt plot METRICS.csv... --svg FILE [--label NAME]... [--smooth N] [--title TEXT]\n"
+     "  METRICS.csv: the log of `bptt train --log` (step,loss,grad_norm,clipped,lr,\n"
+     "  eval_loss,eval_metric); several files draw several runs on one figure.\n"
+     "  --label      the legend name of each file, in order (default: the file's stem)\n"
+     "  --smooth N   plot a trailing moving average over N steps (default 1: raw)"},
 };
 const int cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 

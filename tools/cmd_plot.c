@@ -1,0 +1,280 @@
+/* cmd_plot.c — `bptt plot METRICS.csv... --svg FILE`: the loss and the global
+ * gradient norm of one or more training logs (as `bptt train --log` writes them:
+ * step,loss,grad_norm,clipped,lr,eval_loss,eval_metric), on log-scale axes, with
+ * the steps where clipping fired marked along the bottom of the gradient panel. */
+#include "cli.h"
+#include "csv.h"
+#include "svg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PLOT_MAX_FILES 10
+
+typedef struct run_log {
+    const char *path;
+    char label[128];
+    int n, n_eval, n_clipped;
+    double *step, *loss, *gnorm; /* [n] training rows */
+    double *eval_step, *eval_loss, *eval_metric; /* [n_eval] */
+    double *clip_step;           /* [n_clipped] */
+} run_log;
+
+typedef struct plot_opts {
+    const char *files[PLOT_MAX_FILES];
+    const char *labels[PLOT_MAX_FILES];
+    int n_files, n_labels;
+    const char *svg, *title;
+    int smooth;
+} plot_opts;
+
+static int parse(int argc, char **argv, plot_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool takes = !strcmp(a, "--svg") || !strcmp(a, "--label") || !strcmp(a, "--title") ||
+                     !strcmp(a, "--smooth");
+        if (takes && (i + 1 >= argc || !argv[i + 1][0])) {
+            cli_error("plot", "%s needs a value", a);
+            return -1;
+        }
+        if (!strcmp(a, "--svg")) {
+            o->svg = argv[++i];
+        } else if (!strcmp(a, "--title")) {
+            o->title = argv[++i];
+        } else if (!strcmp(a, "--label")) {
+            if (o->n_labels == PLOT_MAX_FILES) {
+                cli_error("plot", "at most %d --label options", PLOT_MAX_FILES);
+                return -1;
+            }
+            o->labels[o->n_labels++] = argv[++i];
+        } else if (!strcmp(a, "--smooth")) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1000000) {
+                cli_error("plot", "--smooth takes a window of 1 to 1000000 steps, not '%s'",
+                          argv[i]);
+                return -1;
+            }
+            o->smooth = (int)v;
+        } else if (a[0] == '-' && a[1]) {
+            cli_error("plot", "unknown option '%s' (see bptt plot --help)", a);
+            return -1;
+        } else {
+            if (o->n_files == PLOT_MAX_FILES) {
+                cli_error("plot", "at most %d metrics files", PLOT_MAX_FILES);
+                return -1;
+            }
+            o->files[o->n_files++] = a;
+        }
+    }
+    if (!o->n_files) {
+        cli_error("plot", "which log? usage: bptt plot METRICS.csv... --svg FILE");
+        return -1;
+    }
+    if (!o->svg) {
+        cli_error("plot", "--svg FILE is required");
+        return -1;
+    }
+    if (o->n_labels && o->n_labels != o->n_files) {
+        cli_error("plot", "%d --label options for %d files: give one per file or none",
+                  o->n_labels, o->n_files);
+        return -1;
+    }
+    return 0;
+}
+
+static void log_free(run_log *r)
+{
+    free(r->step);
+    free(r->loss);
+    free(r->gnorm);
+    free(r->eval_step);
+    free(r->eval_loss);
+    free(r->eval_metric);
+    free(r->clip_step);
+}
+
+/* The file's name without folder and .csv: "runs/clip.csv" -> "clip". */
+static void stem(const char *path, char *out, size_t n)
+{
+    const char *s = strrchr(path, '/');
+    snprintf(out, n, "%s", s ? s + 1 : path);
+    size_t len = strlen(out);
+    if (len > 4 && !strcmp(out + len - 4, ".csv"))
+        out[len - 4] = '\0';
+}
+
+/* Trailing moving average over w values (w <= 1: unchanged). */
+static void smooth(double *v, int n, int w)
+{
+    if (w <= 1)
+        return;
+    double *src = malloc((size_t)n * sizeof *src);
+    if (!src)
+        return;
+    memcpy(src, v, (size_t)n * sizeof *src);
+    double sum = 0;
+    for (int i = 0; i < n; i++) {
+        sum += src[i];
+        if (i >= w)
+            sum -= src[i - w];
+        v[i] = sum / (i + 1 < w ? i + 1 : w);
+    }
+    free(src);
+}
+
+static int load(const char *path, const char *label, run_log *r)
+{
+    char err[512];
+    csv_table *t = csv_read(path, err, sizeof err);
+    if (!t) {
+        cli_error("plot", "%s", err);
+        return -1;
+    }
+    const char *need[] = {"step", "loss", "grad_norm", "clipped"};
+    for (int i = 0; i < 4; i++)
+        if (csv_column(t, need[i]) < 0) {
+            cli_error("plot", "%s: no column '%s' (a training log has step,loss,grad_norm,"
+                      "clipped,lr,eval_loss,eval_metric)", path, need[i]);
+            csv_free(t);
+            return -1;
+        }
+    int cs = csv_column(t, "step"), cl = csv_column(t, "loss"), cg = csv_column(t, "grad_norm"),
+        cc = csv_column(t, "clipped"), ce = csv_column(t, "eval_loss"),
+        cm = csv_column(t, "eval_metric");
+    size_t n = (size_t)t->n_rows + 1;
+    r->path = path;
+    if (label)
+        snprintf(r->label, sizeof r->label, "%s", label);
+    else
+        stem(path, r->label, sizeof r->label);
+    r->step = malloc(n * sizeof(double));
+    r->loss = malloc(n * sizeof(double));
+    r->gnorm = malloc(n * sizeof(double));
+    r->eval_step = malloc(n * sizeof(double));
+    r->eval_loss = malloc(n * sizeof(double));
+    r->eval_metric = malloc(n * sizeof(double));
+    r->clip_step = malloc(n * sizeof(double));
+    if (!r->step || !r->loss || !r->gnorm || !r->eval_step || !r->eval_loss || !r->eval_metric ||
+        !r->clip_step) {
+        cli_error("plot", "out of memory");
+        csv_free(t);
+        return -1;
+    }
+    for (int i = 0; i < t->n_rows; i++) {
+        double s = csv_cell(t, i, cs), l = csv_cell(t, i, cl), e = csv_cell(t, i, ce);
+        if (!isnan(l)) { /* a training row */
+            r->step[r->n] = s;
+            r->loss[r->n] = l;
+            r->gnorm[r->n++] = csv_cell(t, i, cg);
+            if (csv_cell(t, i, cc) > 0)
+                r->clip_step[r->n_clipped++] = s;
+        } else if (!isnan(e)) { /* an evaluation row */
+            r->eval_step[r->n_eval] = s;
+            r->eval_metric[r->n_eval] = csv_cell(t, i, cm);
+            r->eval_loss[r->n_eval++] = e;
+        }
+    }
+    csv_free(t);
+    if (!r->n && !r->n_eval) {
+        cli_error("plot", "%s: no training or evaluation rows", path);
+        return -1;
+    }
+    return 0;
+}
+
+static double median(const double *v, int n)
+{
+    double *s = malloc((size_t)(n ? n : 1) * sizeof *s);
+    if (!s || !n) {
+        free(s);
+        return NAN;
+    }
+    memcpy(s, v, (size_t)n * sizeof *s);
+    for (int i = 1; i < n; i++) /* insertion sort: logs are short */
+        for (int j = i; j > 0 && s[j - 1] > s[j]; j--) {
+            double x = s[j];
+            s[j] = s[j - 1];
+            s[j - 1] = x;
+        }
+    double m = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    free(s);
+    return m;
+}
+
+static void summary(const run_log *r)
+{
+    printf("%-20s %7d steps", r->label, r->n);
+    if (r->n) {
+        double mx = 0;
+        for (int i = 0; i < r->n; i++)
+            mx = fmax(mx, r->gnorm[i]);
+        printf("  last loss %-10.4g  grad norm median %-9.3g max %-9.3g  clipped %d (%.1f%%)",
+               r->loss[r->n - 1], median(r->gnorm, r->n), mx, r->n_clipped,
+               100.0 * r->n_clipped / r->n);
+    }
+    if (r->n_eval)
+        printf("  last eval loss %.4g metric %.4g", r->eval_loss[r->n_eval - 1],
+               r->eval_metric[r->n_eval - 1]);
+    printf("\n");
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    plot_opts o = {0};
+    if (parse(argc, argv, &o))
+        return EXIT_USAGE;
+    run_log logs[PLOT_MAX_FILES] = {0};
+    svg_curve loss_c[2 * PLOT_MAX_FILES], grad_c[PLOT_MAX_FILES];
+    svg_rug rugs[PLOT_MAX_FILES];
+    char eval_label[PLOT_MAX_FILES][160], rug_label[PLOT_MAX_FILES][200];
+    int nl = 0, ng = 0, nr = 0, rc = EXIT_OK;
+    for (int i = 0; i < o.n_files; i++) {
+        if (load(o.files[i], o.n_labels ? o.labels[i] : NULL, &logs[i])) {
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        run_log *r = &logs[i];
+        summary(r);
+        smooth(r->loss, r->n, o.smooth);
+        smooth(r->gnorm, r->n, o.smooth);
+        if (r->n) {
+            loss_c[nl++] = (svg_curve){r->label, r->step, r->loss, r->n, SVG_LINE, i};
+            grad_c[ng++] = (svg_curve){r->label, r->step, r->gnorm, r->n, SVG_LINE, i};
+        }
+        if (r->n_eval) {
+            snprintf(eval_label[i], sizeof eval_label[i], "%s (held-out)", r->label);
+            loss_c[nl++] = (svg_curve){eval_label[i], r->eval_step, r->eval_loss, r->n_eval,
+                                       SVG_DOTS, i};
+        }
+        if (r->n_clipped) {
+            snprintf(rug_label[i], sizeof rug_label[i], "%s: clipped %d of %d", r->label,
+                     r->n_clipped, r->n);
+            rugs[nr++] = (svg_rug){rug_label[i], r->clip_step, r->n_clipped, i};
+        }
+    }
+    char loss_title[256], grad_title[64];
+    snprintf(loss_title, sizeof loss_title, "%s%sloss%s", o.title ? o.title : "",
+             o.title ? ": " : "", o.smooth > 1 ? " (training: moving average)" : "");
+    snprintf(grad_title, sizeof grad_title, "global gradient norm, before clipping%s",
+             o.smooth > 1 ? " (moving average)" : "");
+    svg_panel panels[2] = {
+        {loss_title, "training step", "loss (log scale)", true, loss_c, nl, NULL, 0},
+        {grad_title, "training step", "||grad|| (log scale)", true, grad_c, ng, rugs, nr},
+    };
+    svg_figure fig = {0, 0, panels, 2};
+    if (svg_save(o.svg, &fig)) {
+        cli_error("plot", "cannot write %s: %s", o.svg, strerror(errno));
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
+    printf("wrote %s\n", o.svg);
+done:
+    for (int i = 0; i < o.n_files; i++)
+        log_free(&logs[i]);
+    return rc;
+}
