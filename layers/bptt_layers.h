@@ -38,6 +38,7 @@ typedef enum bp_layer_kind {
     BP_LAYER_LSTM,
     BP_LAYER_GRU,
     BP_LAYER_EMBEDDING,
+    BP_LAYER_CELL, /* a recurrent cell written as a graph of registered ops (bp_cell_spec) */
 } bp_layer_kind;
 
 typedef enum bp_act { BP_ACT_NONE, BP_ACT_TANH, BP_ACT_RELU } bp_act;
@@ -54,6 +55,68 @@ typedef enum bp_init_kind {
 #define BP_SKIP_INPUT (-2) /* add the layer's own input to its output */
 
 #define BP_LAYER_NAME_MAX 32
+
+/* ---------------------------------------------------------------- graph cells */
+
+/* A recurrent cell written as a graph of registered ops: what the YAML graph form
+ * says. At every step the nodes are recorded in order; a node's inputs name the
+ * step's input x, a state (its value after the previous step; zeros at t = 0), a
+ * parameter of the cell, or an earlier node. After the step, next[i] becomes state i;
+ * state 0 is also what the layer passes on (to the next layer or the readout), and
+ * what the trace calls h (its "rec" is the first matmul of state 0 by a parameter). An op
+ * registered in ops/ (or at run time) is usable here with no change to this code. */
+#define BP_CELL_MAX_STATES 2
+#define BP_CELL_MAX_PARAMS 64
+#define BP_CELL_MAX_NODES 512
+
+typedef enum bp_cell_ref_kind {
+    BP_CELL_X,     /* the step's input (B, in) */
+    BP_CELL_STATE, /* state[index] (B, state_sizes[index]) from the previous step */
+    BP_CELL_PARAM, /* params[index] */
+    BP_CELL_NODE,  /* nodes[index], an earlier node of this step */
+} bp_cell_ref_kind;
+
+typedef struct bp_cell_ref {
+    bp_cell_ref_kind kind;
+    int index;
+} bp_cell_ref;
+
+typedef enum bp_cell_init {
+    BP_CELL_INIT_ZEROS,    /* 0 */
+    BP_CELL_INIT_UNIFORM,  /* U(-a, a); a = 0: PyTorch's bound 1/sqrt(last dim of the shape) */
+    BP_CELL_INIT_NORMAL,   /* N(0, a^2) */
+    BP_CELL_INIT_IDENTITY, /* a I (a square matrix) */
+    BP_CELL_INIT_CONSTANT, /* a */
+} bp_cell_init;
+
+typedef struct bp_cell_param {
+    char name[BP_LAYER_NAME_MAX]; /* the parameter is "<layer>.<name>" */
+    bp_shape shape;
+    bp_cell_init init;
+    double a;
+} bp_cell_param;
+
+typedef struct bp_cell_node {
+    char name[BP_LAYER_NAME_MAX];
+    const bp_op *op;
+    bp_cell_ref in[BP_MAX_INPUTS]; /* op->n_in of them */
+    double attr[BP_MAX_ATTRS];
+    char where[128];               /* for errors, e.g. "m.yaml:12:9" ("" when none) */
+} bp_cell_node;
+
+typedef struct bp_cell_spec {
+    int n_states;                               /* 1 or 2 */
+    char state_names[BP_CELL_MAX_STATES][BP_LAYER_NAME_MAX];
+    int state_sizes[BP_CELL_MAX_STATES];        /* state_sizes[0] is the layer's size */
+    int n_params;
+    const bp_cell_param *params;
+    int n_nodes;
+    const bp_cell_node *nodes;
+    bp_cell_ref next[BP_CELL_MAX_STATES];       /* nodes: the new states, (B, state_sizes[i]) */
+} bp_cell_spec;
+
+/* A deep copy in one allocation (params and nodes included), freed by free(). */
+bp_cell_spec *bp_cell_spec_copy(const bp_cell_spec *c);
 #define BP_LAYER_MAX_SIZE (1 << 16) /* bound on every width and the vocabulary */
 #define BP_NET_MAX_LAYERS 1024
 
@@ -71,12 +134,14 @@ typedef struct bp_layer_spec {
     int skip_from;                /* BP_SKIP_NONE, BP_SKIP_INPUT, or an earlier layer's index
                                      whose output (same size) is added to this layer's output */
     double forget_bias;           /* lstm, != 0: the f block of b starts at this value */
+    const bp_cell_spec *cell;     /* BP_LAYER_CELL: the graph (the caller's; must outlive the
+                                     net). size must equal cell->state_sizes[0]. */
 } bp_layer_spec;
 
 /* Defaults for a kind: size 32, act tanh (rnn) / none (linear), default init with
  * gain 1 and std 0.01, no clip, residual or skip, empty name. */
 void bp_layer_spec_default(bp_layer_spec *s, bp_layer_kind kind);
-/* "linear", "rnn", "lstm", "gru", "embedding" / "none", "tanh", "relu" /
+/* "linear", "rnn", "lstm", "gru", "embedding", "cell" / "none", "tanh", "relu" /
  * "default", "identity", "normal", "orthogonal"; and back (false when unknown). */
 const char *bp_layer_kind_name(bp_layer_kind k);
 const char *bp_act_name(bp_act a);

@@ -105,14 +105,16 @@ static void record_layer(bp_net *net, bp_tape *t, int i, int B, int steps,
         bp_shape hs = bp_shape2(B, l->spec.size);
         step_io io = {0};
         io.h = bp_tape_input(t, hs, state ? state->h[r] : NULL, false);
-        if (l->spec.kind == BP_LAYER_LSTM)
-            io.c = bp_tape_input(t, hs, state ? state->c[r] : NULL, false);
+        if (net_c_size(l))
+            io.c = bp_tape_input(t, bp_shape2(B, net_c_size(l)), state ? state->c[r] : NULL,
+                                 false);
         net->tr_h0[r] = io.h;
         for (int k = 0; k < steps; k++) {
             io.x = in[k];
             switch (l->spec.kind) {
             case BP_LAYER_RNN: net_rnn_step(t, l, &io); break;
             case BP_LAYER_LSTM: net_lstm_step(t, l, &io); break;
+            case BP_LAYER_CELL: net_cell_step(t, l, &io); break;
             default: net_gru_step(t, l, &io); break;
             }
             net->tr_h_rows[r][k] = out[k] = io.h_new;
@@ -183,7 +185,8 @@ bp_node *bp_net_forward(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
             const bp_node *h = net->tr_h_rows[r][steps - 1];
             memcpy(state->h[r], h->value, h->size * sizeof(bp_real));
             if (state->c[r])
-                memcpy(state->c[r], net->last_c[r]->value, h->size * sizeof(bp_real));
+                memcpy(state->c[r], net->last_c[r]->value,
+                       net->last_c[r]->size * sizeof(bp_real));
         }
     return loss;
 }

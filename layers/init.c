@@ -108,6 +108,8 @@ bp_status net_init_layer(net_layer *l, bp_rng *rng, bp_error *err)
     case BP_LAYER_EMBEDDING: /* PyTorch's nn.Embedding: E ~ N(0, 1) */
         bp_fill_normal(l->W_x->value, l->W_x->size, 0, 1, rng);
         return BP_OK;
+    case BP_LAYER_CELL:
+        return net_cell_init(l, rng, err);
     default:
         return init_recurrent(l, rng, err);
     }

@@ -38,6 +38,8 @@ static bp_status make_params(net_layer *l, bp_params *p, bp_error *err)
             l->b_h = add_param(p, n, "b_h", bp_shape1(G * H), err);
         return l->b && (!gru || l->b_h) ? BP_OK : err->status;
     }
+    case BP_LAYER_CELL:
+        return net_cell_make_params(l, p, err);
     }
     return bp_error_set(err, BP_ERR_VALUE, "unknown layer kind");
 }
@@ -73,6 +75,9 @@ bp_net *bp_net_new(const bp_net_spec *spec, bp_params *params, bp_error *errp)
     for (int i = 0; i < L; i++)
         if (make_params(&net->layers[i], params, err) != BP_OK)
             goto fail;
+    for (int i = 0; i < L; i++)
+        if (spec->layers[i].kind == BP_LAYER_CELL && net_cell_dry_run(&net->layers[i], err))
+            goto fail;
     int H = spec->layers[L - 1].size, O = spec->output_size;
     net->out_W = add_param(params, "out", "W", bp_shape2(H, O), err);
     net->out_b = net->out_W ? add_param(params, "out", "b", bp_shape1(O), err) : NULL;
@@ -100,6 +105,8 @@ void bp_net_free(bp_net *net)
     if (!net)
         return;
     free(net->spec_layers);
+    for (int i = 0; net->layers && i < net->spec.n_layers; i++)
+        net_cell_free(&net->layers[i]);
     free(net->layers);
     free(net->rec_layer);
     free(net->in_nodes);
@@ -191,7 +198,7 @@ bp_net_state *bp_net_state_new(const bp_net *net, int B, bp_error *err)
         goto nomem;
     for (size_t r = 0; r < R; r++) {
         const net_layer *l = &net->layers[net->rec_layer[r]];
-        total += (size_t)B * l->spec.size * (l->spec.kind == BP_LAYER_LSTM ? 2 : 1);
+        total += (size_t)B * (size_t)(l->spec.size + net_c_size(l));
     }
     s->elements = total;
     s->block = calloc(total ? total : 1, sizeof(bp_real));
@@ -202,9 +209,9 @@ bp_net_state *bp_net_state_new(const bp_net *net, int B, bp_error *err)
         const net_layer *l = &net->layers[net->rec_layer[r]];
         s->h[r] = p;
         p += (size_t)B * l->spec.size;
-        if (l->spec.kind == BP_LAYER_LSTM) {
+        if (net_c_size(l)) {
             s->c[r] = p;
-            p += (size_t)B * l->spec.size;
+            p += (size_t)B * net_c_size(l);
         }
     }
     return s;

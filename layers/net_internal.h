@@ -14,6 +14,9 @@ typedef struct net_layer {
     bp_node *W_h;    /* recurrent matrix */
     bp_node *b;      /* rnn/lstm/linear b; gru b_x */
     bp_node *b_h;    /* gru b_h */
+    bp_node **cell_params; /* cell: [n_params] */
+    bp_node **cell_vals;   /* cell: [n_nodes], the nodes of the step being recorded */
+    int cell_rec;          /* cell: the node traced as h_{t-1} W_h, or -1 */
 } net_layer;
 
 struct bp_net {
@@ -62,6 +65,16 @@ void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io);
 void net_lstm_step(bp_tape *t, const net_layer *l, step_io *io);
 void net_gru_step(bp_tape *t, const net_layer *l, step_io *io);
 bp_node *net_linear(bp_tape *t, const net_layer *l, bp_node *x);
+void net_cell_step(bp_tape *t, const net_layer *l, step_io *io);
+
+/* Graph cells (cell.c): structure check, parameters, init, scratch. */
+bp_status net_cell_check(const bp_layer_spec *l, bp_error *err);
+bp_status net_cell_make_params(net_layer *l, bp_params *p, bp_error *err);
+bp_status net_cell_init(net_layer *l, bp_rng *rng, bp_error *err);
+void net_cell_free(net_layer *l);
+bp_status net_cell_dry_run(net_layer *l, bp_error *err);
+/* The width of the layer's second state (lstm's c, a cell's state 1), or 0. */
+int net_c_size(const net_layer *l);
 
 /* Layer i's name (its own, or kind + count: "rnn1") and its input width (spec.c). */
 void net_layer_name(const bp_net_spec *s, int i, char out[BP_LAYER_NAME_MAX]);

@@ -25,7 +25,7 @@ void bp_net_spec_default(bp_net_spec *s)
     s->head = BP_HEAD_LAST;
 }
 
-static const char *const kind_names[] = {"linear", "rnn", "lstm", "gru", "embedding"};
+static const char *const kind_names[] = {"linear", "rnn", "lstm", "gru", "embedding", "cell"};
 static const char *const act_names[] = {"none", "tanh", "relu"};
 static const char *const init_names[] = {"default", "identity", "normal", "orthogonal"};
 static const char *const head_names[] = {"last", "seq"};
@@ -77,7 +77,7 @@ bool bp_head_kind_parse(const char *name, bp_head_kind *h)
 
 bool bp_layer_is_recurrent(bp_layer_kind k)
 {
-    return k == BP_LAYER_RNN || k == BP_LAYER_LSTM || k == BP_LAYER_GRU;
+    return k == BP_LAYER_RNN || k == BP_LAYER_LSTM || k == BP_LAYER_GRU || k == BP_LAYER_CELL;
 }
 
 /* Layer i's name: its own, or kind + how many of that kind come before it ("rnn1"). */
@@ -127,9 +127,9 @@ static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
         bp_error_prefix(err, "layer '%s'", name); \
         return st; \
     } while (0)
-    if ((int)l->kind < 0 || l->kind > BP_LAYER_EMBEDDING)
+    if ((int)l->kind < 0 || l->kind > BP_LAYER_CELL)
         return bp_error_set(err, BP_ERR_VALUE, "layer %d: unknown kind %d (known: linear, rnn, "
-                            "lstm, gru, embedding)", i, (int)l->kind);
+                            "lstm, gru, embedding, cell)", i, (int)l->kind);
     if (!good_name(l->name))
         return bp_error_set(err, BP_ERR_NAME, "layer %d: a name is at most %d characters of "
                             "letters, digits, '_' and '-'", i, BP_LAYER_NAME_MAX - 1);
@@ -176,6 +176,8 @@ static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
     if (l->forget_bias != 0 && l->kind != BP_LAYER_LSTM)
         FAIL(BP_ERR_VALUE, "forget_bias applies to lstm layers only");
 
+    if (l->kind == BP_LAYER_CELL && net_cell_check(l, err) != BP_OK)
+        FAIL(err ? err->status : BP_ERR_VALUE, "%s", err ? err->msg : "bad cell");
     if (l->kind == BP_LAYER_EMBEDDING && (i != 0 || !s->tokens))
         FAIL(BP_ERR_VALUE, "an embedding must be the first layer, and the input tokens");
 

@@ -55,6 +55,7 @@ typedef struct bp_model_config {
                                   output_size 0 = from the task; the head and
                                   tokens always follow the task's targets */
     bp_layer_spec *layers;
+    bp_cell_spec *cell;        /* the graph form's cell (layers[0].cell), or NULL */
     bp_data_config data;
     bp_train_config train;
 } bp_model_config;

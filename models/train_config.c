@@ -21,5 +21,6 @@ void bp_model_config_free(bp_model_config *c)
     if (!c)
         return;
     free(c->layers);
+    free(c->cell);
     free(c);
 }

@@ -51,6 +51,7 @@ void bp_trainer_free(bp_trainer *tr)
     bp_params_free(tr->params);
     bp_task_free(tr->task);
     free(tr->layers);
+    free(tr->cell);
     free(tr);
 }
 
@@ -70,6 +71,17 @@ bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
     memcpy(tr->layers, c->net.layers, (size_t)c->net.n_layers * sizeof *tr->layers);
     tr->cfg.net.layers = tr->layers;
     tr->cfg.layers = tr->layers;
+    tr->cfg.cell = NULL;
+    for (int i = 0; i < c->net.n_layers; i++) {
+        if (tr->layers[i].kind != BP_LAYER_CELL || !tr->layers[i].cell)
+            continue;
+        if (tr->cell || !(tr->cell = bp_cell_spec_copy(tr->layers[i].cell))) {
+            bp_error_set(err, tr->cell ? BP_ERR_VALUE : BP_ERR_NOMEM,
+                         "trainer: one graph cell per model");
+            goto fail;
+        }
+        tr->layers[i].cell = tr->cfg.cell = tr->cell;
+    }
     if (!(tr->task = make_task(&c->data, err)))
         goto fail;
     if (fit_to_task(&tr->cfg.net, tr->task, err) != BP_OK)

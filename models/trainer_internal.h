@@ -7,6 +7,7 @@
 struct bp_trainer {
     bp_model_config cfg;       /* a copy; cfg.net.layers points at layers */
     bp_layer_spec *layers;
+    bp_cell_spec *cell;          /* a copy of the graph form's cell, or NULL */
     bp_task *task;
     bp_params *params;
     bp_net *net;
