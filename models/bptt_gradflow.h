@@ -38,6 +38,7 @@ typedef struct bp_gradflow_layer {
     int layer;                    /* index in the stack */
     char name[BP_LAYER_NAME_MAX]; /* "rnn0" */
     bp_layer_kind kind;
+    int size;                     /* H */
     double clip_grad;             /* the layer's clip_grad c; 0 when it has none */
     double *dh;                   /* [steps] ||dL/dh_k|| entering the cell (after clipping) */
     double *dh_raw;               /* [steps] ||dL/dh_k|| arriving (before clipping) */

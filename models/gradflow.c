@@ -100,6 +100,7 @@ static bool measure_layer(bp_net *net, const bp_trace *tr, int r, bp_gradflow_la
     L->layer = tr->layer[r];
     memcpy(L->name, s->name, sizeof L->name);
     L->kind = s->kind;
+    L->size = s->size;
     L->clip_grad = s->clip_grad > 0 ? s->clip_grad : 0;
     int T = tr->steps;
     const bp_node *rec0 = tr->rec[r][0];

@@ -38,5 +38,6 @@ int cmd_batch(int argc, char **argv);
 int cmd_grads(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_gradflow(int argc, char **argv);
 
 #endif

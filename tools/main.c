@@ -28,6 +28,17 @@ const cli_command cli_commands[] = {
     {"gradcheck", "check gradients against finite differences, in double precision",
      cmd_gradcheck, "bptt gradcheck --ops"},
     {"ops", "list every registered op with its formula", cmd_ops, "bptt ops"},
+    {"gradflow", "how much gradient reaches each earlier step: table, CSV and SVG", cmd_gradflow,
+     "bptt gradflow MODEL.yaml [--weights CKPT] [MODEL.yaml [--weights CKPT]]...\n"
+     "                     [--variant 'NAME:key.path=value,...']... [--set key.path=value]...\n"
+     "                     [--seed S] [--batch B.safetensors | --size N] [--svg FILE]\n"
+     "                     [--csv FILE] [--title TEXT] [--f32]\n"
+     "  For one batch with the loss at the last step: per recurrent layer and step k,\n"
+     "  ||dL/dh_k|| and ||step k's term of dL/dW_h||, by distance T-1-k from the loss.\n"
+     "  One curve per model file, or per --variant of each (NAME, then its --set\n"
+     "  overrides separated by commas); --weights goes right after its model file.\n"
+     "  The batch: --batch FILE, else drawn from the task with train.seed (--size N rows).\n"
+     "  Measured in double precision (bptt-f64) unless --f32. See docs/experiments.md."},
     {"plot", "draw training logs: loss and gradient norm, clipping marked (SVG)", cmd_plot,
      "bptt plot METRICS.csv... --svg FILE [--label NAME]... [--smooth N] [--title TEXT]\n"
      "  METRICS.csv: the log of `bptt train --log` (step,loss,grad_norm,clipped,lr,\n"

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-enum { MARGIN_LEFT = 84, MARGIN_RIGHT = 240, MARGIN_TOP = 40, MARGIN_BOTTOM = 54 };
+enum { MARGIN_LEFT = 84, MARGIN_TOP = 40, MARGIN_BOTTOM = 54 };
 
 static const char *const palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                                       "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
@@ -89,8 +89,13 @@ static void axis_log(axis *a, double mn, double mx)
     a->hi = ceil(log10(mx));
     if (a->hi <= a->lo)
         a->hi = a->lo + 1;
-    a->step = ceil((a->hi - a->lo) / 8);
-    a->hi = a->lo + ceil((a->hi - a->lo) / a->step) * a->step;
+    /* labels every 1, 2, 5, 10, 20, ... decades, at multiples of the step */
+    double span = a->hi - a->lo;
+    a->step = span <= 8 ? 1 : nice_step(span / 8);
+    if (a->step < span / 8)
+        a->step = nice_step(a->step * 2);
+    a->lo = floor(a->lo / a->step) * a->step;
+    a->hi = ceil(a->hi / a->step) * a->step;
 }
 
 static double curve_x(const svg_curve *c, int i)
@@ -282,11 +287,37 @@ static void draw_legend(FILE *f, const svg_panel *p, double x, double y)
     fputs("</g>\n", f);
 }
 
-static void draw_panel(FILE *f, const svg_panel *p, double top, int width, int height)
+/* Characters (UTF-8 sequences counted once) of the longest legend entry. */
+static int legend_chars(const svg_figure *fig)
+{
+    int most = 0;
+    for (int i = 0; i < fig->n_panels; i++) {
+        const svg_panel *p = &fig->panels[i];
+        for (int j = 0; j < p->n_curves + p->n_rugs; j++) {
+            const char *s = j < p->n_curves ? p->curves[j].label : p->rugs[j - p->n_curves].label;
+            int n = 0;
+            for (; s && *s; s++)
+                n += ((unsigned char)*s & 0xC0) != 0x80;
+            most = n > most ? n : most;
+        }
+    }
+    return most;
+}
+
+/* Room on the right for the legend: about 7 pixels a character at 12 px. */
+static int margin_right(const svg_figure *fig, int width)
+{
+    int m = 46 + 7 * legend_chars(fig);
+    m = m < 160 ? 160 : m;
+    return m > width / 2 ? width / 2 : m;
+}
+
+static void draw_panel(FILE *f, const svg_panel *p, double top, int width, int height,
+                       int right)
 {
     double xr[2], yr[2];
     data_range(p, p->log_y, xr, yr);
-    axis ax = {.p0 = MARGIN_LEFT, .p1 = width - MARGIN_RIGHT};
+    axis ax = {.p0 = MARGIN_LEFT, .p1 = width - right};
     axis ay = {.p0 = top + height - MARGIN_BOTTOM, .p1 = top + MARGIN_TOP};
     axis_linear(&ax, xr[0], xr[1], true);
     if (p->log_y)
@@ -303,7 +334,13 @@ static void draw_panel(FILE *f, const svg_panel *p, double top, int width, int h
 
 int svg_write(FILE *f, const svg_figure *fig)
 {
-    int width = fig->width > 0 ? fig->width : 900;
+    int width = fig->width > 0 ? fig->width : 0;
+    if (!width) { /* 660 pixels of plot beside the legend */
+        width = 900;
+        int right = margin_right(fig, 2000);
+        width = MARGIN_LEFT + 660 + right > width ? MARGIN_LEFT + 660 + right : width;
+    }
+    int right = margin_right(fig, width);
     int ph = fig->panel_height > 0 ? fig->panel_height : 380;
     int height = ph * (fig->n_panels > 0 ? fig->n_panels : 1);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -312,7 +349,7 @@ int svg_write(FILE *f, const svg_figure *fig)
                "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n",
             width, height, width, height);
     for (int i = 0; i < fig->n_panels; i++)
-        draw_panel(f, &fig->panels[i], (double)i * ph, width, ph);
+        draw_panel(f, &fig->panels[i], (double)i * ph, width, ph, right);
     fputs("</svg>\n", f);
     return ferror(f) ? -1 : 0;
 }

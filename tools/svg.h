@@ -43,7 +43,7 @@ typedef struct svg_panel {
 } svg_panel;
 
 typedef struct svg_figure {
-    int width;              /* pixels; 0: 900 */
+    int width;              /* pixels; 0: 900, wider when the legend needs room */
     int panel_height;       /* pixels per panel; 0: 380 */
     const svg_panel *panels;
     int n_panels;
