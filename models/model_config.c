@@ -118,7 +118,8 @@ static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_err
     const char *want = recurrent ? "hidden" : "size", *other = recurrent ? "size" : "hidden";
     if (bp_yd_get(n, other))
         return bp_yd_fail(bp_yd_get(n, other), BP_ERR_NAME, err,
-                          "a %s layer's width is '%s', not '%s'", layer_types[type], want, other);
+                          "layer type '%s' sets its width with '%s', not '%s'", layer_types[type],
+                          want, other);
     const bp_yd_node *width;
     TRY(bp_yd_require(n, want, &width, err));
     long long size;

@@ -89,7 +89,11 @@ bp_trainer *args_trainer(const char *cmd, const bp_model_config *c, const char *
     bp_error err = {0};
     bp_trainer *tr = bp_trainer_new(c, &err);
     if (!tr) {
-        cli_error(cmd, "%s: %s", c->path, err.msg);
+        /* say which model file, unless the message already does */
+        if (strncmp(err.msg, c->path, strlen(c->path)))
+            cli_error(cmd, "%s: %s", c->path, err.msg);
+        else
+            cli_error(cmd, "%s", err.msg);
         *exit_code = err.status == BP_ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
         return NULL;
     }
