@@ -39,5 +39,6 @@ int cmd_grads(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_gradflow(int argc, char **argv);
+int cmd_graph(int argc, char **argv);
 
 #endif

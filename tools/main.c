@@ -26,7 +26,9 @@ const cli_command cli_commands[] = {
     {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
      "bptt bench tape"},
     {"gradcheck", "check gradients against finite differences, in double precision",
-     cmd_gradcheck, "bptt gradcheck --ops"},
+     cmd_gradcheck,
+     "bptt gradcheck MODEL.yaml [--batch-size N] [--seed S] [--set key.path=value]...\n"
+     "       bptt gradcheck --ops"},
     {"ops", "list every registered op with its formula", cmd_ops, "bptt ops"},
     {"gradflow", "how much gradient reaches each earlier step: table, CSV and SVG", cmd_gradflow,
      "bptt gradflow MODEL.yaml [--weights CKPT] [MODEL.yaml [--weights CKPT]]...\n"
@@ -39,6 +41,11 @@ const cli_command cli_commands[] = {
      "  overrides separated by commas); --weights goes right after its model file.\n"
      "  The batch: --batch FILE, else drawn from the task with train.seed (--size N rows).\n"
      "  Measured in double precision (bptt-f64) unless --f32. See docs/experiments.md."},
+    {"graph", "the tape unrolled over K steps, as Graphviz DOT", cmd_graph,
+     "bptt graph MODEL.yaml --steps K [--dot FILE] [--size B] [--set key.path=value]...\n"
+     "  One cluster per time step; every parameter is one node read by every step (blue\n"
+     "  edges); red edges carry the hidden state to the next step; skip nodes orange,\n"
+     "  clip_grad nodes red, the loss a double octagon. Render: dot -Tsvg FILE -o g.svg"},
     {"plot", "draw training logs: loss and gradient norm, clipping marked (SVG)", cmd_plot,
      "bptt plot METRICS.csv... --svg FILE [--label NAME]... [--smooth N] [--title TEXT]\n"
      "  METRICS.csv: the log of `bptt train --log` (step,loss,grad_norm,clipped,lr,\n"
