@@ -253,8 +253,10 @@ int gf_write_svg(const char *path, const char *title, const gf_run *runs, int n)
             top[nt++] = (svg_curve){names[2 * c], x, dh, g->steps, SVG_LINE, c};
             bottom[nb++] = (svg_curve){names[2 * c], x, dw, g->steps, SVG_LINE, c};
             if (L->clip_grad > 0) {
-                snprintf(names[2 * c + 1], sizeof names[0], "%s before clip_grad(%g)",
-                         names[2 * c], L->clip_grad);
+                char base[200];
+                memcpy(base, names[2 * c], sizeof base);
+                snprintf(names[2 * c + 1], sizeof names[0], "%s before clip_grad(%g)", base,
+                         L->clip_grad);
                 top[nt++] = (svg_curve){names[2 * c + 1], x, raw, g->steps, SVG_DASHED, c};
             }
         }
