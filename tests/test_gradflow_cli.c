@@ -259,3 +259,19 @@ Test(cli, graph_writes_well_formed_dot)
     cr_expect_eq(bptt("graph " MODELS "/stacked_skip.yaml"), 2, "--steps is required");
     cr_expect_eq(bptt("graph " MODELS "/stacked_skip.yaml --steps 0"), 2);
 }
+
+Test(cli, gradflow_variants_belong_to_the_model_before_them)
+{
+    int rc = bptt("gradflow --variant 'all:train.seed=2' " MODELS "/irnn_adding.yaml "
+                  "--variant 'own1:train.seed=3' --variant own2 " MODELS "/lstm_adding.yaml "
+                  "--set data.steps=10 --size 2 --csv v.csv");
+    char *err = file("err.txt");
+    cr_assert_eq(rc, 0, "%s", err);
+    free(err);
+    char *csv = file("v.csv");
+    cr_expect_eq(count_of(csv, "\nown1,"), 10);
+    cr_expect_eq(count_of(csv, "\nown2,"), 10);
+    cr_expect_eq(count_of(csv, "\nlstm_adding:all,"), 10, "a global variant, model-prefixed");
+    cr_expect_eq(count_of(csv, "\nirnn_adding:all,"), 0, "irnn has its own variants");
+    free(csv);
+}

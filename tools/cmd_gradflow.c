@@ -1,6 +1,8 @@
 /* cmd_gradflow.c — `bptt gradflow MODEL.yaml... [--variant 'NAME:key=v,...']...`:
  * for one batch with the loss at the last step, how much gradient reaches each
- * earlier step, per recurrent layer, for several models side by side; as a table
+ * earlier step, per recurrent layer, for several models side by side. A --variant
+ * right after a model file is that model's; one before any model file applies to
+ * every model that has none of its own. Output: a table
  * with sparklines, a CSV file and an SVG figure. Runs in double precision (through
  * bptt-f64, as gradcheck does) so that vanishing norms far below float's range are
  * measured rather than flushed to zero; --f32 measures in the float build. */
@@ -14,7 +16,8 @@
 #include <string.h>
 
 #define GF_MAX_MODELS 16
-#define GF_MAX_VARIANTS 16
+#define GF_MAX_VARIANTS 32
+#define GF_MAX_RUNS 64
 #define GF_MAX_VARIANT_SETS 16
 
 typedef struct gf_model {
@@ -22,6 +25,7 @@ typedef struct gf_model {
 } gf_model;
 
 typedef struct gf_variant {
+    int model;                       /* the model file it follows; -1: before any, for all */
     char name[64];
     char *sets[GF_MAX_VARIANT_SETS]; /* owned copies */
     int n_sets;
@@ -124,6 +128,7 @@ static int parse(int argc, char **argv, gf_opts *o)
                 cli_error("gradflow", "at most %d variants", GF_MAX_VARIANTS);
                 return -1;
             }
+            o->variants[o->n_variants].model = o->n_models - 1;
             if (parse_variant(v, &o->variants[o->n_variants++]))
                 return -1;
         } else if (!strcmp(a, "--size")) {
@@ -172,7 +177,7 @@ static void make_label(const gf_opts *o, const bp_model_config *c, const gf_mode
 {
     char *l = runs[n].label;
     size_t cap = sizeof runs[n].label;
-    if (v && o->n_models > 1)
+    if (v && v->model < 0 && o->n_models > 1)
         snprintf(l, cap, "%s:%s", c->name, v->name);
     else
         snprintf(l, cap, "%s", v ? v->name : c->name);
@@ -248,7 +253,7 @@ int cmd_gradflow(int argc, char **argv)
             return rc;
     }
     gf_opts o = {0};
-    gf_run runs[GF_MAX_MODELS * GF_MAX_VARIANTS];
+    gf_run runs[GF_MAX_RUNS];
     int n = 0, rc = EXIT_OK;
     memset(runs, 0, sizeof runs);
     bp_batch *fb = NULL;
@@ -264,11 +269,27 @@ int cmd_gradflow(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    for (int m = 0; m < o.n_models && !rc; m++)
-        for (int v = 0; v < (o.n_variants ? o.n_variants : 1) && !rc; v++)
-            if (!(rc = run_one(&o, &o.models[m], o.n_variants ? &o.variants[v] : NULL, fb, runs,
-                               n)))
+    for (int m = 0; m < o.n_models && !rc; m++) {
+        /* the model's own variants, else those given before any model, else none */
+        int owner = m, count = 0;
+        for (int v = 0; v < o.n_variants; v++)
+            count += o.variants[v].model == m;
+        if (!count)
+            owner = -1;
+        for (int v = 0; v < o.n_variants; v++)
+            count += o.variants[v].model == -1 && owner == -1;
+        for (int v = 0; v <= o.n_variants && !rc; v++) {
+            const gf_variant *var = v < o.n_variants ? &o.variants[v] : NULL;
+            if (var ? var->model != owner : count > 0)
+                continue;
+            if (n == GF_MAX_RUNS) {
+                cli_error("gradflow", "at most %d curves", GF_MAX_RUNS);
+                rc = EXIT_USAGE;
+            } else if (!(rc = run_one(&o, &o.models[m], var, fb, runs, n))) {
                 n++;
+            }
+        }
+    }
     if (!rc) {
         gf_print_table(stdout, runs, n);
         if (o.csv && gf_write_csv(o.csv, runs, n)) {

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,30 @@ static void value(FILE *f, const bp_gradflow *g, const double *curve, int d)
         fprintf(f, "  %10.3e", bp_gradflow_at(g, curve, d));
 }
 
+/* Characters in UTF-8 text (continuation bytes not counted). */
+static int text_width(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+/* s cut or padded to w characters. */
+static void put_padded(FILE *f, const char *s, int w)
+{
+    int used = 0;
+    for (; *s && used <= w; s++) {
+        bool starts = ((unsigned char)*s & 0xC0) != 0x80;
+        if (starts && used == w)
+            break;
+        used += starts;
+        fputc(*s, f);
+    }
+    for (; used < w; used++)
+        fputc(' ', f);
+}
+
 static int name_width(const gf_run *runs, int n)
 {
     int w = 12;
@@ -111,7 +136,7 @@ static int name_width(const gf_run *runs, int n)
         for (int l = 0; l < runs[r].g->n_layers; l++) {
             char name[160];
             gf_curve_name(&runs[r], l, name, sizeof name);
-            int len = (int)strlen(name);
+            int len = text_width(name);
             w = len > w ? len : w;
         }
     return w > 48 ? 48 : w;
@@ -130,7 +155,8 @@ static void section(FILE *f, const char *title, const gf_run *runs, int n, quant
             char name[160];
             gf_curve_name(&runs[r], l, name, sizeof name);
             const double *c = curve_of(&g->layers[l], q);
-            fprintf(f, "%-*.*s  ", nw, nw, name);
+            put_padded(f, name, nw);
+            fputs("  ", f);
             sparkline(f, g, c, lo, hi);
             value(f, g, c, 1);
             value(f, g, c, 10);

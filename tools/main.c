@@ -37,8 +37,10 @@ const cli_command cli_commands[] = {
      "                     [--csv FILE] [--title TEXT] [--f32]\n"
      "  For one batch with the loss at the last step: per recurrent layer and step k,\n"
      "  ||dL/dh_k|| and ||step k's term of dL/dW_h||, by distance T-1-k from the loss.\n"
-     "  One curve per model file, or per --variant of each (NAME, then its --set\n"
-     "  overrides separated by commas); --weights goes right after its model file.\n"
+     "  One curve per model file, or per --variant (NAME, then --set overrides separated\n"
+     "  by commas): a variant after a model file is that model's own; one before any\n"
+     "  model file applies to every model without its own. --weights: right after its\n"
+     "  model file.\n"
      "  The batch: --batch FILE, else drawn from the task with train.seed (--size N rows).\n"
      "  Measured in double precision (bptt-f64) unless --f32. See docs/experiments.md."},
     {"graph", "the tape unrolled over K steps, as Graphviz DOT", cmd_graph,
