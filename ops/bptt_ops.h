@@ -37,21 +37,67 @@ typedef enum bp_op_id {
     BP_OPID_BUILTIN_COUNT
 } bp_op_id;
 
-/* Every known op: the built-ins in registry order, then those registered at run time. */
+/* Every known op: the built-ins in registry order, then those registered at run time.
+ * bp_op_at(i) is NULL outside [0, bp_op_count()). Descriptors are never owned by the
+ * caller: built-ins are static, registered ones are the registrant's. */
 int bp_op_count(void);
 const bp_op *bp_op_at(int i);
 /* NULL when no op has this name. */
 const bp_op *bp_op_find(const char *name);
-/* "matmul, add, ..." — for "unknown op" messages. */
+/* "matmul, add, ..." into buf (cut to n bytes, always terminated; n >= 1) — for
+ * "unknown op" messages. */
 void bp_op_names(char *buf, size_t n);
 
-/* Is this descriptor complete and consistent (name, arity, functions, check
- * settings)? The registry-wide test runs it on every op; registration runs it too. */
+/* Is this descriptor complete and consistent? BP_ERR_NAME for a bad op or attribute
+ * name (lower-case word; attributes not name/op/inputs, not repeated), BP_ERR_VALUE for
+ * an arity out of range, a missing shape rule, forward or backward, and missing or
+ * inconsistent check settings; each message names the op and the field. The
+ * registry-wide test runs it on every op; registration runs it too. */
 bp_status bp_op_validate(const bp_op *op, bp_error *err);
-/* Make a user's op known (to bp_op_find, the YAML graph form and gradcheck).
- * Refuses a name that is taken and an invalid descriptor. op must outlive its use.
- * Register from one thread, before recording. */
+/* Make a user's op known to bp_op_find, bp_op_at, the YAML graph form (so register
+ * before bp_model_config_load) and `bptt gradcheck --ops` in the same process.
+ * Refuses, and changes nothing: an invalid descriptor (the errors of bp_op_validate),
+ * a name taken by a built-in or an earlier registration (BP_ERR_NAME), out of memory
+ * (BP_ERR_NOMEM). op is kept by pointer, not copied: it must outlive every use (a
+ * static const descriptor does). There is no unregistering. Not thread-safe: register
+ * from one thread before recording. */
 bp_status bp_op_register(const bp_op *op, bp_error *err);
+
+/* ---------------------------------------------------------------- checking an op */
+
+/* An op's gradient-check verdict over all of its check cases. */
+typedef struct bp_check_report {
+    int n_cases;                          /* cases run (op->check.n_cases) */
+    int n_failed;                         /* cases where some input missed the tolerance */
+    bool ok;                              /* every case passed */
+    /* Per input i, over all cases: input[i].max_abs and .max_rel are the largest errors,
+     * .ok whether every case passed; .worst, .analytic and .numeric are the worst element
+     * of case worst_case[i] (the failing case with the largest relative error, or the
+     * case with the largest one while none failed), whose shape for input i is shape[i].
+     * Constant inputs (op->check.const_inputs) keep worst_case[i] = -1. */
+    bp_check_result input[BP_MAX_INPUTS];
+    int worst_case[BP_MAX_INPUTS];
+    bp_shape shape[BP_MAX_INPUTS];
+} bp_check_report;
+
+/* Gradient-check op (registered or not) on each of its op->check.n_cases cases, as
+ * the registry-wide test does: case shapes from op->check.make_case, inputs drawn as
+ * op->check says, each case through bp_gradcheck_op. opts may be NULL (defaults; the
+ * op's own check.atol/rtol apply where opts leaves them 0); opts->seed, when not 0,
+ * changes the cases and the inputs drawn. Run it in the double build (bptt_f64).
+ * Returns BP_OK when every case could run, whatever the verdict (report->ok tells);
+ * else the error of bp_op_validate, or of the case that could not run (its shape rule
+ * refused the case, its forward failed, out of memory), prefixed with the op's name,
+ * the case and its input shapes. report must not be NULL; it owns nothing. */
+bp_status bp_gradcheck_op_all(const bp_op *op, const bp_check_opts *opts, bp_check_report *report,
+                              bp_error *err);
+/* The report as text for a test's failure message or a log: a verdict line, then a
+ * line per checked input, e.g.
+ *     swish: 3 cases, all passed
+ *       input 0: max abs err 3.1e-11, max rel err 2.2e-09, pass; worst: case 1 [3, 4]
+ *       element 5, analytic 0.4123 vs numeric 0.4123      (one line in the output)
+ * Writes at most n bytes into buf (cut, always terminated); returns buf. */
+char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, size_t n);
 
 #ifdef __cplusplus
 }
