@@ -201,6 +201,32 @@ static bp_status get_text(bp_st_file *f, bp_json_val v, const char *what, bool i
     return BP_OK;
 }
 
+/* Sort keys carry what they compare, so qsort needs no global context. */
+typedef struct name_key {
+    const char *name;
+    int i;
+} name_key;
+
+static int by_name_cmp(const void *a, const void *b);
+
+/* Each __metadata__ key once: sort a copy, compare neighbours (no n^2 on hostile files). */
+static bp_status check_unique_keys(bp_st_file *f, bp_error *err)
+{
+    name_key *k = malloc(((size_t)f->n_meta + 1) * sizeof *k);
+    if (!k)
+        return fail(err, BP_ERR_NOMEM, f->path, "out of memory");
+    for (int i = 0; i < f->n_meta; i++)
+        k[i] = (name_key){f->meta_key[i], i};
+    qsort(k, (size_t)f->n_meta, sizeof *k, by_name_cmp);
+    bp_status s = BP_OK;
+    for (int i = 1; i < f->n_meta && s == BP_OK; i++)
+        if (strcmp(k[i - 1].name, k[i].name) == 0)
+            s = fail(err, BP_ERR_PARSE, f->path, "header: __metadata__ has key '%s' twice",
+                     k[i].name);
+    free(k);
+    return s;
+}
+
 static bp_status parse_metadata(bp_st_file *f, bp_json_val obj, bp_error *err)
 {
     if (bp_json_type_of(obj) != BP_JSON_OBJECT)
@@ -221,10 +247,6 @@ static bp_status parse_metadata(bp_st_file *f, bp_json_val obj, bp_error *err)
         if (get_text(f, k, "a __metadata__ key", true, &key, err) != BP_OK)
             return err ? err->status : BP_ERR_PARSE;
         f->meta_key[f->n_meta++] = key;
-        for (int i = 0; i + 1 < f->n_meta; i++)
-            if (strcmp(f->meta_key[i], key) == 0)
-                return fail(err, BP_ERR_PARSE, f->path, "header: __metadata__ has key '%s' twice",
-                            key);
         if (bp_json_type_of(v) != BP_JSON_STRING)
             return fail(err, BP_ERR_PARSE, f->path,
                         "header: __metadata__ '%s' is %s; metadata values must be strings", key,
@@ -234,7 +256,7 @@ static bp_status parse_metadata(bp_st_file *f, bp_json_val obj, bp_error *err)
         if (get_text(f, v, what, false, &f->meta_val[f->n_meta - 1], err) != BP_OK)
             return err ? err->status : BP_ERR_PARSE;
     }
-    return BP_OK;
+    return check_unique_keys(f, err);
 }
 
 /* An array of at most max non-negative integers, each <= lim. */
@@ -372,12 +394,6 @@ static bp_status parse_tensor(bp_st_file *f, st_tensor *t, bp_json_val obj, bp_e
     }
     return BP_OK;
 }
-
-/* Sort keys carry what they compare, so qsort needs no global context. */
-typedef struct name_key {
-    const char *name;
-    int i;
-} name_key;
 
 typedef struct span_key {
     uint64_t begin, end;

@@ -519,3 +519,43 @@ Test(suggest, suggestions_and_known_lists)
     bp_suggest_known(small, sizeof small, "zzz", ops, -1);
     cr_expect_str_eq(small, "known: matmul, tanh, sigmoid, ...");
 }
+
+/* ---------------------------------------------------------------- mutations */
+
+Test(yaml_doc, random_mutations_never_crash)
+{
+    const char *good = "model:\n"
+                       "  name: \"x\"\n"
+                       "  layers:\n"
+                       "    - &l {type: rnn, hidden: 64, init: identity}\n"
+                       "    - *l\n"
+                       "    - type: lstm\n"
+                       "      hidden: [1, 2, {a: 'q'}]\n"
+                       "train: {lr: 1e-3, steps: 100}\n";
+    size_t n = strlen(good);
+    const char alphabet[] = "{}[]:,-&*!|>'\"#%@`\t\n ?~\xff\xc3" "\0" "a1";
+    char *m = malloc(n + 1);
+    bp_rng rng;
+    bp_rng_seed(&rng, 11);
+    int loaded = 0;
+    for (int k = 0; k < 3000; k++) {
+        memcpy(m, good, n + 1);
+        int edits = 1 + (int)bp_rng_below(&rng, 4);
+        for (int j = 0; j < edits; j++)
+            m[bp_rng_below(&rng, (uint32_t)n)] =
+                alphabet[bp_rng_below(&rng, (uint32_t)sizeof alphabet - 1)];
+        bp_error err = {0};
+        bp_yd_doc *d = bp_yd_load_string("mut.yaml", m, n, NULL, &err);
+        if (d) {
+            char path[256];
+            const bp_yd_node *r = bp_yd_root(d);
+            for (int i = 0; r->kind != BP_YD_SCALAR && i < r->n; i++)
+                bp_yd_path(r->items[i], path, sizeof path);
+            loaded++;
+            bp_yd_free(d);
+        } else
+            cr_assert(strncmp(err.msg, "mut.yaml:", 9) == 0, "%s", err.msg);
+    }
+    cr_expect_gt(loaded, 0);
+    free(m);
+}
