@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- helpers */
@@ -382,10 +383,40 @@ Test(safetensors, failed_write_past_a_file_size_limit_keeps_the_old_file)
     free(old);
 }
 
+/* Save as an unprivileged user: root ignores directory permissions, so as root
+ * the save runs in a child that drops to "nobody" first. */
+static bp_status save_big_unprivileged(const char *path, bp_error *err)
+{
+    if (geteuid() != 0)
+        return save_big(path, err);
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        bp_error e = {0};
+        bp_status s = BP_ERR_VALUE;
+        if (setgid(65534) == 0 && setuid(65534) == 0)
+            s = save_big(path, &e);
+        else
+            snprintf(e.msg, sizeof e.msg, "cannot drop privileges");
+        if (write(fds[1], &e, sizeof e) != (ssize_t)sizeof e)
+            _exit(99);
+        _exit((int)s);
+    }
+    close(fds[1]);
+    cr_assert_eq(read(fds[0], err, sizeof *err), (ssize_t)sizeof *err);
+    close(fds[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    cr_assert(WIFEXITED(st));
+    return (bp_status)WEXITSTATUS(st);
+}
+
 Test(safetensors, failed_write_into_a_read_only_directory_keeps_the_old_file)
 {
-    if (geteuid() == 0)
-        cr_skip_test("root ignores directory permissions");
+    chmod(tmpdir, 0755); /* mkdtemp made it 0700: let "nobody" reach the subdirectory */
     char dir[512];
     snprintf(dir, sizeof dir, "%s/ro", tmpdir);
     cr_assert_eq(mkdir(dir, 0755), 0);
@@ -396,7 +427,7 @@ Test(safetensors, failed_write_into_a_read_only_directory_keeps_the_old_file)
     unsigned char *old = read_bytes(p, &old_n);
     chmod(dir, 0555);
     bp_error err = {0};
-    cr_assert_eq(save_big(p, &err), BP_ERR_IO);
+    cr_assert_eq(save_big_unprivileged(p, &err), BP_ERR_IO, "%s", err.msg);
     chmod(dir, 0755);
     cr_expect(strstr(err.msg, p) == err.msg, "%s", err.msg);
     cr_expect(strstr(err.msg, strerror(EACCES)), "%s", err.msg);
