@@ -22,13 +22,14 @@
  *
  *     bp_yd_doc *doc = bp_yd_load_file(path, NULL, err);
  *     if (!doc) return err->status;      // "m.yaml:3:9: found a tab character ..."
- *     const bp_yd_node *root = bp_yd_root(doc), *layers, *l;
+ *     const bp_yd_node *root = bp_yd_root(doc), *model, *layers, *l;
  *     static const char *const top[] = {"model", "loss", "data", "train", NULL};
  *     static const char *const lkeys[] = {"name", "type", "hidden", NULL};
  *     static const char *const types[] = {"rnn", "lstm", "gru", NULL};
  *     long long hidden; int type;
- *     if (bp_yd_expect(root, BP_YD_MAP, err) || bp_yd_check_keys(root, top, -1, err) ||
- *         bp_yd_require(bp_yd_get(root, "model"), "layers", &layers, err) ||
+ *     if (bp_yd_check_keys(root, top, -1, err) ||          // also: root is a mapping
+ *         bp_yd_require(root, "model", &model, err) ||
+ *         bp_yd_require(model, "layers", &layers, err) ||
  *         bp_yd_expect(layers, BP_YD_SEQ, err))
  *         goto fail;
  *     for (int i = 0; i < layers->n; i++) {
