@@ -43,8 +43,14 @@ typedef struct bp_train_config {
     int eval_batch;            /* held-out sequences per evaluation (default 256) */
     long log_every;            /* plain progress lines off a terminal (default steps / 20) */
     char checkpoint[BP_PATH_MAX]; /* written at the end and on Ctrl-C ("" = none) */
+    long checkpoint_every;     /* also every N steps (default 0: only at the end) */
+    long max_memory_mb;        /* refuse a model whose run needs more (estimated before
+                                  allocating; default BP_TRAIN_MAX_MEMORY_MB; 0: no limit) */
     bp_optim_config optim;     /* optimizer, lr, schedule, clip_norm, clip_value, ... */
 } bp_train_config;
+
+/* The default of train.max_memory_mb: 4 GiB. */
+#define BP_TRAIN_MAX_MEMORY_MB 4096L
 
 /* A model file, read and checked. */
 typedef struct bp_model_config {
@@ -75,7 +81,10 @@ void bp_train_config_default(bp_train_config *t);
 typedef struct bp_trainer bp_trainer;
 
 /* Build the task, the parameters (initialised from train.seed), the net and the
- * optimizer. The task's input and output sizes must agree with the model's. */
+ * optimizer. The task's input and output sizes must agree with the model's. A model
+ * whose run would need more than train.max_memory_mb (parameters, optimizer state,
+ * the tape of one chunk, the batches) fails with BP_ERR_VALUE "model too large: ..."
+ * before its parameters or batches are allocated. */
 bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err);
 void bp_trainer_free(bp_trainer *tr);
 

@@ -12,6 +12,7 @@ void bp_train_config_default(bp_train_config *t)
         .eval_every = 100,
         .eval_batch = 256,
         .log_every = 0,
+        .max_memory_mb = BP_TRAIN_MAX_MEMORY_MB,
     };
     bp_optim_config_default(&t->optim);
 }

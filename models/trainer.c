@@ -1,6 +1,7 @@
 /* trainer.c — one training run: task, parameters, net, optimizer, random streams. */
 #include "trainer_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,11 +90,15 @@ bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
     bp_optim_config *oc = &tr->cfg.train.optim;
     if (oc->schedule == BP_LR_COSINE && oc->total_steps == 0)
         oc->total_steps = tr->cfg.train.steps;
+    if (bp_trainer_check_params(tr, err) != BP_OK)
+        goto fail;
     if (!(tr->params = bp_params_new()) || !(tr->tape = bp_tape_new())) {
         bp_error_set(err, BP_ERR_NOMEM, "trainer: out of memory");
         goto fail;
     }
     if (!(tr->net = bp_net_new(&tr->cfg.net, tr->params, err)))
+        goto fail;
+    if (bp_trainer_check_memory(tr, err) != BP_OK)
         goto fail;
     bp_rng init;
     bp_rng_seed(&init, tr->cfg.train.seed ^ STREAM_INIT);
@@ -163,6 +168,8 @@ bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_e
     bp_batch_free(b);
     if (st == BP_OK)
         st = bp_optim_step(tr->optim, *loss, info, err);
+    if (st == BP_ERR_NONFINITE && !isfinite(*loss))
+        bp_trainer_explain_nonfinite(tr, err);
     if (st != BP_OK)
         bp_params_zero_grad(tr->params); /* the next try starts clean */
     return st;

@@ -21,4 +21,15 @@ struct bp_trainer {
 
 bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err);
 
+/* train.max_memory_mb (trainer_budget.c): the parameters alone, from the layer shapes,
+ * before the net exists; then the whole run's estimate, once the net and tape exist. A
+ * model over the limit fails with BP_ERR_VALUE "model too large: ...". */
+bp_status bp_trainer_check_params(const bp_trainer *tr, bp_error *err);
+bp_status bp_trainer_check_memory(bp_trainer *tr, bp_error *err);
+
+/* After a step with a NaN or Inf loss (trainer_nonfinite.c): append to err->msg a
+ * parameter that holds a non-finite value, or the first non-finite node of the tape
+ * (still holding the last chunk) and the parameters it reads. */
+void bp_trainer_explain_nonfinite(const bp_trainer *tr, bp_error *err);
+
 #endif

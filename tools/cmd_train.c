@@ -1,5 +1,6 @@
 /* cmd_train.c — `bptt train MODEL.yaml`: train with live progress, held-out
- * evaluation, a CSV log and checkpoints; Ctrl-C saves and exits. */
+ * evaluation, a CSV log and checkpoints (at the end, every train.checkpoint_every
+ * steps, and on Ctrl-C, which saves and exits). */
 #include "args.h"
 #include "cli.h"
 #include "progress.h"
@@ -140,6 +141,14 @@ int cmd_train(int argc, char **argv)
             fprintf(log, "%ld,%.8g,%.8g,%d,%.8g,,\n", step, loss, info.grad_norm, info.clipped,
                     info.lr);
         progress_update(&bar, step, loss, info.grad_norm, info.clipped);
+        if (out && t->checkpoint_every && step % t->checkpoint_every == 0 && step < t->steps) {
+            progress_clear(&bar);
+            if ((rc = save(tr, out)) != EXIT_OK) {
+                progress_end(&bar);
+                goto done; /* the previous checkpoint, if any, is untouched */
+            }
+            progress_redraw(&bar);
+        }
         if (t->eval_every && step % t->eval_every == 0 && step < t->steps) {
             progress_clear(&bar);
             print_eval(tr, step, log, &rc);
