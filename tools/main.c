@@ -1,6 +1,7 @@
 /* main.c — `bptt COMMAND ...`: dispatch to a subcommand. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,6 +99,8 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* a write past `ulimit -f` becomes an error (EFBIG) that we report, not a kill */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
