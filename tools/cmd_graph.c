@@ -60,17 +60,30 @@ static int parse(int argc, char **argv, graph_opts *o)
     return 0;
 }
 
+enum { STEP_NONE = -1, STEP_ALL = -2 };
+
 /* The time step each tape node belongs to: a recorded h_t or h_{t-1} W_h fixes its
- * own; an op takes the latest of its inputs'; an input (x_t, h0, targets) takes the
- * earliest step that reads it. -1 where none applies. */
+ * own; an op takes the latest of its inputs'; any other node (an input: x_t, h0, the
+ * targets; or an op on inputs alone) takes the step of the nodes that read it, or
+ * STEP_ALL when nodes of several steps read it (e.g. the input projection of all
+ * steps done as one matmul). STEP_NONE where nothing applies. */
 static int *assign_steps(bp_tape *t, const bp_trace *tr)
 {
     int n = bp_tape_len(t);
-    int *step = malloc((size_t)(n ? n : 1) * sizeof *step);
-    if (!step)
+    size_t cap = (size_t)(n ? n : 1);
+    int *step = malloc(cap * sizeof *step), *lo = malloc(cap * sizeof *lo);
+    int *hi = malloc(cap * sizeof *hi);
+    if (!step || !lo || !hi) {
+        free(step);
+        free(lo);
+        free(hi);
         return NULL;
-    for (int i = 0; i < n; i++)
-        step[i] = -1;
+    }
+    for (int i = 0; i < n; i++) {
+        step[i] = STEP_NONE;
+        lo[i] = n + 1; /* the consumers' steps seen so far: [lo, hi] */
+        hi[i] = -1;
+    }
     for (int l = 0; l < tr->n_layers; l++)
         for (int k = 0; k < tr->steps; k++) {
             step[tr->h[l][k]->id] = k;
@@ -84,16 +97,24 @@ static int *assign_steps(bp_tape *t, const bp_trace *tr)
             if (x->in[j]->id >= 0 && step[x->in[j]->id] > step[i])
                 step[i] = step[x->in[j]->id];
     }
-    for (int i = n - 1; i >= 0; i--) { /* consumers come later on the tape */
+    for (int i = n - 1; i >= 0; i--) { /* every consumer of i comes later on the tape */
         bp_node *x = bp_tape_node(t, i);
-        if (!x->op || step[i] < 0)
+        if (step[i] == STEP_NONE && hi[i] >= 0)
+            step[i] = lo[i] == hi[i] ? lo[i] : STEP_ALL;
+        if (step[i] == STEP_NONE || !x->op)
             continue;
         for (int j = 0; j < x->op->n_in; j++) {
             int id = x->in[j]->id;
-            if (id >= 0 && (step[id] < 0 || (!x->in[j]->op && step[i] < step[id])))
-                step[id] = step[i];
+            if (id < 0 || step[id] != STEP_NONE)
+                continue;
+            int s_lo = step[i] == STEP_ALL ? 0 : step[i];
+            int s_hi = step[i] == STEP_ALL ? n : step[i];
+            lo[id] = s_lo < lo[id] ? s_lo : lo[id];
+            hi[id] = s_hi > hi[id] ? s_hi : hi[id];
         }
     }
+    free(lo);
+    free(hi);
     return step;
 }
 
@@ -140,7 +161,10 @@ static void input_label(FILE *f, const bp_node *x, bp_tape *t, const bp_net *net
             return;
         }
     }
-    fprintf(f, "x[%d]", step);
+    if (step == STEP_ALL)
+        fputs("x, all steps", f);
+    else
+        fprintf(f, "x[%d]", step);
 }
 
 /* The node's label: "op [shape]" with its attributes, or what a leaf is. */
@@ -209,12 +233,18 @@ static void write_dot(FILE *f, const bp_model_config *c, bp_trainer *tr, bp_node
                 bp_shape_str(p->shape, s, sizeof s));
     }
     fputs("  }\n", f);
-    for (int k = -1; k < K; k++) {
+    int n_all = 0;
+    for (int i = 0; step && i < n; i++)
+        n_all += step[i] == STEP_ALL;
+    for (int k = n_all ? STEP_ALL : STEP_NONE; k < K; k++) {
         if (k >= 0)
             fprintf(f, "  subgraph cluster_t%d {\n    label=\"t = %d\"; style=rounded; "
                        "color=\"#adb5bd\";\n", k, k);
+        else if (k == STEP_ALL)
+            fputs("  subgraph cluster_all {\n    label=\"all steps at once\"; style=rounded; "
+                  "color=\"#adb5bd\";\n", f);
         for (int i = 0; i < n; i++) {
-            if ((step ? step[i] : -1) != k)
+            if ((step ? step[i] : STEP_NONE) != k)
                 continue;
             const bp_node *x = bp_tape_node(t, i);
             fprintf(f, "    n%d [label=\"", i);
@@ -223,7 +253,7 @@ static void write_dot(FILE *f, const bp_model_config *c, bp_trainer *tr, bp_node
             node_style(f, x);
             fprintf(f, "%s];\n", x == loss ? ", peripheries=3" : "");
         }
-        if (k >= 0)
+        if (k != STEP_NONE)
             fputs("  }\n", f);
     }
     for (int i = 0; i < n; i++) {
