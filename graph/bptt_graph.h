@@ -183,6 +183,11 @@ struct bp_op {
     void (*forward)(bp_node *n, bp_tape *t);
     /* For each input that requires grad: in->grad += (d out / d in)^T n->grad. */
     void (*backward)(bp_node *n);
+    /* A view: the output is a contiguous window of input 0 (rows of a matrix). The tape
+     * allocates no value for it (forward points n->value into in[0]->value) and, in
+     * backward, makes n->grad the same window of in[0]->grad without zeroing it, so
+     * gradients land in the input directly and backward has nothing to do. */
+    bool view;
     bp_op_check check;
 };
 

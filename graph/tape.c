@@ -105,8 +105,9 @@ static bool push(bp_tape *t, bp_node *n)
     return true;
 }
 
-/* A zeroed node with a value buffer for shape s, not yet on the tape. */
-static bp_node *node_new(bp_tape *t, bp_shape s)
+/* A zeroed node for shape s, not yet on the tape, with a value buffer unless it is a
+ * view (whose forward points value into its input). */
+static bp_node *node_new(bp_tape *t, bp_shape s, bool view)
 {
     bp_node *n = bp_tape_alloc(t, sizeof *n);
     if (!n)
@@ -114,6 +115,8 @@ static bp_node *node_new(bp_tape *t, bp_shape s)
     memset(n, 0, sizeof *n);
     n->shape = s;
     n->size = bp_shape_size(s);
+    if (view)
+        return n;
     n->value = bp_tape_alloc(t, n->size * sizeof(bp_real));
     return n->value ? n : NULL;
 }
@@ -128,7 +131,7 @@ bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool req
         bp_error_set(&t->err, e.status, "input: %s", e.msg);
         return NULL;
     }
-    bp_node *n = node_new(t, shape);
+    bp_node *n = node_new(t, shape, false);
     if (!n)
         return NULL;
     if (data)
@@ -168,7 +171,7 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
         bp_error_set(&t->err, e.status, "%s: %s", op->name, e.msg);
         return NULL;
     }
-    bp_node *n = node_new(t, s);
+    bp_node *n = node_new(t, s, op->view);
     if (!n)
         return NULL;
     n->op = op;
@@ -205,6 +208,16 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
         n->reached = false;
         if (!n->requires_grad)
             continue;
+        if (n->op && n->op->view) {
+            /* the same window of the input's grad, which its owner zeroes (a tape node
+             * just above, or the caller for a leaf): dy lands in dx directly */
+            bp_node *x = n->in[0];
+            if (!x->grad)
+                return bp_error_set(err, BP_ERR_VALUE, "backward: the input of view %s has no "
+                                    "gradient buffer", n->op->name);
+            n->grad = x->grad + (n->value - x->value);
+            continue;
+        }
         if (!n->grad) {
             n->grad = bp_arena_alloc(&t->arena, n->size * sizeof(bp_real));
             if (!n->grad)

@@ -1,5 +1,6 @@
-/* cells.c — one time step of each layer, as plain ops on the tape. Nothing here
- * knows about time: BPTT is the tape's backward over the recorded steps.
+/* cells.c — one time step of each layer, as ops on the tape: two products and the
+ * step's pointwise work fused into one to three nodes (ops rnn_tanh, lstm_gates...).
+ * Nothing here knows about time: BPTT is the tape's backward over the recorded steps.
  * Shapes: x is (B, in), h and c are (B, H); gate products are (B, G*H). */
 #include "net_internal.h"
 
@@ -26,46 +27,43 @@ bp_node *net_linear(bp_tape *t, const net_layer *l, bp_node *x)
     return activate(t, l->spec.act, bp_add(t, bp_matmul(t, x, l->W_x), l->b));
 }
 
-/* h_t = act(x_t W_x + h_{t-1} W_h + b);  residual: h_t = h_{t-1} + act(...) */
+/* x_t W_x: made ahead for every step (a row view of one product), or here. */
+static bp_node *input_product(bp_tape *t, const net_layer *l, const step_io *io)
+{
+    return io->xw ? io->xw : bp_matmul(t, io->x, l->W_x);
+}
+
+/* h_t = act(x_t W_x + h_{t-1} W_h + b);  residual: h_t = h_{t-1} + act(...)
+ * The sum and act are one fused node (rnn_tanh or rnn_relu). */
 void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io)
 {
     io->rec = bp_matmul(t, io->h, l->W_h);
-    bp_node *s = bp_add(t, bp_add(t, bp_matmul(t, io->x, l->W_x), io->rec), l->b);
-    bp_node *h = activate(t, l->spec.act, s);
+    bp_node *xw = input_product(t, l, io);
+    bp_node *h = l->spec.act == BP_ACT_RELU ? bp_rnn_relu(t, xw, io->rec, l->b)
+                                            : bp_rnn_tanh(t, xw, io->rec, l->b);
     if (l->spec.residual)
         h = bp_skip(t, h, io->h);
     io->h_new = clip_state(t, l, h);
 }
 
 /* PyTorch's LSTM, gate blocks i, f, g, o of z = x W_x + h W_h + b (B, 4H):
- *   i = sigma(z_i)  f = sigma(z_f)  g = tanh(z_g)  o = sigma(z_o)
- *   c_t = f * c_{t-1} + i * g     h_t = o * tanh(c_t) */
+ *   i = sigma(z_i)  f = sigma(z_f)  g = tanh(z_g)  o = sigma(z_o)      (lstm_gates)
+ *   c_t = f * c_{t-1} + i * g                                           (lstm_c)
+ *   h_t = o * tanh(c_t)                                                 (lstm_h) */
 void net_lstm_step(bp_tape *t, const net_layer *l, step_io *io)
 {
-    int H = l->spec.size;
     io->rec = bp_matmul(t, io->h, l->W_h);
-    bp_node *z = bp_add(t, bp_add(t, bp_matmul(t, io->x, l->W_x), io->rec), l->b);
-    bp_node *i = bp_sigmoid(t, bp_slice(t, z, 0, H));
-    bp_node *f = bp_sigmoid(t, bp_slice(t, z, H, H));
-    bp_node *g = bp_tanh(t, bp_slice(t, z, 2 * H, H));
-    bp_node *o = bp_sigmoid(t, bp_slice(t, z, 3 * H, H));
-    io->c_new = bp_add(t, bp_mul(t, f, io->c), bp_mul(t, i, g));
-    io->h_new = clip_state(t, l, bp_mul(t, o, bp_tanh(t, io->c_new)));
+    bp_node *gates = bp_lstm_gates(t, input_product(t, l, io), io->rec, l->b);
+    io->c_new = bp_lstm_c(t, gates, io->c);
+    io->h_new = clip_state(t, l, bp_lstm_h(t, gates, io->c_new));
 }
 
 /* PyTorch's GRU, blocks r, z, n of a = x W_x + b_x and u = h W_h + b_h (B, 3H):
- *   r = sigma(a_r + u_r)   z = sigma(a_z + u_z)   n = tanh(a_n + r * u_n)
- *   h_t = (1 - z) * n + z * h_{t-1}  =  n + z * (h_{t-1} - n) */
+ *   r = sigma(a_r + u_r)   z = sigma(a_z + u_z)   n = tanh(a_n + r * u_n)   (gru_gates)
+ *   h_t = (1 - z) * n + z * h_{t-1}  =  n + z * (h_{t-1} - n)            (gru_h) */
 void net_gru_step(bp_tape *t, const net_layer *l, step_io *io)
 {
-    int H = l->spec.size;
     io->rec = bp_matmul(t, io->h, l->W_h);
-    bp_node *a = bp_add(t, bp_matmul(t, io->x, l->W_x), l->b);
-    bp_node *u = bp_add(t, io->rec, l->b_h);
-    bp_node *r = bp_sigmoid(t, bp_add(t, bp_slice(t, a, 0, H), bp_slice(t, u, 0, H)));
-    bp_node *z = bp_sigmoid(t, bp_add(t, bp_slice(t, a, H, H), bp_slice(t, u, H, H)));
-    bp_node *n = bp_tanh(t, bp_add(t, bp_slice(t, a, 2 * H, H),
-                                   bp_mul(t, r, bp_slice(t, u, 2 * H, H))));
-    bp_node *h = bp_add(t, n, bp_mul(t, z, bp_sub(t, io->h, n)));
-    io->h_new = clip_state(t, l, h);
+    bp_node *gates = bp_gru_gates(t, input_product(t, l, io), io->rec, l->b, l->b_h);
+    io->h_new = clip_state(t, l, bp_gru_h(t, gates, io->h));
 }

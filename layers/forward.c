@@ -60,31 +60,50 @@ static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
     return true;
 }
 
-/* The net's input at step t: ids (B) for an embedding, else one-hot (B, V) or (B, F). */
-static bp_node *step_input(bp_net *net, bp_tape *t, const bp_batch *b, int step)
+/* The net's input at step t when it is token ids read by an embedding: (B). */
+static bp_node *step_ids(bp_net *net, bp_tape *t, const bp_batch *b, int step)
 {
-    int B = b->B;
-    if (!net->spec.tokens) {
-        bp_batch_step(b, step, net->buf);
-        return bp_tape_input(t, bp_shape2(B, b->F), net->buf, false);
-    }
-    if (net->layers[0].spec.kind == BP_LAYER_EMBEDDING) {
-        for (int r = 0; r < B; r++)
-            net->buf[r] = b->x[(size_t)r * b->T + step];
-        return bp_tape_input(t, bp_shape1(B), net->buf, false); /* checked by embedding */
-    }
-    int V = net->spec.input_size;
-    memset(net->buf, 0, (size_t)B * V * sizeof *net->buf);
-    for (int r = 0; r < B; r++) {
-        bp_real id = b->x[(size_t)r * b->T + step];
-        if (!(id >= 0 && id < V) || (bp_real)(int)id != id) {
-            bp_tape_fail(t, BP_ERR_VALUE, "net: token id %g at row %d, step %d is not in [0, %d)",
-                         (double)id, r, step, V);
-            return NULL;
+    for (int r = 0; r < b->B; r++)
+        net->buf[r] = b->x[(size_t)r * b->T + step];
+    return bp_tape_input(t, bp_shape1(b->B), net->buf, false); /* checked by embedding */
+}
+
+/* The net's input over steps [t0, t0 + steps) as one node, time major: row k B + r is
+ * row r's step t0 + k, its features (F) or its token one-hot (V). One node, so that a
+ * first recurrent layer projects every step in one product. */
+static bp_node *sequence_input(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int steps)
+{
+    int B = b->B, F = net->spec.tokens ? net->spec.input_size : b->F;
+    bp_node *x = bp_tape_input(t, bp_shape2(steps * B, F), NULL, false); /* zeros */
+    if (!x)
+        return NULL;
+    for (int k = 0; k < steps; k++) {
+        bp_real *xk = x->value + (size_t)k * B * F;
+        if (!net->spec.tokens) {
+            bp_batch_step(b, t0 + k, xk);
+            continue;
         }
-        net->buf[(size_t)r * V + (int)id] = 1;
+        for (int r = 0; r < B; r++) {
+            bp_real id = b->x[(size_t)r * b->T + t0 + k];
+            if (!(id >= 0 && id < F) || (bp_real)(int)id != id) {
+                bp_tape_fail(t, BP_ERR_VALUE, "net: token id %g at row %d, step %d is not in "
+                             "[0, %d)", (double)id, r, t0 + k, F);
+                return NULL;
+            }
+            xk[(size_t)r * F + (int)id] = 1;
+        }
     }
-    return bp_tape_input(t, bp_shape2(B, V), net->buf, false);
+    return x;
+}
+
+/* The net's input at each step: (B, F) rows of the sequence node, viewed in place, made
+ * on first use (a first recurrent layer reads the sequence node itself). */
+static bp_node **step_inputs(bp_net *net, bp_tape *t, int B, int steps)
+{
+    if (net->in_seq && !net->in_nodes[0])
+        for (int k = 0; k < steps; k++)
+            net->in_nodes[k] = bp_rows(t, net->in_seq, (double)k * B, B);
+    return net->in_nodes;
 }
 
 /* Layer i over the chunk: reads layer i-1's outputs (or the inputs), writes its own. */
@@ -93,7 +112,13 @@ static void record_layer(bp_net *net, bp_tape *t, int i, int B, int steps,
 {
     net_layer *l = &net->layers[i];
     size_t cap = (size_t)net->cap_steps;
-    bp_node **in = i == 0 ? net->in_nodes : net->outs + (size_t)(i - 1) * cap;
+    bp_layer_kind kind = l->spec.kind;
+    /* a first rnn, lstm or gru layer: x W_x of every step in one product, [steps B, G H] */
+    bool project = i == 0 && net->in_seq &&
+                   (kind == BP_LAYER_RNN || kind == BP_LAYER_LSTM || kind == BP_LAYER_GRU);
+    bp_node **in = i > 0 ? net->outs + (size_t)(i - 1) * cap
+                   : project && l->spec.skip_from != BP_SKIP_INPUT ? NULL
+                                                                    : step_inputs(net, t, B, steps);
     bp_node **out = net->outs + (size_t)i * cap;
     int r = l->rec_index;
     if (r < 0) {
@@ -109,8 +134,11 @@ static void record_layer(bp_net *net, bp_tape *t, int i, int B, int steps,
             io.c = bp_tape_input(t, bp_shape2(B, net_c_size(l)), state ? state->c[r] : NULL,
                                  false);
         net->tr_h0[r] = io.h;
+        bp_node *xw_all = project ? bp_matmul(t, net->in_seq, l->W_x) : NULL;
         for (int k = 0; k < steps; k++) {
-            io.x = in[k];
+            /* step k's x_t W_x: rows of the product (a view), or the cell makes it */
+            io.x = project ? NULL : in[k];
+            io.xw = project ? bp_rows(t, xw_all, (double)k * B, B) : NULL;
             switch (l->spec.kind) {
             case BP_LAYER_RNN: net_rnn_step(t, l, &io); break;
             case BP_LAYER_LSTM: net_lstm_step(t, l, &io); break;
@@ -173,8 +201,10 @@ bp_node *bp_net_forward(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
     int steps = t1 - t0;
     net->trace.steps = steps;
     net->trace.t0 = t0;
+    bool ids = net->spec.tokens && net->layers[0].spec.kind == BP_LAYER_EMBEDDING;
+    net->in_seq = ids ? NULL : sequence_input(net, t, b, t0, steps);
     for (int k = 0; k < steps; k++)
-        net->in_nodes[k] = step_input(net, t, b, t0 + k);
+        net->in_nodes[k] = ids ? step_ids(net, t, b, t0 + k) : NULL;
     for (int i = 0; i < net->spec.n_layers; i++)
         record_layer(net, t, i, b->B, steps, state);
     bp_node *loss = record_head(net, t, b, t0, t1);

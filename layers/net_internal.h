@@ -31,6 +31,8 @@ struct bp_net {
      * malloc in the steady state. */
     int cap_steps;
     bp_node **in_nodes;     /* [cap]: the net's input at each step (features or ids) */
+    bp_node *in_seq;        /* the input over all steps [steps B, F] (features or one-hot),
+                               whose rows in_nodes view; NULL when the input is ids */
     bp_node **outs;         /* [n_layers * cap]: each layer's output at each step */
     bp_node **tr_h, **tr_rec; /* [n_rec * cap] */
     bp_node **tr_h0;        /* [n_rec] */
@@ -52,7 +54,8 @@ struct bp_net_state {
 
 /* What one recurrent step reads and returns. */
 typedef struct step_io {
-    bp_node *x;      /* input at this step, (B, in) */
+    bp_node *x;      /* input at this step, (B, in); NULL when xw is given */
+    bp_node *xw;     /* x_t W_x when made ahead for all steps (B, G H), or NULL */
     bp_node *h;      /* h_{t-1}, (B, H) */
     bp_node *c;      /* c_{t-1} (lstm), (B, H) */
     bp_node *rec;    /* out: h_{t-1} W_h */

@@ -7,7 +7,8 @@
  * bp_op_find("tanh"). A wrapper returns NULL once the tape holds an error.
  *
  * Wrapper arguments by arity: (t, x) for unary ops, (t, a, b) for binary ones,
- * then the op's attributes in order, e.g. bp_scale(t, x, c), bp_slice(t, x, begin, len).
+ * (t, a, b, c) and (t, a, b, c, d) for the fused cell ops, then the op's attributes
+ * in order, e.g. bp_scale(t, x, c), bp_slice(t, x, begin, len).
  */
 #ifndef BPTT_OPS_H
 #define BPTT_OPS_H
@@ -23,6 +24,10 @@ extern "C" {
 #define BP_OP_SIGNATURE_1_2(name) \
     bp_node *bp_##name(bp_tape *t, bp_node *x, double a0, double a1)
 #define BP_OP_SIGNATURE_2_0(name) bp_node *bp_##name(bp_tape *t, bp_node *a, bp_node *b)
+#define BP_OP_SIGNATURE_3_0(name) \
+    bp_node *bp_##name(bp_tape *t, bp_node *a, bp_node *b, bp_node *c)
+#define BP_OP_SIGNATURE_4_0(name) \
+    bp_node *bp_##name(bp_tape *t, bp_node *a, bp_node *b, bp_node *c, bp_node *d)
 
 #define BP_OP(name, n_in, n_attr) \
     extern const bp_op bp_op_##name; \

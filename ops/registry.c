@@ -20,6 +20,10 @@ static const bp_op *const builtin[] = {
     { return bp_apply(t, &bp_op_##name, (bp_node *const[]){x}, (const double[]){a0, a1}); }
 #define BP_OP_BODY_2_0(name) \
     { return bp_apply(t, &bp_op_##name, (bp_node *const[]){a, b}, NULL); }
+#define BP_OP_BODY_3_0(name) \
+    { return bp_apply(t, &bp_op_##name, (bp_node *const[]){a, b, c}, NULL); }
+#define BP_OP_BODY_4_0(name) \
+    { return bp_apply(t, &bp_op_##name, (bp_node *const[]){a, b, c, d}, NULL); }
 #define BP_OP(name, n_in, n_attr) \
     BP_OP_SIGNATURE_##n_in##_##n_attr(name) BP_OP_BODY_##n_in##_##n_attr(name)
 #include "registry.def"

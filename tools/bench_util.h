@@ -14,6 +14,8 @@
 #define BENCH_MAX_THREADS 2
 
 double bench_now(void);
+/* CPU time of the calling thread: immune to other processes taking the CPU. */
+double bench_cpu_now(void);
 /* Sorts v. */
 double bench_median(double *v, int n);
 
@@ -83,6 +85,7 @@ typedef struct bench_opts {
     int threads[BENCH_MAX_THREADS]; /* thread counts to run, in order */
     int n_threads;
     int reps, warmup;               /* timed steps (median taken) and untimed ones first */
+    bool cpu_clock;                 /* time by the thread's CPU clock (1 thread only) */
     const char *cell;               /* only this cell, or NULL */
     int H, B, T;                    /* only this size (0: every size) */
     bool json;

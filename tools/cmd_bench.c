@@ -168,13 +168,28 @@ static int bench_memory_cycles(void)
     return 0;
 }
 
+/* The 1-minute load average before we start: other work makes wall times noisy. */
+static double load_average(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 static const char bench_usage[] =
     "bptt bench [steps|memory|tape|all] [--threads 1|2] [--json] [--reps N] [--warmup N]\n"
-    "           [--cell rnn|irnn|lstm|gru] [--size HxBxT]\n"
+    "           [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
     "  tape    the autodiff core's overheads\n"
-    "  (none)  steps, then memory; all: tape, steps, memory";
+    "  (none)  steps, then memory; all: tape, steps, memory\n"
+    "  --cpu-clock  time 1-thread steps by the thread's CPU clock, not the wall clock:\n"
+    "               figures that other processes on a busy machine do not inflate";
 
 static int parse_opts(int argc, char **argv, int i, bench_opts *o)
 {
@@ -183,6 +198,10 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) {
             o->json = true;
+            continue;
+        }
+        if (!strcmp(a, "--cpu-clock")) {
+            o->cpu_clock = true;
             continue;
         }
         if (!v) {
@@ -241,6 +260,10 @@ int cmd_bench(int argc, char **argv)
     int rc = parse_opts(argc, argv, *what ? 2 : 1, &o);
     if (rc)
         return rc;
+    if (o.cpu_clock && (o.n_threads != 1 || o.threads[0] != 1)) {
+        cli_error("bench", "--cpu-clock times one thread: add --threads 1");
+        return EXIT_USAGE;
+    }
     /* every sgemm on the calling thread: threads are the bench's own (batch split) */
     openblas_set_num_threads(1);
     char self[4096];
@@ -253,13 +276,18 @@ int cmd_bench(int argc, char **argv)
         cli_error("bench", "tape has no --json output");
         return EXIT_USAGE;
     }
+    double load = load_average();
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (o.json)
         printf("{\"precision\": \"%s\", \"blas\": \"%s\", \"blas_core\": \"%s\", \"reps\": %d, "
-               "\"warmup\": %d,\n",
-               BP_REAL_NAME, openblas_get_config(), openblas_get_corename(), o.reps, o.warmup);
+               "\"warmup\": %d, \"clock\": \"%s\", \"load_average\": %.2f, \"cpus\": %ld,\n",
+               BP_REAL_NAME, openblas_get_config(), openblas_get_corename(), o.reps, o.warmup,
+               o.cpu_clock ? "thread_cpu" : "wall", load, cpus);
     else if (!tape)
-        printf("bptt bench (%s; %s; core %s)\n", BP_REAL_NAME, openblas_get_config(),
-               openblas_get_corename());
+        printf("bptt bench (%s; %s; core %s; load average %.2f on %ld CPUs%s)\n", BP_REAL_NAME,
+               openblas_get_config(), openblas_get_corename(), load, cpus,
+               load > 0.5 ? ": other work is running, wall times will be noisy (see --cpu-clock)"
+                          : "");
     if (tape) {
         printf("bptt bench tape (%s, 1 BLAS thread)\n", BP_REAL_NAME);
         rc = bench_chain();

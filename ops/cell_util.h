@@ -1,0 +1,36 @@
+/* cell_util.h — what the fused recurrent-cell ops share (internal to ops/): shape rules,
+ * gradient-check cases, and the sums and gradient accumulations of their inputs.
+ *
+ * The cell ops (rnn_tanh, rnn_relu, lstm_gates, lstm_c, lstm_h, gru_gates, gru_h) each
+ * record one step's pointwise work as one node: one pass forward, one backward, no
+ * intermediate buffers on the tape. Their inputs: xw = x_t W_x (B, G H), rec = h_{t-1} W_h
+ * (B, G H), biases as one row (G H) or (1, G H), states (B, H); G = 1, 4 or 3 gate blocks.
+ * Kernels work on rows in chunks of BP_CELL_CHUNK columns, on stack scratch. */
+#ifndef BPTT_CELL_UTIL_H
+#define BPTT_CELL_UTIL_H
+
+#include "op_util.h"
+#include "vmath.h"
+
+enum { BP_CELL_CHUNK = 256 };
+
+/* in[0] is (B, G H) with G H divisible by gates, in[1] has its shape, in[2 .. 1 + n_bias]
+ * are rows of G H; the output is (B, G H). */
+bp_status bp_cell_shape_sum(const bp_node *n, int gates, int n_bias, bp_shape *out,
+                            bp_error *err);
+/* in[0] is gates G (B, G H), in[1] a state (B, H); the output is (B, H). */
+bp_status bp_cell_shape_state(const bp_node *n, int gates, bp_shape *out, bp_error *err);
+
+/* Check cases: batch 1 first, then random B and H; a bias is [G H] or [1, G H]. */
+void bp_cell_case_sum(int gates, int n_bias, int k, bp_rng *rng, bp_check_case *c);
+void bp_cell_case_state(int gates, int k, bp_rng *rng, bp_check_case *c);
+
+/* z[j] = x[r, j0 + j] + y[r, j0 + j] + b[j0 + j] for j < m; x, y (B, W), b a row of W
+ * (y or b may be NULL: not added). */
+void bp_cell_sum(const bp_node *x, const bp_node *y, const bp_node *b, size_t r, size_t j0,
+                 size_t m, bp_real *z);
+/* x->grad[r, j0 + j] += d[j] and b->grad[j0 + j] += d[j], each only when it requires grad
+ * (b may be NULL). */
+void bp_cell_accumulate(bp_node *x, bp_node *b, const bp_real *d, size_t r, size_t j0, size_t m);
+
+#endif

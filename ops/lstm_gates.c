@@ -1,0 +1,69 @@
+/* lstm_gates — an LSTM step's gates from z = xw + rec + b (B, 4H), blocks i, f, g, o
+ * (PyTorch's order), fused into one node:
+ *     y = [sigmoid(z_i), sigmoid(z_f), tanh(z_g), sigmoid(z_o)]   (B, 4H)
+ * xw = x_t W_x and rec = h_{t-1} W_h are (B, 4H), b is one row (4H). */
+#include "cell_util.h"
+
+static bp_status lstm_gates_shape(const bp_node *n, bp_shape *out, bp_error *err)
+{
+    return bp_cell_shape_sum(n, 4, 1, out, err);
+}
+
+/* Column j0 .. j0 + m of a row lies within one block when chunks stop at block ends. */
+static size_t chunk_len(size_t j0, size_t H)
+{
+    size_t left = H - j0 % H;
+    return left < BP_CELL_CHUNK ? left : BP_CELL_CHUNK;
+}
+
+static void lstm_gates_forward(bp_node *n, bp_tape *t)
+{
+    (void)t;
+    bp_real z[BP_CELL_CHUNK];
+    size_t B = (size_t)n->shape.dim[0], W = (size_t)n->shape.dim[1], H = W / 4;
+    for (size_t r = 0; r < B; r++)
+        for (size_t j0 = 0, m; j0 < W; j0 += m) {
+            m = chunk_len(j0, H);
+            bp_cell_sum(n->in[0], n->in[1], n->in[2], r, j0, m, z);
+            if (j0 / H == 2)
+                bp_vtanh(z, n->value + r * W + j0, m);
+            else
+                bp_vsigmoid(z, n->value + r * W + j0, m);
+        }
+}
+
+/* dz = dy y (1 - y) in the sigmoid blocks, dy (1 - y^2) in g;
+ * dxw += dz;  drec += dz;  db += dz summed over the batch */
+BP_KERNEL static void lstm_gates_backward(bp_node *n)
+{
+    bp_real dz[BP_CELL_CHUNK];
+    size_t B = (size_t)n->shape.dim[0], W = (size_t)n->shape.dim[1], H = W / 4;
+    for (size_t r = 0; r < B; r++)
+        for (size_t j0 = 0, m; j0 < W; j0 += m) {
+            m = chunk_len(j0, H);
+            const bp_real *y = n->value + r * W + j0, *dy = n->grad + r * W + j0;
+            if (j0 / H == 2)
+                for (size_t j = 0; j < m; j++)
+                    dz[j] = dy[j] * (1 - y[j] * y[j]);
+            else
+                for (size_t j = 0; j < m; j++)
+                    dz[j] = dy[j] * y[j] * (1 - y[j]);
+            bp_cell_accumulate(n->in[0], n->in[2], dz, r, j0, m);
+            bp_cell_accumulate(n->in[1], NULL, dz, r, j0, m);
+        }
+}
+
+static void lstm_gates_case(int k, bp_rng *rng, bp_check_case *c)
+{
+    bp_cell_case_sum(4, 1, k, rng, c);
+}
+
+const bp_op bp_op_lstm_gates = {
+    .name = "lstm_gates",
+    .n_in = 3,
+    .formula = "z = xw + rec + b; y = [sigmoid z_i, sigmoid z_f, tanh z_g, sigmoid z_o]",
+    .shape = lstm_gates_shape,
+    .forward = lstm_gates_forward,
+    .backward = lstm_gates_backward,
+    .check = {.n_cases = 4, .make_case = lstm_gates_case, .lo = -2, .hi = 2},
+};

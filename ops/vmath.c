@@ -1,0 +1,87 @@
+/* vmath.c — see vmath.h. */
+#include "vmath.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef BP_DOUBLE
+
+void bp_vtanh(const bp_real *restrict x, bp_real *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = tanh(x[i]);
+}
+
+void bp_vsigmoid(const bp_real *restrict x, bp_real *restrict y, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double e = exp(-fabs(x[i])); /* never overflows */
+        y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
+    }
+}
+
+#else
+
+/* Inputs are clamped in a first loop over a chunk, apart from the arithmetic: a clamp
+ * to a constant inside the main loop lets the compiler split it into branches, which
+ * stops vectorisation. */
+enum { CHUNK = 256 };
+
+/* e^a = 2^n (1 + p) for a in [-87, 88] (NaN gives NaN through p): a = n ln2 + r with
+ * |r| <= ln2 / 2 (round to nearest by the 1.5 * 2^23 trick), p = e^r - 1 by Taylor to
+ * r^8 (error < 1e-9 relative). */
+static inline void exp_reduced(float a, float *s, float *p)
+{
+    float n = (a * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float r = (a - n * 0.693145752f) - n * 1.42860677e-6f; /* ln2 in two parts */
+    *p = r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
+         r * (1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320))))))));
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
+    memcpy(s, &bits, sizeof *s);
+}
+
+/* tanh |x| = u / (u + 2) with u = e^(2|x|) - 1; |x| > 9 gives 1 (tanh 9 = 1 - 3e-8). */
+BP_KERNEL void bp_vtanh(const float *restrict x, float *restrict y, size_t n)
+{
+    float a[CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+        const float *xc = x + i0;
+        float *yc = y + i0;
+        for (size_t i = 0; i < m; i++) {
+            float v = fabsf(xc[i]);
+            a[i] = v > 9.0f ? 9.0f : v; /* NaN stays NaN */
+        }
+        for (size_t i = 0; i < m; i++) {
+            float s, p;
+            exp_reduced(2.0f * a[i], &s, &p);
+            float u = (s - 1.0f) + s * p; /* e^2|x| - 1 without cancellation near 0 */
+            yc[i] = copysignf(u / (u + 2.0f), xc[i]);
+        }
+    }
+}
+
+/* sigmoid x = 1 / (1 + E) for x >= 0, E / (1 + E) below, with E = e^-|x| <= 1. */
+BP_KERNEL void bp_vsigmoid(const float *restrict x, float *restrict y, size_t n)
+{
+    float a[CHUNK];
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
+        const float *xc = x + i0;
+        float *yc = y + i0;
+        for (size_t i = 0; i < m; i++) {
+            float v = fabsf(xc[i]);
+            a[i] = v > 87.0f ? 87.0f : v; /* e^-87 is still a normal float */
+        }
+        for (size_t i = 0; i < m; i++) {
+            float s, p;
+            exp_reduced(-a[i], &s, &p);
+            float e = s + s * p;
+            float q = 1.0f / (1.0f + e), pos = q, neg = e * q;
+            yc[i] = xc[i] >= 0.0f ? pos : neg;
+        }
+    }
+}
+
+#endif

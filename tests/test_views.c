@@ -1,0 +1,277 @@
+/* test_views.c — view ops (rows) on the tape: no buffer of their own, gradients land in
+ * the input directly; the fused cell ops equal the plain ops they replace, also on rows
+ * wider than one kernel chunk; a first recurrent layer projects every step in one product. */
+#include "bptt_layers.h"
+#include "bptt_ops.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+static bp_node *leaf(bp_shape s, bool grad, bp_rng *rng, double lo, double hi)
+{
+    bp_node *n = bp_leaf_new(s, grad, NULL);
+    cr_assert_not_null(n);
+    bp_fill_uniform(n->value, n->size, lo, hi, rng);
+    return n;
+}
+
+Test(views, rows_share_the_input_buffers_forward_and_backward)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 1);
+    bp_tape *t = bp_tape_new();
+    bp_node *W = leaf(bp_shape2(3, 4), true, &rng, -1, 1);
+    bp_node *x = bp_tape_input(t, bp_shape2(6, 3), NULL, false);
+    bp_fill_uniform(x->value, x->size, -1, 1, &rng);
+    bp_node *xw = bp_matmul(t, x, W); /* (6, 4): two steps of batch 3 */
+    size_t before = bp_tape_arena_bytes(t);
+    bp_node *s0 = bp_rows(t, xw, 0, 3), *s1 = bp_rows(t, xw, 3, 3);
+    cr_assert_not_null(s1);
+    cr_expect_eq(s0->value, xw->value);
+    cr_expect_eq(s1->value, xw->value + 3 * 4, "step 1 is rows 3..5 of the product, in place");
+    cr_expect_eq(bp_tape_arena_bytes(t), before);
+    /* L = sum(s0) + 2 sum(s1) + sum(xw): dxw = 2 in rows 0..2, 3 in rows 3..5 */
+    bp_node *L = bp_add(t, bp_add(t, bp_sum(t, s0), bp_scale(t, bp_sum(t, s1), 2)),
+                        bp_sum(t, xw));
+    bp_error err;
+    W->grad[5] = 7; /* a leaf's grad accumulates: backward must not clear it */
+    cr_assert_eq(bp_backward(t, L, &err), BP_OK, "%s", err.msg);
+    cr_expect_eq(s1->grad, xw->grad + 3 * 4, "the view's grad is the same rows of the input's");
+    for (int i = 0; i < 24; i++)
+        cr_expect_eq(xw->grad[i], i < 12 ? 2 : 3, "dxw[%d] = %g", i, xw->grad[i]);
+    for (int k = 0; k < 3; k++) /* dW = x^T dxw */
+        for (int j = 0; j < 4; j++) {
+            double want = k * 4 + j == 5 ? 7 : 0;
+            for (int r = 0; r < 6; r++)
+                want += x->value[r * 3 + k] * (r < 3 ? 2 : 3);
+            cr_expect(fabs(W->grad[k * 4 + j] - want) < 1e-12, "dW[%d][%d] %g, want %g", k, j,
+                      W->grad[k * 4 + j], want);
+        }
+    /* a second backward on the same tape gives the same tape grads (zeroed again) */
+    cr_assert_eq(bp_backward(t, L, &err), BP_OK);
+    cr_expect_eq(xw->grad[0], 2);
+    bp_leaf_free(W);
+    bp_tape_free(t);
+}
+
+Test(views, rows_of_a_leaf_add_into_the_leafs_grad)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 2);
+    bp_tape *t = bp_tape_new();
+    bp_node *P = leaf(bp_shape2(4, 2), true, &rng, -1, 1);
+    for (size_t i = 0; i < P->size; i++)
+        P->grad[i] = 1;
+    bp_node *v = bp_rows(t, P, 1, 2);
+    bp_real seed[4] = {10, 20, 30, 40};
+    bp_error err;
+    cr_assert_eq(bp_backward_seed(t, v, seed, &err), BP_OK, "%s", err.msg);
+    bp_real want[8] = {1, 1, 11, 21, 31, 41, 1, 1};
+    for (int i = 0; i < 8; i++)
+        cr_expect_eq(P->grad[i], want[i], "dP[%d] = %g, want %g", i, P->grad[i], want[i]);
+    bp_leaf_free(P);
+    bp_tape_free(t);
+}
+
+Test(views, rows_refuse_windows_outside_the_input)
+{
+    bp_tape *t = bp_tape_new();
+    bp_node *x = bp_tape_input(t, bp_shape2(4, 2), NULL, false);
+    cr_expect_null(bp_rows(t, x, 3, 2));
+    cr_assert_not_null(bp_tape_error(t));
+    cr_expect_not_null(strstr(bp_tape_error(t)->msg, "rows: begin 3, count 2 do not fit the 4 "
+                                                     "rows"), "%s", bp_tape_error(t)->msg);
+    bp_tape_free(t);
+}
+
+/* ---------------------------------------------------------------- fused = plain */
+
+#define B 3
+#define H 300 /* wider than a kernel chunk (256) */
+
+typedef bp_node *(*build_fn)(bp_tape *t, bp_node *const in[]);
+
+/* Run fn on fresh inputs, backward with a fixed random dout; copy out value and grads. */
+static void run(build_fn fn, bp_node *const in[], int n_in, bp_real *out, bp_real **grads)
+{
+    bp_tape *t = bp_tape_new();
+    bp_node *y = fn(t, in);
+    cr_assert_not_null(y, "%s", bp_tape_error(t) ? bp_tape_error(t)->msg : "");
+    memcpy(out, y->value, y->size * sizeof(bp_real));
+    bp_rng rng;
+    bp_rng_seed(&rng, 99);
+    bp_real *dout = malloc(y->size * sizeof *dout);
+    bp_fill_uniform(dout, y->size, -1, 1, &rng);
+    for (int i = 0; i < n_in; i++)
+        memset(in[i]->grad, 0, in[i]->size * sizeof(bp_real));
+    bp_error err;
+    cr_assert_eq(bp_backward_seed(t, y, dout, &err), BP_OK, "%s", err.msg);
+    for (int i = 0; i < n_in; i++)
+        memcpy(grads[i], in[i]->grad, in[i]->size * sizeof(bp_real));
+    free(dout);
+    bp_tape_free(t);
+}
+
+static void expect_same(build_fn fused, build_fn plain, bp_node *const in[], int n_in,
+                        size_t out_size, const char *what)
+{
+    bp_real *a = malloc(out_size * sizeof *a), *b = malloc(out_size * sizeof *b);
+    bp_real *ga[5], *gb[5];
+    for (int i = 0; i < n_in; i++) {
+        ga[i] = malloc(in[i]->size * sizeof(bp_real));
+        gb[i] = malloc(in[i]->size * sizeof(bp_real));
+    }
+    run(fused, in, n_in, a, ga);
+    run(plain, in, n_in, b, gb);
+    for (size_t j = 0; j < out_size; j++)
+        cr_expect(fabs(a[j] - b[j]) <= 1e-12, "%s: value %zu fused %.17g, plain %.17g", what, j,
+                  a[j], b[j]);
+    for (int i = 0; i < n_in; i++) {
+        double worst = 0;
+        for (size_t j = 0; j < in[i]->size; j++)
+            worst = fmax(worst, fabs(ga[i][j] - gb[i][j]));
+        cr_expect(worst <= 1e-12, "%s: grad of input %d differs by %g", what, i, worst);
+        free(ga[i]);
+        free(gb[i]);
+    }
+    free(a);
+    free(b);
+}
+
+static bp_node *rnn_fused(bp_tape *t, bp_node *const in[])
+{
+    return bp_rnn_tanh(t, in[0], in[1], in[2]);
+}
+static bp_node *rnn_plain(bp_tape *t, bp_node *const in[])
+{
+    return bp_tanh(t, bp_add(t, bp_add(t, in[0], in[1]), in[2]));
+}
+static bp_node *relu_fused(bp_tape *t, bp_node *const in[])
+{
+    return bp_rnn_relu(t, in[0], in[1], in[2]);
+}
+static bp_node *relu_plain(bp_tape *t, bp_node *const in[])
+{
+    return bp_relu(t, bp_add(t, bp_add(t, in[0], in[1]), in[2]));
+}
+
+/* h and c of an lstm step, as one output [h, c] (B, 2H) */
+static bp_node *lstm_fused(bp_tape *t, bp_node *const in[])
+{
+    bp_node *g = bp_lstm_gates(t, in[0], in[1], in[2]);
+    bp_node *c = bp_lstm_c(t, g, in[3]);
+    return bp_concat(t, bp_lstm_h(t, g, c), c);
+}
+static bp_node *lstm_plain(bp_tape *t, bp_node *const in[])
+{
+    bp_node *z = bp_add(t, bp_add(t, in[0], in[1]), in[2]);
+    bp_node *i = bp_sigmoid(t, bp_slice(t, z, 0, H)), *f = bp_sigmoid(t, bp_slice(t, z, H, H));
+    bp_node *g = bp_tanh(t, bp_slice(t, z, 2 * H, H)), *o = bp_sigmoid(t, bp_slice(t, z, 3 * H, H));
+    bp_node *c = bp_add(t, bp_mul(t, f, in[3]), bp_mul(t, i, g));
+    return bp_concat(t, bp_mul(t, o, bp_tanh(t, c)), c);
+}
+
+static bp_node *gru_fused(bp_tape *t, bp_node *const in[])
+{
+    return bp_gru_h(t, bp_gru_gates(t, in[0], in[1], in[2], in[3]), in[4]);
+}
+static bp_node *gru_plain(bp_tape *t, bp_node *const in[])
+{
+    bp_node *a = bp_add(t, in[0], in[2]), *u = bp_add(t, in[1], in[3]);
+    bp_node *r = bp_sigmoid(t, bp_add(t, bp_slice(t, a, 0, H), bp_slice(t, u, 0, H)));
+    bp_node *z = bp_sigmoid(t, bp_add(t, bp_slice(t, a, H, H), bp_slice(t, u, H, H)));
+    bp_node *n = bp_tanh(t, bp_add(t, bp_slice(t, a, 2 * H, H), bp_mul(t, r, bp_slice(t, u, 2 * H, H))));
+    return bp_add(t, n, bp_mul(t, z, bp_sub(t, in[4], n)));
+}
+
+Test(views, fused_cells_equal_the_plain_ops_they_replace)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 3);
+    bp_node *in[5];
+    in[0] = leaf(bp_shape2(B, H), true, &rng, -2, 2);
+    in[1] = leaf(bp_shape2(B, H), true, &rng, -2, 2);
+    in[2] = leaf(bp_shape1(H), true, &rng, -1, 1);
+    expect_same(rnn_fused, rnn_plain, in, 3, B * H, "rnn_tanh");
+    expect_same(relu_fused, relu_plain, in, 3, B * H, "rnn_relu");
+    for (int i = 0; i < 3; i++)
+        bp_leaf_free(in[i]);
+
+    in[0] = leaf(bp_shape2(B, 4 * H), true, &rng, -2, 2);
+    in[1] = leaf(bp_shape2(B, 4 * H), true, &rng, -2, 2);
+    in[2] = leaf(bp_shape2(1, 4 * H), true, &rng, -1, 1);
+    in[3] = leaf(bp_shape2(B, H), true, &rng, -1, 1);
+    expect_same(lstm_fused, lstm_plain, in, 4, B * 2 * H, "lstm");
+    for (int i = 0; i < 4; i++)
+        bp_leaf_free(in[i]);
+
+    in[0] = leaf(bp_shape2(B, 3 * H), true, &rng, -2, 2);
+    in[1] = leaf(bp_shape2(B, 3 * H), true, &rng, -2, 2);
+    in[2] = leaf(bp_shape1(3 * H), true, &rng, -1, 1);
+    in[3] = leaf(bp_shape1(3 * H), true, &rng, -1, 1);
+    in[4] = leaf(bp_shape2(B, H), true, &rng, -1, 1);
+    expect_same(gru_fused, gru_plain, in, 5, B * H, "gru");
+    for (int i = 0; i < 5; i++)
+        bp_leaf_free(in[i]);
+}
+
+/* ---------------------------------------------------------------- the first layer */
+
+/* An rnn reading features: x W_x of all T steps is one [T B, H] product, and each step
+ * reads its rows as a view; dW_x comes from that one product's backward. */
+Test(views, a_first_layer_projects_every_step_in_one_product)
+{
+    const int T = 4, Bn = 2, F = 3, Hn = 5;
+    bp_layer_spec l;
+    bp_layer_spec_default(&l, BP_LAYER_RNN);
+    l.size = Hn;
+    bp_net_spec s;
+    bp_net_spec_default(&s);
+    s.input_size = F;
+    s.n_layers = 1;
+    s.layers = &l;
+    s.output_size = 1;
+    bp_error err = {0};
+    bp_params *p = bp_params_new();
+    bp_net *net = bp_net_new(&s, p, &err);
+    cr_assert_not_null(net, "%s", err.msg);
+    bp_rng rng;
+    bp_rng_seed(&rng, 4);
+    cr_assert_eq(bp_net_init(net, &rng, &err), BP_OK);
+    bp_batch *b = bp_batch_new(Bn, T, F, false, BP_TARGET_VALUES, 1, &err);
+    bp_fill_uniform(b->x, (size_t)Bn * T * F, -1, 1, &rng);
+    bp_tape *t = bp_tape_new();
+    bp_node *loss = bp_net_forward(net, t, b, 0, T, NULL);
+    cr_assert_not_null(loss);
+    bp_node *W_x = bp_net_param(net, 0, "W_x");
+    int products = 0;
+    bp_node *xw = NULL;
+    for (int i = 0; i < bp_tape_len(t); i++) {
+        bp_node *n = bp_tape_node(t, i);
+        if (n->op == &bp_op_matmul && n->in[1] == W_x) {
+            products++;
+            xw = n;
+        }
+    }
+    cr_expect_eq(products, 1);
+    cr_assert_not_null(xw);
+    cr_expect_eq(xw->shape.dim[0], T * Bn);
+    /* row k B + r of the product's input is batch row r at step k */
+    for (int k = 0; k < T; k++)
+        for (int r = 0; r < Bn; r++)
+            for (int f = 0; f < F; f++)
+                cr_expect_eq(xw->in[0]->value[(k * Bn + r) * F + f], b->x[(r * T + k) * F + f]);
+    const bp_trace *tr = bp_net_trace(net);
+    for (int k = 0; k < T; k++) {
+        bp_node *cell = tr->h[0][k];
+        cr_expect_eq(cell->op, &bp_op_rnn_tanh);
+        cr_expect_eq(cell->in[0]->op, &bp_op_rows);
+        cr_expect_eq(cell->in[0]->value, xw->value + (size_t)k * Bn * Hn);
+        cr_expect_eq(cell->in[1], tr->rec[0][k]);
+    }
+    bp_tape_free(t);
+    bp_batch_free(b);
+    bp_net_free(net);
+    bp_params_free(p);
+}
