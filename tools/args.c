@@ -2,8 +2,12 @@
 #include "args.h"
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 const char *args_value(const char *cmd, int argc, char **argv, int i)
 {
@@ -104,4 +108,29 @@ bp_trainer *args_trainer(const char *cmd, const bp_model_config *c, const char *
         return NULL;
     }
     return tr;
+}
+
+int args_check_output(const char *cmd, const char *what, const char *path)
+{
+    struct stat st;
+    size_t n = strlen(path);
+    if (n == 0 || path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        cli_error(cmd, "cannot write the %s %s: it is a directory", what, path);
+        return -1;
+    }
+    const char *slash = strrchr(path, '/');
+    char probe[4096];
+    if (snprintf(probe, sizeof probe, "%.*s.bptt-probe-XXXXXX", slash ? (int)(slash - path + 1) : 0,
+                 path) >= (int)sizeof probe) {
+        cli_error(cmd, "cannot write the %s %s: the path is too long", what, path);
+        return -1;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        cli_error(cmd, "cannot write the %s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
 }

@@ -107,6 +107,10 @@ int cmd_train(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
+    if (out && args_check_output("train", "checkpoint", out)) {
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (o.log && !(log = fopen(o.log, "w"))) {
         cli_error("train", "cannot write the log %s: %s", o.log, strerror(errno));
         rc = EXIT_USAGE;
