@@ -13,6 +13,8 @@ struct bp_tape {
     int len, cap;
     bool failed;
     bp_error err;
+    unsigned char *early; /* backward: [len] grads zeroed before the walk (views write them) */
+    int early_cap;
 };
 
 bp_tape *bp_tape_new(void)
@@ -26,6 +28,7 @@ void bp_tape_free(bp_tape *t)
         return;
     bp_arena_free(&t->arena);
     free(t->nodes);
+    free(t->early);
     free(t);
 }
 
@@ -197,25 +200,54 @@ bp_status bp_backward(bp_tape *t, bp_node *out, bp_error *err)
     return bp_backward_seed(t, out, &one, err);
 }
 
+static bool is_view(const bp_node *n)
+{
+    return n->op && n->op->view;
+}
+
+static void zero_grad(bp_node *n)
+{
+    memset(n->grad, 0, n->size * sizeof(bp_real));
+}
+
+/* Gradients are zeroed just in time: a node's grad right before the first backward that
+ * adds into it (it is then still in cache when the adding starts), so one walk touches
+ * each grad while it is hot rather than clearing them all first. Two exceptions are
+ * zeroed before the walk: the owner of a view's window (ops write into the window before
+ * the owner is reached) and the output. Nodes never reached are zeroed at the end, so
+ * every tape node's grad is dL/d(node) as documented. Leaves are never zeroed here. */
 bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
 {
     if (!out || out->id < 0 || out->id >= t->len || t->nodes[out->id] != out)
         return bp_error_set(err, BP_ERR_VALUE, "backward: the output is not a node of this tape");
     if (!out->requires_grad)
         return BP_OK; /* nothing upstream takes a gradient */
+    if (t->early_cap < t->len) {
+        unsigned char *e = realloc(t->early, (size_t)t->cap);
+        if (!e)
+            return bp_error_set(err, BP_ERR_NOMEM, "backward: out of memory");
+        t->early = e;
+        t->early_cap = t->cap;
+    }
+    memset(t->early, 0, (size_t)out->id + 1);
+    t->early[out->id] = 1;
     for (int i = 0; i <= out->id; i++) {
         bp_node *n = t->nodes[i];
         n->reached = false;
         if (!n->requires_grad)
             continue;
-        if (n->op && n->op->view) {
-            /* the same window of the input's grad, which its owner zeroes (a tape node
-             * just above, or the caller for a leaf): dy lands in dx directly */
+        if (is_view(n)) {
+            /* the same window of the input's grad, whose owner zeroes it (a tape node,
+             * before the walk; the caller, for a leaf): dy lands in dx directly */
             bp_node *x = n->in[0];
             if (!x->grad)
                 return bp_error_set(err, BP_ERR_VALUE, "backward: the input of view %s has no "
                                     "gradient buffer", n->op->name);
             n->grad = x->grad + (n->value - x->value);
+            while (is_view(x))
+                x = x->in[0];
+            if (x->id >= 0)
+                t->early[x->id] = 1;
             continue;
         }
         if (!n->grad) {
@@ -223,8 +255,10 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
             if (!n->grad)
                 return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
         }
-        memset(n->grad, 0, n->size * sizeof(bp_real));
     }
+    for (int i = 0; i <= out->id; i++)
+        if (t->early[i] && t->nodes[i]->requires_grad && !is_view(t->nodes[i]))
+            zero_grad(t->nodes[i]);
     for (size_t j = 0; j < out->size; j++)
         out->grad[j] += dout[j];
     out->reached = true;
@@ -232,9 +266,19 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
         bp_node *n = t->nodes[i];
         if (!n->reached || !n->op || !n->requires_grad)
             continue;
+        for (int k = 0; k < n->op->n_in; k++) {
+            bp_node *x = n->in[k];
+            if (x->requires_grad && !x->reached && x->id >= 0 && !is_view(x) && !t->early[x->id])
+                zero_grad(x);
+        }
         n->op->backward(n);
         for (int k = 0; k < n->op->n_in; k++)
             n->in[k]->reached = true;
+    }
+    for (int i = 0; i <= out->id; i++) {
+        bp_node *n = t->nodes[i];
+        if (n->requires_grad && !n->reached && !is_view(n) && !t->early[i])
+            zero_grad(n);
     }
     return BP_OK;
 }

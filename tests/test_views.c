@@ -55,6 +55,30 @@ Test(views, rows_share_the_input_buffers_forward_and_backward)
     bp_tape_free(t);
 }
 
+/* Grads are zeroed just in time: a second backward, from another output, must still
+ * leave dL/dnode in every tape node — zero where the output does not depend on it. */
+Test(views, every_tape_grad_is_exact_after_a_backward_from_another_output)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 5);
+    bp_tape *t = bp_tape_new();
+    bp_node *W = leaf(bp_shape2(2, 2), true, &rng, -1, 1);
+    bp_node *a = bp_tanh(t, W), *b = bp_scale(t, W, 3);
+    bp_node *La = bp_sum(t, a), *Lb = bp_sum(t, b), *both = bp_add(t, La, bp_sum(t, a));
+    bp_error err;
+    cr_assert_eq(bp_backward(t, both, &err), BP_OK);
+    cr_expect_eq(a->grad[0], 2, "a is read twice by 'both'");
+    cr_assert_eq(bp_backward(t, Lb, &err), BP_OK);
+    for (int i = 0; i < 4; i++) {
+        cr_expect_eq(a->grad[i], 0, "a does not reach Lb: its grad is 0, not %g", a->grad[i]);
+        cr_expect_eq(b->grad[i], 1);
+    }
+    cr_expect_eq(La->grad[0], 0);
+    cr_expect_eq(Lb->grad[0], 1);
+    bp_leaf_free(W);
+    bp_tape_free(t);
+}
+
 Test(views, rows_of_a_leaf_add_into_the_leafs_grad)
 {
     bp_rng rng;
