@@ -181,7 +181,7 @@ static void make_label(const gf_opts *o, const bp_model_config *c, const gf_mode
         snprintf(l, cap, "%s:%s", c->name, v->name);
     else
         snprintf(l, cap, "%s", v ? v->name : c->name);
-    if (m->weights) {
+    if (m->weights && !v) {
         char w[64];
         stem(m->weights, w, sizeof w);
         size_t len = strlen(l);

@@ -1,0 +1,156 @@
+#!/bin/sh
+# run.sh — the experiments of docs/experiments.md, exactly as measured.
+#
+#   docs/experiments/run.sh [1|1b|2|3|4|all]     (from the repository root)
+#
+# BPTT: the bptt binary (default build/bptt); OUT: logs, checkpoints and the timing
+# file (default /tmp/bptt-experiments); figures go to docs/figures/. One BLAS thread, so
+# that every number is reproducible: the same seed gives the same run bit for bit.
+set -eu
+BPTT=${BPTT:-build/bptt}
+OUT=${OUT:-/tmp/bptt-experiments}
+FIG=docs/figures
+EXP=docs/experiments
+M=models
+export OPENBLAS_NUM_THREADS=1
+mkdir -p "$OUT" "$FIG"
+
+# timed NAME CMD...: run CMD, append "NAME seconds" to $OUT/times.txt
+timed() {
+    name=$1
+    shift
+    t0=$(date +%s.%N)
+    rc=0
+    "$@" || rc=$?
+    t1=$(date +%s.%N)
+    echo "$name $(echo "$t1 - $t0" | bc) rc=$rc" | tee -a "$OUT/times.txt"
+}
+
+# to FILE CMD...: run CMD with its output in FILE
+to() {
+    file=$1
+    shift
+    "$@" >"$file" 2>&1
+}
+
+# train NAME MODEL ARGS...: train with a CSV log and a checkpoint; output to $OUT/NAME.*
+train() {
+    name=$1
+    shift
+    timed "$name" to "$OUT/$name.out" "$BPTT" train "$@" --quiet --log "$OUT/$name.csv" \
+        --out "$OUT/$name.safetensors"
+}
+
+# reached NAME THRESHOLD: the first evaluation step whose held-out loss is below THRESHOLD
+reached() {
+    awk -F, -v th="$2" 'NR > 1 && $6 != "" && $6 < th { print $1; found = 1; exit }
+        END { if (!found) print "not reached" }' "$OUT/$1.csv"
+}
+
+# last_eval NAME: the last held-out loss and metric
+last_eval() {
+    awk -F, 'NR > 1 && $6 != "" { l = $6; m = $7 } END { print l, m }' "$OUT/$1.csv"
+}
+
+exp1() { # vanishing and exploding, at initialisation, T = 100
+    timed gradflow_t100 "$BPTT" gradflow \
+        $M/tanh_adding.yaml \
+        --variant 'tanh ρ=0.5:model.layers[0].spectral_radius=0.5' \
+        --variant 'tanh ρ=1.0:model.layers[0].spectral_radius=1.0' \
+        --variant 'tanh ρ=1.5:model.layers[0].spectral_radius=1.5' \
+        $M/irnn_adding.yaml --variant IRNN \
+        $M/lstm_adding.yaml --variant LSTM \
+        --set data.steps=100 --seed 1 \
+        --csv "$OUT/gradflow_t100.csv" --svg $FIG/gradflow_t100.svg \
+        --title 'adding problem, T = 100, initial weights' | tee "$OUT/gradflow_t100.txt"
+}
+
+exp1b() { # the clip node and skip connections against the exploding tanh RNN, T = 100
+    timed gradflow_clip_skip "$BPTT" gradflow \
+        $M/tanh_adding.yaml \
+        --variant 'tanh ρ=1.5:model.layers[0].spectral_radius=1.5' \
+        --variant 'tanh ρ=1.5 + clip_grad 1e-3:model.layers[0].spectral_radius=1.5,model.layers[0].clip_grad=0.001' \
+        --variant 'tanh ρ=0.5:model.layers[0].spectral_radius=0.5' \
+        --variant 'tanh ρ=0.5 + residual:model.layers[0].spectral_radius=0.5,model.layers[0].residual=true' \
+        $EXP/residual_adding.yaml --variant 'tanh + residual (W_h ≈ 0)' \
+        $M/stacked_skip.yaml --variant 'stacked skip (clip 25)' \
+        --set data.steps=100 --seed 1 \
+        --csv "$OUT/gradflow_clip_skip.csv" --svg $FIG/gradflow_clip_skip.svg \
+        --title 'clip node and skip connections, T = 100' | tee "$OUT/gradflow_clip_skip.txt"
+}
+
+exp2() { # clipping: an exploding tanh RNN (ρ = 2, SGD) with and without clipping
+    train clip_none $EXP/clip_tanh.yaml
+    train clip_norm $EXP/clip_tanh.yaml --set train.clip_norm=1.0
+    train clip_node_1e-3 $EXP/clip_tanh.yaml --set 'model.layers[0].clip_grad=0.001'
+    train clip_node_1e-2 $EXP/clip_tanh.yaml --set 'model.layers[0].clip_grad=0.01'
+    "$BPTT" plot "$OUT/clip_none.csv" "$OUT/clip_norm.csv" "$OUT/clip_node_1e-3.csv" \
+        "$OUT/clip_node_1e-2.csv" --label 'no clipping' --label 'clip_norm 1' \
+        --label 'clip_grad node 1e-3' --label 'clip_grad node 1e-2' \
+        --title 'tanh RNN, ρ = 2, SGD lr 0.05, adding T = 50' --svg $FIG/clipping.svg \
+        | tee "$OUT/clipping.txt"
+    # how often the clip node fires, at initialisation and after training
+    "$BPTT" gradflow $EXP/clip_tanh.yaml --variant 'node 1e-3:model.layers[0].clip_grad=0.001' \
+        $EXP/clip_tanh.yaml --weights "$OUT/clip_node_1e-3.safetensors" \
+        --variant 'node 1e-3 trained:model.layers[0].clip_grad=0.001' | head -3 \
+        | tee -a "$OUT/clipping.txt"
+    for r in clip_none clip_norm clip_node_1e-3 clip_node_1e-2; do
+        echo "$r: $(tail -n 1 "$OUT/$r.out"); last logged step $(tail -n 1 "$OUT/$r.csv" | cut -d, -f1)"
+    done | tee -a "$OUT/clipping.txt"
+}
+
+exp3() { # the adding problem at T = 100 and 150
+    for T in 100 150; do
+        train add${T}_tanh $M/tanh_adding.yaml --set data.steps=$T --steps 6000 \
+            --set train.eval_every=100
+        train add${T}_irnn $M/irnn_adding.yaml --set data.steps=$T --steps 6000 \
+            --set train.eval_every=100
+        train add${T}_lstm $M/lstm_adding.yaml --set data.steps=$T --steps 6000 \
+            --set train.eval_every=100
+        train add${T}_residual $EXP/residual_adding.yaml --set data.steps=$T --steps 6000 \
+            --set train.eval_every=100
+        train add${T}_stacked_skip $M/stacked_skip.yaml --set data.steps=$T --steps 6000 \
+            --set train.eval_every=100
+        "$BPTT" plot "$OUT/add${T}_tanh.csv" "$OUT/add${T}_irnn.csv" "$OUT/add${T}_lstm.csv" \
+            "$OUT/add${T}_residual.csv" "$OUT/add${T}_stacked_skip.csv" --label tanh \
+            --label IRNN --label LSTM --label 'tanh + residual' --label 'stacked skip' \
+            --smooth 50 \
+            --title "adding problem, T = $T (baseline MSE 1/6)" --svg $FIG/adding_t$T.svg \
+            | tee "$OUT/adding_t$T.txt"
+        for r in tanh irnn lstm residual stacked_skip; do
+            echo "add${T}_$r: final held-out MSE $(last_eval add${T}_$r | cut -d' ' -f1)," \
+                 "MSE < 0.01 at step $(reached add${T}_$r 0.01)"
+        done | tee -a "$OUT/adding_t$T.txt"
+    done
+    # the picture after training: the same batch, the trained weights
+    timed gradflow_trained "$BPTT" gradflow \
+        $M/tanh_adding.yaml --weights "$OUT/add100_tanh.safetensors" --variant 'tanh trained' \
+        $M/irnn_adding.yaml --weights "$OUT/add100_irnn.safetensors" --variant 'IRNN trained' \
+        $M/lstm_adding.yaml --weights "$OUT/add100_lstm.safetensors" --variant 'LSTM trained' \
+        $EXP/residual_adding.yaml --weights "$OUT/add100_residual.safetensors" \
+        --variant 'residual trained' \
+        --set data.steps=100 --seed 1 --svg $FIG/gradflow_trained_t100.svg \
+        --title 'adding problem, T = 100, after 6000 steps' | tee "$OUT/gradflow_trained.txt"
+}
+
+exp4() { # copying memory at T = 100
+    train copy_lstm $EXP/copy_lstm.yaml
+    train copy_tanh $EXP/copy_tanh.yaml
+    "$BPTT" plot "$OUT/copy_lstm.csv" "$OUT/copy_tanh.csv" --label LSTM --label 'tanh RNN' \
+        --smooth 50 --title 'copying memory, T = 100 (baseline 0.173)' --svg $FIG/copy_t100.svg \
+        | tee "$OUT/copy_t100.txt"
+    for r in copy_lstm copy_tanh; do
+        echo "$r: final held-out loss, accuracy $(last_eval $r);" \
+             "below the baseline 0.1733 at step $(reached $r 0.1733)"
+    done | tee -a "$OUT/copy_t100.txt"
+}
+
+case "${1:-all}" in
+1) exp1 ;;
+1b) exp1b ;;
+2) exp2 ;;
+3) exp3 ;;
+4) exp4 ;;
+all) exp1; exp1b; exp2; exp3; exp4 ;;
+*) echo "usage: $0 [1|1b|2|3|4|all]" >&2; exit 2 ;;
+esac
