@@ -145,6 +145,13 @@ bp_status bp_backward(bp_tape *t, bp_node *out, bp_error *err);
 /* Backward from any output with a given upstream gradient dout (out->size values).
  * Tape nodes' grads are zeroed first; leaves' grads accumulate (zero them yourself). */
 bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err);
+/* Whether backward keeps every tape node's grad (the default: afterwards each node's grad
+ * is dL/d(node), which diagnostics such as the net's trace read). With keep false, backward
+ * releases an op node's grad as soon as the node's own backward has used it, and reuses
+ * the buffer for the next: a training step then holds the activations plus the gradients
+ * live at one time, not a gradient for every activation; afterwards op nodes' grads are
+ * NULL. Leaves (parameters) and tape inputs keep their grads either way. */
+void bp_tape_set_keep_grads(bp_tape *t, bool keep);
 
 /* ---------------------------------------------------------------- ops */
 

@@ -15,6 +15,11 @@ struct bp_tape {
     bp_error err;
     unsigned char *early; /* backward: [len] grads zeroed before the walk (views write them) */
     int early_cap;
+    bool release;         /* backward releases op nodes' grads once used (keep_grads false) */
+    struct grad_pool {    /* released grad buffers by size, each a stack linked through   */
+        size_t bytes;     /* its first bytes; emptied by reset (the arena rewinds)         */
+        void *head;
+    } pool[8];
 };
 
 bp_tape *bp_tape_new(void)
@@ -36,7 +41,13 @@ void bp_tape_reset(bp_tape *t)
 {
     bp_arena_reset(&t->arena);
     t->len = 0;
+    memset(t->pool, 0, sizeof t->pool);
     bp_tape_clear_error(t);
+}
+
+void bp_tape_set_keep_grads(bp_tape *t, bool keep)
+{
+    t->release = !keep;
 }
 
 const bp_error *bp_tape_error(const bp_tape *t)
@@ -210,12 +221,45 @@ static void zero_grad(bp_node *n)
     memset(n->grad, 0, n->size * sizeof(bp_real));
 }
 
+/* A grad buffer for n: a released one of the same size (last released first: still in
+ * cache), else new from the arena. */
+static bool grad_get(bp_tape *t, bp_node *n)
+{
+    size_t bytes = n->size * sizeof(bp_real);
+    for (int i = 0; i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
+        if (t->pool[i].bytes == bytes && t->pool[i].head) {
+            void *b = t->pool[i].head;
+            memcpy(&t->pool[i].head, b, sizeof(void *));
+            n->grad = b;
+            return true;
+        }
+    n->grad = bp_arena_alloc(&t->arena, bytes);
+    return n->grad != NULL;
+}
+
+/* Give n's grad back for reuse (buffers too small to link, or of a ninth size, are left
+ * to the arena's reset). */
+static void grad_put(bp_tape *t, bp_node *n)
+{
+    size_t bytes = n->size * sizeof(bp_real);
+    for (int i = 0; bytes >= 64 && i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
+        if (t->pool[i].bytes == bytes || !t->pool[i].bytes) {
+            t->pool[i].bytes = bytes;
+            memcpy(n->grad, &t->pool[i].head, sizeof(void *));
+            t->pool[i].head = n->grad;
+            break;
+        }
+    n->grad = NULL;
+}
+
 /* Gradients are zeroed just in time: a node's grad right before the first backward that
  * adds into it (it is then still in cache when the adding starts), so one walk touches
  * each grad while it is hot rather than clearing them all first. Two exceptions are
  * zeroed before the walk: the owner of a view's window (ops write into the window before
  * the owner is reached) and the output. Nodes never reached are zeroed at the end, so
- * every tape node's grad is dL/d(node) as documented. Leaves are never zeroed here. */
+ * every tape node's grad is dL/d(node) as documented. Leaves are never zeroed here.
+ * Releasing (keep_grads false): an op node's grad is taken (from the pool) when it is
+ * zeroed and given back right after the node's own backward, its last reader. */
 bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
 {
     if (!out || out->id < 0 || out->id >= t->len || t->nodes[out->id] != out)
@@ -239,26 +283,31 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
         if (is_view(n)) {
             /* the same window of the input's grad, whose owner zeroes it (a tape node,
              * before the walk; the caller, for a leaf): dy lands in dx directly */
-            bp_node *x = n->in[0];
-            if (!x->grad)
+            bp_node *x = n->in[0], *owner = x;
+            while (is_view(owner))
+                owner = owner->in[0];
+            if (!owner->grad && owner->id < 0)
                 return bp_error_set(err, BP_ERR_VALUE, "backward: the input of view %s has no "
                                     "gradient buffer", n->op->name);
+            if (!owner->grad && !grad_get(t, owner))
+                return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
+            if (owner->id >= 0)
+                t->early[owner->id] = 1;
             n->grad = x->grad + (n->value - x->value);
-            while (is_view(x))
-                x = x->in[0];
-            if (x->id >= 0)
-                t->early[x->id] = 1;
             continue;
         }
-        if (!n->grad) {
-            n->grad = bp_arena_alloc(&t->arena, n->size * sizeof(bp_real));
-            if (!n->grad)
+        /* when releasing, op nodes get theirs just in time (early ones below) */
+        if (!n->grad && (!t->release || !n->op) && !grad_get(t, n))
+            return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
+    }
+    for (int i = 0; i <= out->id; i++) {
+        bp_node *n = t->nodes[i];
+        if (t->early[i] && n->requires_grad && !is_view(n)) {
+            if (!n->grad && !grad_get(t, n))
                 return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
+            zero_grad(n);
         }
     }
-    for (int i = 0; i <= out->id; i++)
-        if (t->early[i] && t->nodes[i]->requires_grad && !is_view(t->nodes[i]))
-            zero_grad(t->nodes[i]);
     for (size_t j = 0; j < out->size; j++)
         out->grad[j] += dout[j];
     out->reached = true;
@@ -268,16 +317,31 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
             continue;
         for (int k = 0; k < n->op->n_in; k++) {
             bp_node *x = n->in[k];
-            if (x->requires_grad && !x->reached && x->id >= 0 && !is_view(x) && !t->early[x->id])
+            if (x->requires_grad && !x->reached && x->id >= 0 && !is_view(x) && !t->early[x->id]) {
+                if (!x->grad && !grad_get(t, x))
+                    return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
                 zero_grad(x);
+            }
         }
         n->op->backward(n);
         for (int k = 0; k < n->op->n_in; k++)
             n->in[k]->reached = true;
+        if (t->release) { /* nothing reads dL/dn any more */
+            if (is_view(n))
+                n->grad = NULL;
+            else
+                grad_put(t, n);
+        }
     }
     for (int i = 0; i <= out->id; i++) {
         bp_node *n = t->nodes[i];
-        if (n->requires_grad && !n->reached && !is_view(n) && !t->early[i])
+        if (!n->requires_grad || n->reached)
+            continue;
+        if (t->release && is_view(n))
+            n->grad = NULL;
+        else if (t->release && n->op && n->grad) /* never reached: no gradient to keep */
+            grad_put(t, n);
+        else if (!is_view(n) && !t->early[i] && n->grad)
             zero_grad(n);
     }
     return BP_OK;

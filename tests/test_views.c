@@ -1,6 +1,7 @@
 /* test_views.c — view ops (rows) on the tape: no buffer of their own, gradients land in
- * the input directly; the fused cell ops equal the plain ops they replace, also on rows
- * wider than one kernel chunk; a first recurrent layer projects every step in one product. */
+ * the input directly; gradients zeroed just in time and, with keep_grads off, released
+ * once used; the fused cell ops equal the plain ops they replace, also on rows wider than
+ * one kernel chunk; a first recurrent layer projects every step in one product. */
 #include "bptt_layers.h"
 #include "bptt_ops.h"
 
@@ -298,4 +299,181 @@ Test(views, a_first_layer_projects_every_step_in_one_product)
     bp_batch_free(b);
     bp_net_free(net);
     bp_params_free(p);
+}
+
+/* ---------------------------------------------------------------- released grads */
+
+typedef struct net_case {
+    bp_params *p;
+    bp_net *net;
+    bp_batch *b;
+} net_case;
+
+/* A stack that uses every cell, clip, skip and a first-layer projection, on a batch. */
+static void net_case_new(net_case *c, int T)
+{
+    bp_layer_spec l[3];
+    bp_layer_spec_default(&l[0], BP_LAYER_LSTM);
+    bp_layer_spec_default(&l[1], BP_LAYER_RNN);
+    bp_layer_spec_default(&l[2], BP_LAYER_GRU);
+    l[0].size = l[1].size = l[2].size = 6;
+    l[1].clip_grad = 0.5;
+    l[2].skip_from = 0;
+    bp_net_spec s;
+    bp_net_spec_default(&s);
+    s.input_size = 3;
+    s.n_layers = 3;
+    s.layers = l;
+    s.output_size = 2;
+    bp_error err = {0};
+    c->p = bp_params_new();
+    c->net = bp_net_new(&s, c->p, &err);
+    cr_assert_not_null(c->net, "%s", err.msg);
+    bp_rng rng;
+    bp_rng_seed(&rng, 6);
+    cr_assert_eq(bp_net_init(c->net, &rng, &err), BP_OK);
+    c->b = bp_batch_new(4, T, 3, false, BP_TARGET_VALUES, 2, &err);
+    bp_fill_uniform(c->b->x, (size_t)4 * T * 3, -1, 1, &rng);
+    bp_fill_uniform(c->b->y, 8, -1, 1, &rng);
+}
+
+static void net_case_free(net_case *c)
+{
+    bp_batch_free(c->b);
+    bp_net_free(c->net);
+    bp_params_free(c->p);
+}
+
+/* Every parameter's grad after one backward on t; the arena's size after a second step. */
+static double *grads_of(net_case *c, bp_tape *t, size_t *arena)
+{
+    double *g = malloc(bp_params_elements(c->p) * sizeof *g);
+    bp_error err;
+    for (int step = 0; step < 2; step++) {
+        bp_params_zero_grad(c->p);
+        bp_tape_reset(t);
+        bp_node *loss = bp_net_forward(c->net, t, c->b, 0, c->b->T, NULL);
+        cr_assert_not_null(loss);
+        cr_assert_eq(bp_backward(t, loss, &err), BP_OK, "%s", err.msg);
+    }
+    *arena = bp_tape_arena_bytes(t);
+    size_t k = 0;
+    for (int i = 0; i < bp_params_count(c->p); i++) {
+        bp_node *w = bp_params_at(c->p, i);
+        for (size_t j = 0; j < w->size; j++)
+            g[k++] = w->grad[j];
+    }
+    return g;
+}
+
+Test(views, released_grads_give_the_same_gradients_in_less_memory)
+{
+    net_case c;
+    net_case_new(&c, 400); /* long enough to outgrow the first arena block */
+    bp_tape *keep = bp_tape_new(), *rel = bp_tape_new();
+    bp_tape_set_keep_grads(rel, false);
+    size_t a_keep, a_rel;
+    double *gk = grads_of(&c, keep, &a_keep), *gr = grads_of(&c, rel, &a_rel);
+    for (size_t j = 0; j < bp_params_elements(c.p); j++)
+        cr_expect_eq(gk[j], gr[j], "parameter grad element %zu: kept %.17g, released %.17g", j,
+                     gk[j], gr[j]);
+    cr_expect_leq(a_rel, a_keep, "arena %zu bytes with released grads, %zu kept", a_rel, a_keep);
+    /* after a released backward op nodes hold no grad; the trace's are gone with them */
+    int with_grad = 0;
+    for (int i = 0; i < bp_tape_len(rel); i++) {
+        bp_node *n = bp_tape_node(rel, i);
+        with_grad += n->op && n->grad != NULL;
+    }
+    cr_expect_eq(with_grad, 0);
+    cr_expect_null(bp_net_trace(c.net)->h[0][0]->grad);
+    free(gk);
+    free(gr);
+    bp_tape_free(keep);
+    bp_tape_free(rel);
+    net_case_free(&c);
+}
+
+Test(views, released_grads_keep_the_inputs_that_asked_for_one)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 7);
+    bp_tape *t = bp_tape_new();
+    bp_tape_set_keep_grads(t, false);
+    bp_node *W = leaf(bp_shape2(3, 3), true, &rng, -1, 1);
+    bp_node *x = bp_tape_input(t, bp_shape2(4, 3), NULL, true);
+    bp_fill_uniform(x->value, x->size, -1, 1, &rng);
+    bp_node *y = bp_matmul(t, x, W);
+    bp_node *L = bp_add(t, bp_sum(t, bp_tanh(t, bp_rows(t, y, 1, 2))), bp_sum(t, y));
+    bp_error err;
+    cr_assert_eq(bp_backward(t, L, &err), BP_OK, "%s", err.msg);
+    cr_assert_not_null(x->grad, "a tape input with requires_grad keeps dL/dx");
+    cr_expect_null(y->grad);
+    /* dL/dx = dy W^T with dy = 1 + [rows 1, 2] (1 - tanh^2) */
+    bp_node *again = bp_tape_node(t, 0);
+    cr_expect_eq(again, x);
+    double dx00 = 0;
+    for (int j = 0; j < 3; j++)
+        dx00 += W->value[j];
+    cr_expect(fabs(x->grad[0] - dx00) < 1e-12, "dx[0][0] %g, want %g", x->grad[0], dx00);
+    /* a second backward on the same tape works the same */
+    double first = x->grad[4];
+    cr_assert_eq(bp_backward(t, L, &err), BP_OK);
+    cr_expect_eq(x->grad[4], first);
+    bp_leaf_free(W);
+    bp_tape_free(t);
+}
+
+/* probe: y = x, and its backward notes where its grad lives */
+static const bp_real *probe_seen[64];
+static int probe_n;
+
+static bp_status probe_shape(const bp_node *n, bp_shape *out, bp_error *err)
+{
+    (void)err;
+    *out = n->in[0]->shape;
+    return BP_OK;
+}
+static void probe_forward(bp_node *n, bp_tape *t)
+{
+    (void)t;
+    memcpy(n->value, n->in[0]->value, n->size * sizeof(bp_real));
+}
+static void probe_backward(bp_node *n)
+{
+    probe_seen[probe_n++] = n->grad;
+    for (size_t i = 0; i < n->size; i++)
+        n->in[0]->grad[i] += n->grad[i];
+}
+static const bp_op probe = {.name = "probe", .n_in = 1, .shape = probe_shape,
+                            .forward = probe_forward, .backward = probe_backward};
+
+/* A chain of 32 steps: kept, every step has its own grad buffer; released, the buffers
+ * go round (each is free again once its node's backward is done). */
+Test(views, released_grad_buffers_are_reused)
+{
+    for (int keep = 0; keep < 2; keep++) {
+        bp_tape *t = bp_tape_new();
+        bp_tape_set_keep_grads(t, keep);
+        bp_node *W = bp_leaf_new(bp_shape2(4, 8), true, NULL);
+        bp_node *y = W;
+        for (int k = 0; k < 32; k++)
+            y = bp_apply(t, &probe, (bp_node *const[]){bp_tanh(t, y)}, NULL);
+        bp_error err;
+        probe_n = 0;
+        cr_assert_eq(bp_backward(t, bp_sum(t, y), &err), BP_OK);
+        cr_assert_eq(probe_n, 32);
+        int distinct = 0;
+        for (int i = 0; i < 32; i++) {
+            bool seen = false;
+            for (int j = 0; j < i; j++)
+                seen |= probe_seen[j] == probe_seen[i];
+            distinct += !seen;
+        }
+        if (keep)
+            cr_expect_eq(distinct, 32);
+        else
+            cr_expect_leq(distinct, 3, "%d distinct grad buffers for 32 steps", distinct);
+        bp_leaf_free(W);
+        bp_tape_free(t);
+    }
 }

@@ -29,8 +29,8 @@ static bool borrowed(const bp_node *n, const bp_real *p, bool grad)
 /* The child: build, run two steps, report one line of numbers on stdout. */
 int bench_memory_child(int argc, char **argv)
 {
-    if (argc != 5) {
-        cli_error("bench", "usage: bptt bench memory-child CELL H B T");
+    if (argc != 6) {
+        cli_error("bench", "usage: bptt bench memory-child CELL H B T keep|release");
         return EXIT_USAGE;
     }
     bench_cfg c = {argv[1], atoi(argv[2]), atoi(argv[3]), atoi(argv[4])};
@@ -41,6 +41,7 @@ int bench_memory_child(int argc, char **argv)
         cli_error("bench", "%s: %s", c.cell, err.msg);
         return EXIT_RUNTIME;
     }
+    bp_tape_set_keep_grads(b->w[0].tape, !strcmp(argv[5], "keep"));
     double t0 = 0, dt = 0;
     for (int i = 0; i < 2; i++) { /* the first step warms the arena up */
         t0 = bench_now();
@@ -75,7 +76,7 @@ typedef struct mem_row {
     double step;
 } mem_row;
 
-static int run_child(const char *self, const bench_cfg *c, mem_row *r)
+static int run_child(const char *self, const bench_cfg *c, bool keep, mem_row *r)
 {
     int fd[2];
     if (pipe(fd)) {
@@ -96,7 +97,8 @@ static int run_child(const char *self, const bench_cfg *c, mem_row *r)
         close(fd[0]);
         dup2(fd[1], STDOUT_FILENO);
         close(fd[1]);
-        execl(self, "bptt", "bench", "memory-child", c->cell, h, bs, ts, (char *)NULL);
+        execl(self, "bptt", "bench", "memory-child", c->cell, h, bs, ts,
+              keep ? "keep" : "release", (char *)NULL);
         fprintf(stderr, "bptt bench: cannot run %s: %s\n", self, strerror(errno));
         _exit(EXIT_RUNTIME);
     }
@@ -118,42 +120,51 @@ static int run_child(const char *self, const bench_cfg *c, mem_row *r)
     return EXIT_OK;
 }
 
+static void print_row(const bench_opts *o, const bench_cfg *c, bool keep, const mem_row *r, int n)
+{
+    const double MiB = 1024.0 * 1024.0;
+    double used = (double)(r->peak - r->base) * 1024.0, need = (double)(r->params + r->values);
+    const char *grads = keep ? "kept" : "released";
+    if (o->json)
+        printf("%s\n  {\"cell\": \"%s\", \"H\": %d, \"B\": %d, \"T\": %d, \"grads\": \"%s\", "
+               "\"peak_kib\": %ld, \"base_kib\": %ld, \"param_bytes\": %zu, "
+               "\"activation_bytes\": %zu, \"kept_grad_bytes\": %zu, "
+               "\"arena_reserved_bytes\": %zu, \"tape_nodes\": %d, \"ratio\": %.4f, "
+               "\"step_ms\": %.3f}",
+               n ? "," : "", c->cell, c->H, c->B, c->T, grads, r->peak, r->base, r->params,
+               r->values, r->grads, r->arena, r->nodes, used / need, 1e3 * r->step);
+    else
+        printf("%-5s %5d %4d %5d %-8s %9.1f %9.1f %9.1f %9.2f %11.1f %6.3f\n", c->cell, c->H,
+               c->B, c->T, grads, r->peak / 1024.0, r->base / 1024.0, used / MiB,
+               r->params / MiB, r->values / MiB, used / need);
+    fflush(stdout);
+}
+
 int bench_memory(const bench_opts *o, const char *self)
 {
     int H = o->H ? o->H : 128, B = o->H ? o->B : 32, T = o->H ? o->T : 1000;
-    const double MiB = 1024.0 * 1024.0;
     if (o->json)
         printf("\"memory\": [");
     else
         printf("memory of one training step (%s; peak resident size VmHWM of a fresh process "
-               "per row; params = weight values; activations = value buffers on the tape; "
-               "ratio = (peak - process before the model) / (params + activations))\n"
-               "%-5s %5s %4s %5s %9s %9s %9s %9s %11s %9s %9s %6s\n",
-               BP_REAL_NAME, "cell", "H", "B", "T", "peak MiB", "base MiB", "step MiB",
-               "params", "activations", "tape grads", "arena", "ratio");
+               "per row; base = the process before the model; params = weight values, MiB; "
+               "activations = value buffers on the tape, MiB; ratio = (peak - base) / "
+               "(params + activations))\n"
+               "%-5s %5s %4s %5s %-8s %9s %9s %9s %9s %11s %6s\n",
+               BP_REAL_NAME, "cell", "H", "B", "T", "grads", "peak MiB", "base MiB", "step MiB",
+               "params", "activations", "ratio");
     int n = 0;
     for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++) {
         if (o->cell && strcmp(o->cell, cells[ci]))
             continue;
-        bench_cfg c = {cells[ci], H, B, T};
-        mem_row r;
-        int rc = run_child(self, &c, &r);
-        if (rc)
-            return rc;
-        double used = (double)(r.peak - r.base) * 1024.0, need = (double)(r.params + r.values);
-        if (o->json)
-            printf("%s\n  {\"cell\": \"%s\", \"H\": %d, \"B\": %d, \"T\": %d, \"peak_kib\": %ld, "
-                   "\"base_kib\": %ld, \"param_bytes\": %zu, \"activation_bytes\": %zu, "
-                   "\"tape_grad_bytes\": %zu, \"arena_bytes\": %zu, \"tape_nodes\": %d, "
-                   "\"ratio\": %.4f, \"step_ms\": %.3f}",
-                   n ? "," : "", c.cell, H, B, T, r.peak, r.base, r.params, r.values, r.grads,
-                   r.arena, r.nodes, used / need, 1e3 * r.step);
-        else
-            printf("%-5s %5d %4d %5d %9.1f %9.1f %9.1f %9.2f %11.1f %9.1f %9.1f %6.3f\n", c.cell, H,
-                   B, T, r.peak / 1024.0, r.base / 1024.0, used / MiB, r.params / MiB,
-                   r.values / MiB, r.grads / MiB, r.arena / MiB, used / need);
-        fflush(stdout);
-        n++;
+        for (int keep = 0; keep < 2; keep++) { /* grads released (as training does), kept */
+            bench_cfg c = {cells[ci], H, B, T};
+            mem_row r;
+            int rc = run_child(self, &c, keep, &r);
+            if (rc)
+                return rc;
+            print_row(o, &c, keep, &r, n++);
+        }
     }
     if (o->json)
         printf("\n]");

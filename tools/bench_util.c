@@ -119,6 +119,7 @@ static bool make_worker(bench_trainer *b, bench_worker *w, const bp_batch *full,
     }
     if (!(w->tape = bp_tape_new()))
         return false;
+    bp_tape_set_keep_grads(w->tape, false);
     w->batch = bp_batch_new(rows, c->T, full->F, false, BP_TARGET_VALUES, full->O, err);
     if (!w->batch)
         return false;
@@ -202,6 +203,8 @@ void bench_trainer_free(bench_trainer *b)
         bp_tape_free(w->tape);
         bp_batch_free(w->batch);
         free(w->gemms);
+        for (int i = 0; i < 3; i++)
+            free(w->scratch[i]);
         if (w->params != b->params) {
             bp_net_free(w->net);
             bp_params_free(w->params);
@@ -277,11 +280,40 @@ static void push_gemm(bench_worker *w, bench_gemm g)
     w->gemms[w->n_gemms++] = g;
 }
 
+/* A grad the tape released (NULL) is replayed on scratch buffer `slot`. */
+static const bp_real *grad_or(bench_worker *w, const bp_node *n, int slot)
+{
+    return n->grad ? n->grad : w->scratch[slot];
+}
+
+/* Scratch buffers as large as the largest matmul operand on the tape. */
+static void size_scratch(bench_worker *w)
+{
+    size_t need = 1;
+    for (int i = 0; i < bp_tape_len(w->tape); i++) {
+        const bp_node *n = bp_tape_node(w->tape, i);
+        if (n->op == &bp_op_matmul)
+            for (size_t s = 0, k = 0; k < 3; k++) {
+                s = k == 0 ? n->size : n->in[k - 1]->size;
+                need = s > need ? s : need;
+            }
+    }
+    if (need <= w->scratch_size)
+        return;
+    for (int i = 0; i < 3; i++) {
+        free(w->scratch[i]);
+        if (!(w->scratch[i] = calloc(need, sizeof(bp_real))))
+            abort();
+    }
+    w->scratch_size = need;
+}
+
 /* ops/matmul.c: forward C = A B (M,K)(K,N); backward dA += dC B^T, dB += A^T dC,
  * each only when that input requires grad, and only for nodes the backward reached. */
 static void collect(bench_worker *w)
 {
     w->n_gemms = 0;
+    size_scratch(w);
     int len = bp_tape_len(w->tape);
     for (int i = 0; i < len; i++) {
         bp_node *n = bp_tape_node(w->tape, i);
@@ -298,9 +330,11 @@ static void collect(bench_worker *w)
         bp_node *a = n->in[0], *bm = n->in[1];
         int M = a->shape.dim[0], K = a->shape.dim[1], N = bm->shape.dim[1];
         if (a->requires_grad)
-            push_gemm(w, (bench_gemm){false, true, M, K, N, n->grad, bm->value, a->grad, N, N, K, 1});
+            push_gemm(w, (bench_gemm){false, true, M, K, N, grad_or(w, n, 0), bm->value,
+                                      (bp_real *)grad_or(w, a, 2), N, N, K, 1});
         if (bm->requires_grad)
-            push_gemm(w, (bench_gemm){true, false, K, N, M, a->value, n->grad, bm->grad, K, N, N, 1});
+            push_gemm(w, (bench_gemm){true, false, K, N, M, a->value, grad_or(w, n, 1),
+                                      (bp_real *)grad_or(w, bm, 2), K, N, N, 1});
     }
 }
 

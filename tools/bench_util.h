@@ -47,6 +47,8 @@ typedef struct bench_worker {
     double loss;
     bench_gemm *gemms;
     int n_gemms, cap_gemms;
+    bp_real *scratch[3];   /* stand-ins for grads the tape released (A, B, C operands) */
+    size_t scratch_size;
     bp_status st;
     bp_error err;
 } bench_worker;
@@ -73,8 +75,10 @@ void bench_trainer_free(bench_trainer *b);
 /* One training step: forward + backward on every worker, grads summed, update. */
 bp_status bench_step(bench_trainer *b, double *loss, bp_error *err);
 /* After a step: each worker's sgemm calls, read from its tape (forward in tape order,
- * then backward in reverse order, as ops/matmul.c makes them). Returns the total
- * count; *flops gets 2 M N K summed over the calls of all workers. */
+ * then backward in reverse order, as ops/matmul.c makes them). The tapes release node
+ * grads once used (bp_tape_set_keep_grads false, as a training step should): a released
+ * grad operand is replayed on a scratch buffer of its size, hot as the reused buffer
+ * was. Returns the total count; *flops gets 2 M N K summed over all workers' calls. */
 int bench_collect_gemms(bench_trainer *b, double *flops);
 /* Replay every worker's calls bare, on the tape's own buffers, each worker on its
  * thread; returns the wall time. Zeroes the parameter grads it disturbed. */
