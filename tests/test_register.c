@@ -179,9 +179,11 @@ static void pair_forward(bp_node *n, bp_tape *t)
     for (size_t i = 0; i < n->size; i++)
         n->value[i] = n->in[0]->value[i] * (1 + n->in[1]->value[i]);
 }
-/* dy/dx = 1 + t */
+/* dy/dx = 1 + t; only x takes a gradient, and only when it requires one */
 static void pair_backward(bp_node *n)
 {
+    if (!n->in[0]->requires_grad)
+        return;
     for (size_t i = 0; i < n->size; i++)
         n->in[0]->grad[i] += n->grad[i] * (1 + n->in[1]->value[i]);
 }
