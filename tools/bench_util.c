@@ -77,6 +77,14 @@ static bp_net *make_net(const bench_cfg *c, bp_params *p, bp_error *err)
 
 /* ---------------------------------------------------------------- threads */
 
+/* job(w), noting its thread CPU time in w->cpu. */
+static void timed(bench_worker *w, void (*job)(bench_worker *w))
+{
+    double t0 = bench_cpu_now();
+    job(w);
+    w->cpu = bench_cpu_now() - t0;
+}
+
 static void *helper_main(void *arg)
 {
     struct bench_helper *h = arg;
@@ -86,22 +94,26 @@ static void *helper_main(void *arg)
         pthread_barrier_wait(&b->start);
         if (b->quit)
             return NULL;
-        b->job(&b->w[k]);
+        timed(&b->w[k], b->job);
         pthread_barrier_wait(&b->done);
     }
 }
 
-/* job(w[k]) on every worker: worker 0 on the calling thread, the others on helpers. */
-static void run_all(bench_trainer *b, void (*job)(bench_worker *w))
+/* job(w[k]) on every worker: worker 0 on the calling thread, the others on helpers.
+ * Returns the longest job's thread CPU time. */
+static double run_all(bench_trainer *b, void (*job)(bench_worker *w))
 {
-    if (b->threads == 1) {
-        job(&b->w[0]);
-        return;
+    if (b->threads > 1) {
+        b->job = job;
+        pthread_barrier_wait(&b->start);
     }
-    b->job = job;
-    pthread_barrier_wait(&b->start);
-    job(&b->w[0]);
-    pthread_barrier_wait(&b->done);
+    timed(&b->w[0], job);
+    if (b->threads > 1)
+        pthread_barrier_wait(&b->done);
+    double longest = 0;
+    for (int k = 0; k < b->threads; k++)
+        longest = b->w[k].cpu > longest ? b->w[k].cpu : longest;
+    return longest;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -233,6 +245,7 @@ static void forward_backward(bench_worker *w)
 
 bp_status bench_step(bench_trainer *b, double *loss, bp_error *err)
 {
+    double c0 = bench_cpu_now();
     int np = bp_params_count(b->params);
     if (b->threads > 1) /* every worker starts from the current weights */
         for (int k = 0; k < b->threads; k++)
@@ -240,7 +253,7 @@ bp_status bench_step(bench_trainer *b, double *loss, bp_error *err)
                 bp_node *dst = bp_params_at(b->w[k].params, i), *src = bp_params_at(b->params, i);
                 memcpy(dst->value, src->value, src->size * sizeof(bp_real));
             }
-    run_all(b, forward_backward);
+    double longest = run_all(b, forward_backward), mine = b->w[0].cpu;
     double total = 0;
     for (int k = 0; k < b->threads; k++) {
         if (b->w[k].st != BP_OK) {
@@ -262,7 +275,9 @@ bp_status bench_step(bench_trainer *b, double *loss, bp_error *err)
         }
     if (loss)
         *loss = total;
-    return bp_optim_step(b->opt, total, NULL, err);
+    bp_status st = bp_optim_step(b->opt, total, NULL, err);
+    b->cpu_step = bench_cpu_now() - c0 - mine + longest;
+    return st;
 }
 
 /* ---------------------------------------------------------------- the sgemm calls */
@@ -366,7 +381,7 @@ static void replay(bench_worker *w)
 double bench_replay_gemms(bench_trainer *b)
 {
     double t0 = bench_now();
-    run_all(b, replay);
+    b->cpu_replay = run_all(b, replay);
     double dt = bench_now() - t0;
     for (int k = 0; k < b->threads; k++) /* the replay added into the weights' grads */
         bp_params_zero_grad(b->w[k].params);

@@ -45,6 +45,7 @@ typedef struct bench_worker {
     bp_batch *batch;
     double weight; /* rows / B: its loss's weight in the batch's mean */
     double loss;
+    double cpu;    /* thread CPU seconds of its last job */
     bench_gemm *gemms;
     int n_gemms, cap_gemms;
     bp_real *scratch[3];   /* stand-ins for grads the tape released (A, B, C operands) */
@@ -67,6 +68,9 @@ typedef struct bench_trainer {
     void (*job)(bench_worker *w);
     bool quit;
     bool started; /* helpers and barriers exist */
+    /* CPU seconds of the last step's and replay's critical path: the calling thread's
+     * serial part plus the longest worker job (= wall time on idle cores) */
+    double cpu_step, cpu_replay;
 } bench_trainer;
 
 /* Build net, batch (seeded), optimizer (Adam, lr 1e-3) and threads. */
@@ -81,7 +85,8 @@ bp_status bench_step(bench_trainer *b, double *loss, bp_error *err);
  * was. Returns the total count; *flops gets 2 M N K summed over all workers' calls. */
 int bench_collect_gemms(bench_trainer *b, double *flops);
 /* Replay every worker's calls bare, on the tape's own buffers, each worker on its
- * thread; returns the wall time. Zeroes the parameter grads it disturbed. */
+ * thread; returns the wall time (b->cpu_replay: the longest worker's CPU time). Zeroes
+ * the parameter grads it disturbed. */
 double bench_replay_gemms(bench_trainer *b);
 
 /* What `bptt bench steps|memory` were asked for. */
@@ -89,7 +94,7 @@ typedef struct bench_opts {
     int threads[BENCH_MAX_THREADS]; /* thread counts to run, in order */
     int n_threads;
     int reps, warmup;               /* timed steps (median taken) and untimed ones first */
-    bool cpu_clock;                 /* time by the thread's CPU clock (1 thread only) */
+    bool cpu_clock;                 /* time by thread CPU clocks (critical path) */
     const char *cell;               /* only this cell, or NULL */
     int H, B, T;                    /* only this size (0: every size) */
     bool json;
