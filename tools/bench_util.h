@@ -97,6 +97,7 @@ typedef struct bench_opts {
     bool cpu_clock;                 /* time by thread CPU clocks (critical path) */
     const char *cell;               /* only this cell, or NULL */
     int H, B, T;                    /* only this size (0: every size) */
+    long max_T;                     /* tcurve: the longest T (default 10000) */
     bool json;
 } bench_opts;
 
@@ -104,6 +105,7 @@ typedef struct bench_opts {
  * in a fresh child process); the child's side. Return an exit status. With json, each
  * prints one JSON member ("steps": [...]) for cmd_bench to wrap. */
 int bench_steps(const bench_opts *o);
+int bench_tcurve(const bench_opts *o);
 int bench_memory(const bench_opts *o, const char *self);
 int bench_memory_child(int argc, char **argv);
 

@@ -182,10 +182,11 @@ static double load_average(void)
 }
 
 static const char bench_usage[] =
-    "bptt bench [steps|memory|tape|all] [--threads 1|2] [--json] [--reps N] [--warmup N]\n"
-    "           [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
+    "bptt bench [steps|memory|tcurve|tape|all] [--threads 1|2] [--json] [--reps N]\n"
+    "           [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock] [--max-T N]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
+    "  tcurve  ms per step against T = 10, 100, ... --max-T (10000): is the cost linear?\n"
     "  tape    the autodiff core's overheads\n"
     "  (none)  steps, then memory; all: tape, steps, memory\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
@@ -194,7 +195,7 @@ static const char bench_usage[] =
 
 static int parse_opts(int argc, char **argv, int i, bench_opts *o)
 {
-    *o = (bench_opts){.threads = {1, 2}, .n_threads = 2, .reps = 11, .warmup = 2};
+    *o = (bench_opts){.threads = {1, 2}, .n_threads = 2, .reps = 11, .warmup = 2, .max_T = 10000};
     for (; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) {
@@ -225,6 +226,12 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
                 return EXIT_USAGE;
             }
             *(a[2] == 'r' ? &o->reps : &o->warmup) = k;
+        } else if (!strcmp(a, "--max-T")) {
+            o->max_T = atol(v);
+            if (o->max_T < 10 || o->max_T > 10000000) {
+                cli_error("bench", "--max-T must be in [10, 10000000], not '%s'", v);
+                return EXIT_USAGE;
+            }
         } else if (!strcmp(a, "--cell")) {
             if (strcmp(v, "rnn") && strcmp(v, "irnn") && strcmp(v, "lstm") && strcmp(v, "gru")) {
                 cli_error("bench", "unknown cell '%s'; known: rnn, irnn, lstm, gru", v);
@@ -252,9 +259,10 @@ int cmd_bench(int argc, char **argv)
         return bench_memory_child(argc - 1, argv + 1);
     const char *what = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
     bool known = !strcmp(what, "tape") || !strcmp(what, "steps") || !strcmp(what, "memory") ||
-                 !strcmp(what, "all") || !*what;
+                 !strcmp(what, "tcurve") || !strcmp(what, "all") || !*what;
     if (!known) {
-        cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tape, all", what);
+        cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tcurve, tape, all",
+                  what);
         return EXIT_USAGE;
     }
     bench_opts o;
@@ -269,6 +277,7 @@ int cmd_bench(int argc, char **argv)
     bool tape = !strcmp(what, "tape") || !strcmp(what, "all");
     bool steps = !*what || !strcmp(what, "steps") || !strcmp(what, "all");
     bool memory = !*what || !strcmp(what, "memory") || !strcmp(what, "all");
+    bool tcurve = !strcmp(what, "tcurve") || !strcmp(what, "all");
     if (tape && o.json) {
         cli_error("bench", "tape has no --json output");
         return EXIT_USAGE;
@@ -300,6 +309,13 @@ int cmd_bench(int argc, char **argv)
         if (!o.json && steps)
             printf("\n");
         rc = bench_memory(&o, self);
+        if (o.json && tcurve)
+            printf(",\n");
+    }
+    if (!rc && tcurve) {
+        if (!o.json && (steps || memory))
+            printf("\n");
+        rc = bench_tcurve(&o);
     }
     if (o.json)
         printf("\n}\n");
