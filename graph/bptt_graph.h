@@ -55,11 +55,12 @@ typedef struct bp_error {
     char msg[512];
 } bp_error;
 
-/* Fill err (if not NULL) with a formatted message; returns status. */
+/* Fill err (if not NULL) with a formatted message (cut to fit msg); returns status. */
 bp_status bp_error_set(bp_error *err, bp_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Prepend "prefix: " to err->msg (keeps the status). */
 void bp_error_prefix(bp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A short static name: "shape error", "bad value", ... */
 const char *bp_status_name(bp_status status);
 
 /* ---------------------------------------------------------------- shapes */
@@ -73,10 +74,11 @@ bp_shape bp_shape1(int d0);
 bp_shape bp_shape2(int d0, int d1);
 size_t bp_shape_size(bp_shape s);
 bool bp_shape_eq(bp_shape a, bp_shape b);
-/* "[32, 128]" into buf; returns buf. */
+/* "[32, 128]" into buf (cut to n bytes, always terminated); returns buf. */
 char *bp_shape_str(bp_shape s, char *buf, size_t n);
-/* Checks 1 <= ndim <= BP_MAX_DIMS, every dim >= 1 and the element count below
- * BP_MAX_ELEMENTS, so a hostile size fails here, before any allocation. */
+/* Checks 1 <= ndim <= BP_MAX_DIMS, every dim >= 1 (else BP_ERR_SHAPE) and the element
+ * count below BP_MAX_ELEMENTS (else BP_ERR_NOMEM), so a hostile size fails here,
+ * before any allocation. */
 #define BP_MAX_ELEMENTS ((size_t)1 << 31)
 bp_status bp_shape_check(bp_shape s, bp_error *err);
 
@@ -102,28 +104,38 @@ struct bp_node {
 };
 
 /* A leaf that outlives tape resets (parameters, gradient-check inputs).
- * Values are zero; grad is allocated (zero) when requires_grad. */
+ * Values are zero; grad is allocated (zero) when requires_grad. The caller owns it
+ * and frees it with bp_leaf_free (NULL is a no-op); never free a bp_params' leaves.
+ * NULL and err on a bad shape (errors of bp_shape_check) or BP_ERR_NOMEM. */
 bp_node *bp_leaf_new(bp_shape shape, bool requires_grad, bp_error *err);
 void bp_leaf_free(bp_node *leaf);
 
 /* ---------------------------------------------------------------- the tape */
 
+/* An empty tape, the caller's; NULL when out of memory. bp_tape_free frees it with
+ * every node and all scratch on it (NULL is a no-op). */
 bp_tape *bp_tape_new(void);
 void bp_tape_free(bp_tape *t);
-/* Forget every node and rewind the arena. Memory is kept for the next step:
- * after the first step of a fixed graph, recording allocates nothing. */
+/* Forget every node (pointers to them become invalid) and the tape's error, and
+ * rewind the arena. Memory is kept for the next step: after the first step of a
+ * fixed graph, recording allocates nothing. */
 void bp_tape_reset(bp_tape *t);
 
 /* The first error met while recording, or NULL. Once an error is set every
- * bp_apply returns NULL, so a chain of ops can be checked once at its end. */
+ * bp_apply and bp_tape_input returns NULL, so a chain of ops can be checked once at
+ * its end. The error is the tape's: valid until the next clear, reset or free. */
 const bp_error *bp_tape_error(const bp_tape *t);
 void bp_tape_clear_error(bp_tape *t);
 
+/* The recorded nodes in order (a topological order); bp_tape_node is NULL outside
+ * [0, bp_tape_len). */
 int bp_tape_len(const bp_tape *t);
 bp_node *bp_tape_node(const bp_tape *t, int i);
 /* Arena bytes reserved (the high-water mark of one step once warmed up). */
 size_t bp_tape_arena_bytes(const bp_tape *t);
-/* Scratch memory from the arena, 64-byte aligned, valid until reset. */
+/* Scratch memory from the arena, 64-byte aligned, valid until reset (ops put what
+ * backward needs in n->aux). NULL when out of memory, which also sets the tape's
+ * error (BP_ERR_NOMEM), so the op's bp_apply returns NULL. */
 void *bp_tape_alloc(bp_tape *t, size_t bytes);
 /* For an op's forward that meets a bad value (a class id out of range): sets the
  * tape's error, so bp_apply returns NULL. Keeps an earlier error. */
@@ -132,18 +144,28 @@ void bp_tape_fail(bp_tape *t, bp_status status, const char *fmt, ...)
 
 /* An input (batch data, a constant or a detached state) recorded on the tape.
  * data is copied; NULL gives zeros. With requires_grad its grad is kept, so
- * dL/d(input) can be read after backward. */
+ * dL/d(input) can be read after backward. The node is the tape's. NULL, with the
+ * tape's error set, on a bad shape or out of memory, and while the tape holds an
+ * error. */
 bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool requires_grad);
 
 /* Record op on the tape: check shapes, run forward, append the node.
  * in[] holds op->n_in nodes, attr[] op->n_attr numbers (NULL when none).
- * On error returns NULL and sets the tape's error ("matmul: ... [3, 4] and [5, 2]"). */
+ * The node is the tape's, valid until bp_tape_reset. On error returns NULL and sets
+ * the tape's error, prefixed with the op's name: a NULL input (BP_ERR_VALUE), the
+ * shape rule's refusal ("matmul: cannot multiply [3, 4] by [5, 2] ..."), a bad value
+ * met by forward (bp_tape_fail), out of memory; and NULL at once while the tape
+ * already holds an error. */
 bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[]);
 
-/* Backward from a scalar output: dout = 1. */
+/* Backward from a scalar output: dout = 1. Each node's grad becomes dL/d(node), added
+ * into leaves (see bp_backward_seed). BP_ERR_SHAPE when out is not a scalar; else as
+ * bp_backward_seed. */
 bp_status bp_backward(bp_tape *t, bp_node *out, bp_error *err);
 /* Backward from any output with a given upstream gradient dout (out->size values).
- * Tape nodes' grads are zeroed first; leaves' grads accumulate (zero them yourself). */
+ * Tape nodes' grads are zeroed first; leaves' grads accumulate (zero them yourself).
+ * Grad buffers are the tape's. BP_ERR_VALUE when out is not a node of this tape,
+ * BP_ERR_NOMEM when grads cannot be allocated. */
 bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err);
 /* Whether backward keeps every tape node's grad (the default: afterwards each node's grad
  * is dL/d(node), which diagnostics such as the net's trace read). With keep false, backward
@@ -202,15 +224,21 @@ struct bp_op {
 
 typedef struct bp_params bp_params;
 
+/* An empty set, the caller's (NULL when out of memory); bp_params_free frees it and
+ * every parameter in it (NULL is a no-op). */
 bp_params *bp_params_new(void);
 void bp_params_free(bp_params *p);
-/* Add a parameter "<layer>.<param>" (zero value, zero grad). Fails on a
- * duplicate name or a bad shape. The node belongs to p. */
+/* Add a parameter "<layer>.<param>" (zero value, zero grad; the name is copied).
+ * NULL and err on a duplicate name (BP_ERR_NAME), a bad shape (BP_ERR_SHAPE) or
+ * BP_ERR_NOMEM. The node belongs to p. */
 bp_node *bp_params_add(bp_params *p, const char *name, bp_shape shape, bp_error *err);
+/* By name, or NULL; by index in the order added (NULL outside [0, count)). */
 bp_node *bp_params_find(const bp_params *p, const char *name);
 int bp_params_count(const bp_params *p);
 bp_node *bp_params_at(const bp_params *p, int i);
+/* Elements in all parameters together. */
 size_t bp_params_elements(const bp_params *p);
+/* Set every parameter's grad to zero. */
 void bp_params_zero_grad(bp_params *p);
 
 /* ---------------------------------------------------------------- batches */
@@ -233,10 +261,13 @@ typedef struct bp_batch {
     bp_real *y;             /* [B, O], [B] or [B, T] by target kind */
 } bp_batch;
 
-/* Allocate x and y (zeros) for the given sizes; NULL and err on a bad size. */
+/* Allocate x and y (zeros) for the given sizes; NULL and err on a bad size
+ * (BP_ERR_SHAPE, BP_ERR_NOMEM). The caller frees it with bp_batch_free (NULL is a
+ * no-op). */
 bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, int O,
                        bp_error *err);
 void bp_batch_free(bp_batch *b);
+/* Elements of y: B O, B or B T by target kind. */
 size_t bp_batch_y_size(const bp_batch *b);
 /* Copy step t of x, [B, F], into dst (gathered from the batch-first layout). */
 void bp_batch_step(const bp_batch *b, int t, bp_real *dst);
@@ -278,14 +309,20 @@ typedef struct bp_check_result {
 /* Check d(out)/d(input) for every input with requires_grad, element by element,
  * against central differences of L = sum(w * out) for a fixed random w.
  * fn is called many times on t (which is reset between calls); it must be
- * deterministic. result[] gets one entry per input. Returns BP_OK when it could
- * run (whatever the verdict); *all_ok tells the verdict. Meaningful in double. */
+ * deterministic. inputs are the caller's leaves: their values are restored, their
+ * grads are left holding the analytic gradient. result[] (the caller's, n_inputs
+ * entries) gets one entry per input. Returns BP_OK when it could run (whatever the
+ * verdict); *all_ok tells the verdict. Errors: fn's failure (the tape's error,
+ * prefixed "gradcheck: "), an output whose size changes between calls
+ * (BP_ERR_SHAPE), BP_ERR_NOMEM; *all_ok is then false. Meaningful in double. */
 bp_status bp_gradcheck(bp_check_fn fn, void *ctx, bp_node *const inputs[], int n_inputs,
                        const bp_check_opts *opts, bp_check_result result[], bool *all_ok,
                        bp_error *err);
 
 /* Check one op on one case: draws inputs as op->check says, keeps them away from
- * kinks, runs bp_gradcheck. Inputs in op->check.const_inputs are not checked. */
+ * kinks, runs bp_gradcheck. Inputs in op->check.const_inputs are not checked.
+ * Errors: a bad case shape (those of bp_leaf_new) and those of bp_gradcheck. For
+ * all of an op's cases in one call, see bp_gradcheck_op_all in bptt_ops.h. */
 bp_status bp_gradcheck_op(const bp_op *op, const bp_check_case *c, uint64_t seed,
                           const bp_check_opts *opts, bp_check_result result[BP_MAX_INPUTS],
                           bool *all_ok, bp_error *err);

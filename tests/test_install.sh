@@ -50,6 +50,7 @@ export OPENBLAS_NUM_THREADS=1
 san=()
 if [ "$sanitize" = ON ]; then
   san=(-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  echo "sanitizer build: the examples are built with ${san[*]}"
 fi
 # `cc` in an example's comment means: this compiler, strict, sanitized like the library.
 cc() { command "$compiler" -Wall -Wextra -Werror "${san[@]}" "$@"; }
