@@ -44,12 +44,14 @@ typedef struct bp_optim_config {
     double clip_value;      /* elementwise clamp of all grads to [-v, v]; 0 = off */
 } bp_optim_config;
 
+/* Fill c with the defaults above (Adam, lr 1e-3, no clipping). */
 void bp_optim_config_default(bp_optim_config *c);
 /* Every setting in range? Else BP_ERR_VALUE naming the setting ("optimizer: momentum
  * must be in [0, 1), got 1.5"). bp_optim_new calls it. */
 bp_status bp_optim_config_check(const bp_optim_config *c, bp_error *err);
 
-/* "sgd", "rmsprop", "adam" / "constant", "step", "cosine", and back (false when unknown). */
+/* "sgd", "rmsprop", "adam" / "constant", "step", "cosine" (static strings; "unknown"
+ * for a value out of range), and back (false when unknown, *k untouched). */
 const char *bp_opt_kind_name(bp_opt_kind k);
 const char *bp_lr_kind_name(bp_lr_kind k);
 bool bp_opt_kind_parse(const char *name, bp_opt_kind *k);
@@ -61,8 +63,13 @@ bool bp_lr_kind_parse(const char *name, bp_lr_kind *k);
 double bp_lr_at(const bp_optim_config *c, long step);
 
 typedef struct bp_optim bp_optim;
+/* An optimizer for every parameter now in params, its state zero; c is copied. The
+ * caller owns it: bp_optim_free (NULL is a no-op) before freeing params. NULL and err
+ * on a bad setting (the errors of bp_optim_config_check), no parameters
+ * (BP_ERR_VALUE) or BP_ERR_NOMEM. */
 bp_optim *bp_optim_new(const bp_optim_config *c, bp_params *params, bp_error *err);
 void bp_optim_free(bp_optim *o);
+/* Its configuration (the optimizer's copy, valid while it lives). */
 const bp_optim_config *bp_optim_config_of(const bp_optim *o);
 
 typedef struct bp_step_info {
@@ -77,6 +84,7 @@ typedef struct bp_step_info {
  * grads left as they are for inspection), clip, apply, then zero the grads.
  * info may be NULL. */
 bp_status bp_optim_step(bp_optim *o, double loss, bp_step_info *info, bp_error *err);
+/* Updates applied so far (failed steps do not count). */
 long bp_optim_steps_done(const bp_optim *o);
 
 /* Optimizer state as named leaves, for checkpoints, plus the step count (kept apart,
@@ -84,7 +92,9 @@ long bp_optim_steps_done(const bp_optim *o);
  *   SGD with momentum  "sgd.momentum.<param>"
  *   RMSprop            "rmsprop.square_avg.<param>"
  *   Adam               "adam.m.<param>", "adam.v.<param>"
- * Each leaf has its parameter's shape. SGD without momentum has no state. */
+ * Each leaf has its parameter's shape. SGD without momentum has no state. The leaves
+ * are the optimizer's (write their values to restore a state); bp_optim_state_at is
+ * NULL outside [0, count), bp_optim_state_find NULL for an unknown name. */
 int bp_optim_state_count(const bp_optim *o);
 bp_node *bp_optim_state_at(const bp_optim *o, int i);
 bp_node *bp_optim_state_find(const bp_optim *o, const char *name);

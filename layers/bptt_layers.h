@@ -115,7 +115,8 @@ typedef struct bp_cell_spec {
     bp_cell_ref next[BP_CELL_MAX_STATES];       /* nodes: the new states, (B, state_sizes[i]) */
 } bp_cell_spec;
 
-/* A deep copy in one allocation (params and nodes included), freed by free(). */
+/* A deep copy in one allocation (params and nodes included), the caller's, freed by
+ * free(); NULL when out of memory. */
 bp_cell_spec *bp_cell_spec_copy(const bp_cell_spec *c);
 #define BP_LAYER_MAX_SIZE (1 << 16) /* bound on every width and the vocabulary */
 #define BP_NET_MAX_LAYERS 1024
@@ -142,7 +143,8 @@ typedef struct bp_layer_spec {
  * gain 1 and std 0.01, no clip, residual or skip, empty name. */
 void bp_layer_spec_default(bp_layer_spec *s, bp_layer_kind kind);
 /* "linear", "rnn", "lstm", "gru", "embedding", "cell" / "none", "tanh", "relu" /
- * "default", "identity", "normal", "orthogonal"; and back (false when unknown). */
+ * "default", "identity", "normal", "orthogonal" (static strings); and back (false
+ * when unknown). */
 const char *bp_layer_kind_name(bp_layer_kind k);
 const char *bp_act_name(bp_act a);
 const char *bp_init_kind_name(bp_init_kind k);
@@ -181,11 +183,19 @@ bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err);
 
 typedef struct bp_net bp_net;
 
-/* Check the spec and add every parameter to params (values zero: call bp_net_init). */
+/* Check the spec and add every parameter to params (values zero: call bp_net_init).
+ * The net is the caller's: bp_net_free (NULL is a no-op) before freeing params; the
+ * spec is copied (a graph cell's bp_cell_spec is not: it must outlive the net). NULL
+ * and err on a bad spec (the errors of bp_net_spec_check), a parameter name taken in
+ * params (BP_ERR_NAME), a graph cell whose dry run fails (an error naming the node
+ * and its place in the model file), or BP_ERR_NOMEM; parameters added before the
+ * failure stay in params. */
 bp_net *bp_net_new(const bp_net_spec *spec, bp_params *params, bp_error *err);
 void bp_net_free(bp_net *net);
-const bp_net_spec *bp_net_spec_of(const bp_net *net); /* layers[] with names filled in */
-/* A layer's parameter by short name ("W_h"), NULL when it has none. */
+const bp_net_spec *bp_net_spec_of(const bp_net *net); /* layers[] with names filled in;
+                                                         the net's, valid while it lives */
+/* A layer's parameter by short name ("W_h"), NULL when it has none. The node belongs
+ * to the params the net was built on. */
 bp_node *bp_net_param(const bp_net *net, int layer, const char *param);
 
 /* Initialise every parameter by its scheme, deterministically from rng (layers in
@@ -194,7 +204,9 @@ bp_node *bp_net_param(const bp_net *net, int layer, const char *param);
 bp_status bp_net_init(bp_net *net, bp_rng *rng, bp_error *err);
 
 /* The carried state of truncated BPTT: h (and c for lstm) of every recurrent layer,
- * values only. A new state is zero. */
+ * values only. A new state is zero, the caller's (bp_net_state_free, NULL is a
+ * no-op); NULL and err for B outside [1, BP_LAYER_MAX_SIZE] (BP_ERR_VALUE)
+ * or BP_ERR_NOMEM. */
 typedef struct bp_net_state bp_net_state;
 bp_net_state *bp_net_state_new(const bp_net *net, int B, bp_error *err);
 void bp_net_state_free(bp_net_state *s);
@@ -225,7 +237,8 @@ typedef struct bp_net_eval {
 } bp_net_eval;
 
 /* Run the whole batch (in chunks of spec.chunk when set, carrying the state), no
- * backward; resets tape before each chunk and leaves the last chunk on it. */
+ * backward; resets tape before each chunk and leaves the last chunk on it. Errors:
+ * the forward's (the tape's error, copied into err) and BP_ERR_NOMEM. */
 bp_status bp_net_evaluate(bp_net *net, bp_tape *tape, const bp_batch *batch, bp_net_eval *out,
                           bp_error *err);
 
@@ -261,9 +274,11 @@ int bp_net_step_nodes(bp_net *net, bp_error *err);
 /* rho(W) of a square n x n matrix by Gelfand's formula rho = lim ||W^k||^(1/k):
  * normalised power iteration on a block of vectors with the norms' logs accumulated,
  * the estimate taken as (log||W^2m V|| - log||W^m V||) / m, which cancels the
- * constant of non-normal matrices and holds for complex eigenvalue pairs. */
+ * constant of non-normal matrices and holds for complex eigenvalue pairs.
+ * Errors: n < 1 (BP_ERR_VALUE), a non-finite element (BP_ERR_NONFINITE), BP_ERR_NOMEM. */
 bp_status bp_spectral_radius(const bp_real *w, int n, double *rho, bp_error *err);
-/* Scale W in place to spectral radius target > 0. */
+/* Scale W in place to spectral radius target > 0. Errors: those above, a target
+ * <= 0 and a W of radius 0, which no scaling fixes (BP_ERR_VALUE). */
 bp_status bp_set_spectral_radius(bp_real *w, int n, double target, bp_error *err);
 
 #ifdef __cplusplus

@@ -4,7 +4,12 @@
  * backward; ops/registry.def lists it once. Call an op through its wrapper,
  *     bp_node *h = bp_tanh(tape, bp_add(tape, bp_matmul(tape, x, W), b));
  * or by descriptor, bp_apply(tape, &bp_op_tanh, in, attr), or by name through
- * bp_op_find("tanh"). A wrapper returns NULL once the tape holds an error.
+ * bp_op_find("tanh"). A wrapper is bp_apply: its node is the tape's (valid until
+ * bp_tape_reset), and it returns NULL with the tape's error set on bad shapes or
+ * attributes, a NULL input or a bad value ("softmax_xent: target 7 in row 3 is not a
+ * class in [0, 5)"), and at once while the tape holds an error — so a chain of ops is
+ * checked once, at its end (bp_tape_error). docs/ops.md gives every op's inputs,
+ * attributes and derivative; docs/extending.md adds ops from a user's program.
  *
  * Wrapper arguments by arity: (t, x) for unary ops, (t, a, b) for binary ones,
  * (t, a, b, c) and (t, a, b, c, d) for the fused cell ops, then the op's attributes
