@@ -69,7 +69,12 @@ typedef struct bp_model_config {
 /* Read a model file. sets[] are "key.path=value" overrides applied before checking,
  * as `bptt train --set train.lr=0.01` gives them (a sequence item by its index:
  * model.layers.0.hidden=64). Every error names file:line:column and the key, or the
- * --set that caused it; unknown keys and names come with the known ones. */
+ * --set that caused it; unknown keys and names come with the known ones.
+ * The config is the caller's: bp_model_config_free (NULL is a no-op). Errors:
+ * BP_ERR_IO (cannot read), BP_ERR_PARSE (not YAML, a wrong type, a missing key),
+ * BP_ERR_VALUE / BP_ERR_NAME (a value out of range; an unknown key, layer kind, task
+ * or op: the graph form knows the ops registered when it is loaded, so register
+ * yours first), BP_ERR_SHAPE (a graph parameter's shape), BP_ERR_NOMEM. */
 bp_model_config *bp_model_config_load(const char *path, const char *const sets[], int n_sets,
                                       bp_error *err);
 void bp_model_config_free(bp_model_config *c);
@@ -84,31 +89,43 @@ typedef struct bp_trainer bp_trainer;
  * optimizer. The task's input and output sizes must agree with the model's. A model
  * whose run would need more than train.max_memory_mb (parameters, optimizer state,
  * the tape of one chunk, the batches) fails with BP_ERR_VALUE "model too large: ..."
- * before its parameters or batches are allocated. */
+ * before its parameters or batches are allocated. Other errors: an unknown task
+ * (BP_ERR_NAME) or one that cannot start (the chars task's file: BP_ERR_IO), sizes
+ * that do not fit the task (BP_ERR_SHAPE), those of bp_net_new and bp_optim_new,
+ * BP_ERR_NOMEM. The trainer is the caller's: bp_trainer_free (NULL is a no-op). */
 bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err);
 void bp_trainer_free(bp_trainer *tr);
 
 /* One optimizer step on a fresh training batch: forward (in chunks for truncated
  * BPTT, the gradients of all chunks summed), backward, clip, update. *loss is the
  * batch's loss. A NaN or Inf loss or gradient fails with BP_ERR_NONFINITE naming the
- * step and the parameter, and leaves the parameters as they were. */
+ * step and the parameter, and leaves the parameters as they were; a failed forward
+ * gives the tape's error. After any failure the gradients are zeroed, so the next
+ * step starts clean. info may be NULL. */
 bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_error *err);
-/* Loss and metric on the fixed held-out batch (the same one every time). */
+/* Loss and metric on the fixed held-out batch (the same one every time); no update.
+ * Uses the trainer's tape. Errors: those of bp_net_evaluate. */
 bp_status bp_trainer_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err);
+/* Optimizer steps taken (including those of a loaded checkpoint). */
 long bp_trainer_steps_done(const bp_trainer *tr);
 
 /* A checkpoint: every parameter by name, the optimizer state, the step and the data
  * stream's position, so a resumed run continues bit for bit; __metadata__ holds the
- * model's name, the step and the model file's hash. Written atomically. */
+ * model's name, the step and the model file's hash. Written atomically; a failed
+ * write (BP_ERR_IO naming the path) leaves any existing file untouched. */
 bp_status bp_trainer_save(const bp_trainer *tr, const char *path, bp_error *err);
 /* Load a checkpoint written by bp_trainer_save (or weights alone: a file holding
  * just the parameters, as `bptt init` writes). Shapes are checked against the model;
  * a file that is missing a parameter, has a wrong shape or is damaged changes
- * nothing. With weights_only the optimizer state and step are left as they are. */
+ * nothing. With weights_only the optimizer state and step are left as they are.
+ * Errors: those of bp_st_load (BP_ERR_IO, BP_ERR_PARSE), a missing tensor
+ * (BP_ERR_NAME), a wrong shape (BP_ERR_SHAPE), each naming the file and tensor. */
 bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, bp_error *err);
 /* Parameters alone (no optimizer state), e.g. initial weights for another framework. */
 bp_status bp_trainer_save_weights(const bp_trainer *tr, const char *path, bp_error *err);
 
+/* The trainer's own objects (never free them), valid while it lives. The tape holds
+ * the last forward (of a step, an eval or bp_trainer_grads) until the next one. */
 bp_params *bp_trainer_params(bp_trainer *tr);
 bp_net *bp_trainer_net(bp_trainer *tr);
 bp_task *bp_trainer_task(bp_trainer *tr);
@@ -118,7 +135,8 @@ const bp_model_config *bp_trainer_config(const bp_trainer *tr);
 double bp_trainer_lr(const bp_trainer *tr);
 
 /* Loss and all parameter gradients for one given batch (params' grads hold the
- * result; nothing is updated). For `bptt grads` and cross-checks. */
+ * result; nothing is updated). For `bptt grads` and cross-checks. The batch stays
+ * the caller's; it must fit the model (else the forward's error: BP_ERR_SHAPE). */
 bp_status bp_trainer_grads(bp_trainer *tr, const bp_batch *batch, double *loss, bp_error *err);
 
 #ifdef __cplusplus

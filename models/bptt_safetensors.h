@@ -87,18 +87,21 @@ typedef struct bp_st_info {
 } bp_st_info;
 
 /* Read and validate the whole file. NULL and err (BP_ERR_IO: cannot open or
- * read; BP_ERR_PARSE: malformed; BP_ERR_NOMEM) on failure. */
+ * read; BP_ERR_PARSE: malformed; BP_ERR_NOMEM) on failure. The file object is the
+ * caller's: bp_st_free (NULL is a no-op). Every pointer the functions below return
+ * (infos, names, metadata strings) is the file's, valid until bp_st_free. */
 bp_st_file *bp_st_load(const char *path, bp_error *err);
 void bp_st_free(bp_st_file *f);
 const char *bp_st_path(const bp_st_file *f);
 
-/* Tensors in header order. */
+/* Tensors in header order; bp_st_at is NULL outside [0, count). */
 int bp_st_count(const bp_st_file *f);
 const bp_st_info *bp_st_at(const bp_st_file *f, int i);
 /* The tensor called name, or NULL. */
 const bp_st_info *bp_st_find(const bp_st_file *f, const char *name);
 
-/* __metadata__: its value for key, or NULL; and its entries in header order. */
+/* __metadata__: its value for key, or NULL; and its entries in header order (NULL
+ * outside [0, count)). */
 const char *bp_st_meta(const bp_st_file *f, const char *key);
 int bp_st_meta_count(const bp_st_file *f);
 const char *bp_st_meta_key(const bp_st_file *f, int i);
@@ -111,8 +114,8 @@ const char *bp_st_meta_value(const bp_st_file *f, int i);
  * Integers convert exactly while |v| <= 2^24 (float) or 2^53 (double). */
 bp_status bp_st_read(const bp_st_file *f, const char *name, bp_shape expect, bp_real *dst,
                      bp_error *err);
-/* Copy the tensor at index i, whatever its shape, into dst (info->size
- * elements), converted to bp_real. */
+/* Copy the tensor at index i (which must be in [0, count): not checked), whatever
+ * its shape, into dst (info->size elements), converted to bp_real. */
 void bp_st_read_at(const bp_st_file *f, int i, bp_real *dst);
 /* Copy tensor name without conversion into dst, which holds expect's size
  * elements of the C type of dtype (float, double, int32_t, int64_t), in host
@@ -125,7 +128,8 @@ bp_status bp_st_read_raw(const bp_st_file *f, const char *name, bp_dtype dtype, 
 
 typedef struct bp_st_writer bp_st_writer;
 
-bp_st_writer *bp_st_writer_new(void); /* NULL when out of memory */
+bp_st_writer *bp_st_writer_new(void); /* NULL when out of memory; the caller's:
+                                         bp_st_writer_free (NULL is a no-op) */
 void bp_st_writer_free(bp_st_writer *w);
 
 /* Add a tensor stored as dtype, converted from bp_real. The data is NOT copied:
@@ -142,7 +146,9 @@ bp_status bp_st_writer_add_raw(bp_st_writer *w, const char *name, bp_dtype dtype
 /* Add (or replace) a __metadata__ entry; key and value are copied. */
 bp_status bp_st_writer_meta(bp_st_writer *w, const char *key, const char *value,
                             bp_error *err);
-/* Write the file atomically (see the top of this header). */
+/* Write the file atomically (see the top of this header). BP_ERR_IO naming the path
+ * on failure; BP_ERR_VALUE for an integer tensor holding a value its dtype cannot
+ * hold. The writer can be saved again or freed. */
 bp_status bp_st_writer_save(const bp_st_writer *w, const char *path, bp_error *err);
 
 /* ---------------------------------------------------------------- batch files */
@@ -156,7 +162,10 @@ bp_status bp_batch_save(const char *path, const bp_batch *b, bp_error *err);
  * kind follows from y's dtype and rank (and must agree with "target" when the
  * metadata has one); the number of classes comes from "classes", or else is
  * the largest id + 1. F64 and I64 are accepted too. Ids must be whole,
- * non-negative and below the number of classes. */
+ * non-negative and below the number of classes. The batch is the caller's
+ * (bp_batch_free). Errors: those of bp_st_load; a missing x or y, an extra tensor or
+ * metadata that contradicts y (BP_ERR_PARSE); shapes that break the contract
+ * (BP_ERR_SHAPE); ids that are not whole or out of range (BP_ERR_VALUE). */
 bp_batch *bp_batch_load(const char *path, bp_error *err);
 
 #ifdef __cplusplus

@@ -33,11 +33,16 @@ bp_task *bp_task_copy(int T, bp_error *err);
  * The first 90% of the file is BP_SPLIT_TRAIN, the last 10% BP_SPLIT_EVAL; each
  * part must hold at least T + 1 bytes. A file with a NUL byte is refused as binary. */
 bp_task *bp_task_chars(const char *path, int T, bp_error *err);
+/* The constructors return NULL and err for T out of range (BP_ERR_VALUE), a text file
+ * that cannot be read (BP_ERR_IO) or does not fit (empty, binary, too short:
+ * BP_ERR_VALUE), BP_ERR_NOMEM. The task is the caller's: bp_task_free (NULL is a
+ * no-op). */
 void bp_task_free(bp_task *t);
 
 /* A fresh batch of B sequences drawn with rng (eval split = held-out data for chars;
  * for the generated tasks a separate stream derived from rng, so train and eval
- * batches drawn from the same rng state differ). */
+ * batches drawn from the same rng state differ). NULL and err for B < 1, an unknown
+ * split or a NULL rng (BP_ERR_VALUE), BP_ERR_NOMEM. */
 bp_batch *bp_task_batch(bp_task *t, int B, bp_split split, bp_rng *rng, bp_error *err);
 
 const char *bp_task_name(const bp_task *t);  /* "adding", "copy", "chars" */
