@@ -30,13 +30,13 @@ bp_status bp_gradcheck_op_all(const bp_op *op, const bp_check_opts *opts, bp_che
                               bp_error *err)
 {
     *report = (bp_check_report){.ok = false};
-    bp_status st = bp_op_validate(op, err);
-    if (st != BP_OK)
-        return st;
     for (int i = 0; i < BP_MAX_INPUTS; i++) {
         report->input[i] = (bp_check_result){.ok = true};
         report->worst_case[i] = -1;
     }
+    bp_status st = bp_op_validate(op, err);
+    if (st != BP_OK)
+        return st;
     uint64_t seed = opts && opts->seed ? opts->seed : 1;
     bp_rng rng;
     bp_rng_seed(&rng, seed);
@@ -71,9 +71,9 @@ char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, 
 {
     if (!buf || n == 0)
         return buf;
+    const char *verdict = r->ok ? "all passed" : r->n_failed ? "FAILED" : "stopped by an error";
     size_t used = (size_t)snprintf(buf, n, "%s: %d case%s, %s", op->name, r->n_cases,
-                                   r->n_cases == 1 ? "" : "s",
-                                   r->ok ? "all passed" : r->n_failed ? "FAILED" : "not run");
+                                   r->n_cases == 1 ? "" : "s", verdict);
     if (r->n_failed && used < n)
         used += (size_t)snprintf(buf + used, n - used, " (%d of %d)", r->n_failed, r->n_cases);
     for (int i = 0; i < op->n_in && used < n; i++) {

@@ -100,7 +100,8 @@ example_run custom_op/swish.c \
 if "$prefix/bin/bptt" summary "$tmp/examples/custom_op/swish_rnn.yaml" >"$tmp/cli.out" 2>&1; then
   fail "bptt summary loaded swish_rnn.yaml, which names an op only swish.c registers"
 fi
-grep -q "unknown op 'swish'" "$tmp/cli.out" || { cat "$tmp/cli.out"; fail "no 'unknown op' message"; }
+grep -q "unknown op 'swish'" "$tmp/cli.out" ||
+  { cat "$tmp/cli.out"; fail "no 'unknown op' message"; }
 
 # 4. quotes in the docs are still in their files
 quoted=0

@@ -244,6 +244,10 @@ Test(register, gradcheck_op_all_names_a_case_that_cannot_run)
     op.forward = NULL;
     cr_expect_eq(bp_gradcheck_op_all(&op, NULL, &r, &err), BP_ERR_VALUE);
     cr_expect_not_null(strstr(err.msg, "missing its forward"), "%s", err.msg);
+    /* the report of a check that could not run says so, and lists no input */
+    char text[256];
+    cr_expect_str_eq(bp_check_report_str(&op, &r, text, sizeof text),
+                     "usoftsign: 0 cases, stopped by an error");
 }
 
 /* ---- refused registrations ---- */
