@@ -13,8 +13,8 @@ struct bp_tape {
     int len, cap;
     bool failed;
     bp_error err;
-    unsigned char *early; /* backward: [len] grads zeroed before the walk (views write them) */
-    int early_cap;
+    unsigned char *zeroed; /* backward: [len] this node's grad is zeroed for this walk */
+    int zeroed_cap;
     bool release;         /* backward releases op nodes' grads once used (keep_grads false) */
     struct grad_pool {    /* released grad buffers by size, each a stack linked through   */
         size_t bytes;     /* its first bytes; emptied by reset (the arena rewinds)         */
@@ -33,7 +33,7 @@ void bp_tape_free(bp_tape *t)
         return;
     bp_arena_free(&t->arena);
     free(t->nodes);
-    free(t->early);
+    free(t->zeroed);
     free(t);
 }
 
@@ -252,13 +252,33 @@ static void grad_put(bp_tape *t, bp_node *n)
     n->grad = NULL;
 }
 
+/* Make x's grad ready to add into: a view's is its window of its input's (made ready
+ * first); anyone else's is zeroed the first time in this walk (taken from the pool when
+ * released). Leaves are the caller's and are left alone. */
+static bool prepare(bp_tape *t, bp_node *x)
+{
+    if (is_view(x)) {
+        bp_node *p = x->in[0];
+        if (!prepare(t, p) || !p->grad)
+            return false;
+        x->grad = p->grad + (x->value - p->value);
+        return true;
+    }
+    if (x->id < 0 || t->zeroed[x->id])
+        return true;
+    if (!x->grad && !grad_get(t, x))
+        return false;
+    zero_grad(x);
+    t->zeroed[x->id] = 1;
+    return true;
+}
+
 /* Gradients are zeroed just in time: a node's grad right before the first backward that
- * adds into it (it is then still in cache when the adding starts), so one walk touches
- * each grad while it is hot rather than clearing them all first. Two exceptions are
- * zeroed before the walk: the owner of a view's window (ops write into the window before
- * the owner is reached) and the output. Nodes never reached are zeroed at the end, so
- * every tape node's grad is dL/d(node) as documented. Leaves are never zeroed here.
- * Releasing (keep_grads false): an op node's grad is taken (from the pool) when it is
+ * adds into it, directly or through a view of it (it is then still in cache when the
+ * adding starts), so the walk touches each grad while it is hot rather than clearing
+ * them all first. Nodes never reached are zeroed at the end, so every tape node's grad
+ * is dL/d(node) as documented. Leaves are never zeroed here.
+ * Releasing (keep_grads false): an op node's grad is taken from the pool when it is
  * zeroed and given back right after the node's own backward, its last reader. */
 bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
 {
@@ -266,48 +286,38 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
         return bp_error_set(err, BP_ERR_VALUE, "backward: the output is not a node of this tape");
     if (!out->requires_grad)
         return BP_OK; /* nothing upstream takes a gradient */
-    if (t->early_cap < t->len) {
-        unsigned char *e = realloc(t->early, (size_t)t->cap);
-        if (!e)
+    if (t->zeroed_cap < t->len) {
+        unsigned char *z = realloc(t->zeroed, (size_t)t->cap);
+        if (!z)
             return bp_error_set(err, BP_ERR_NOMEM, "backward: out of memory");
-        t->early = e;
-        t->early_cap = t->cap;
+        t->zeroed = z;
+        t->zeroed_cap = t->cap;
     }
-    memset(t->early, 0, (size_t)out->id + 1);
-    t->early[out->id] = 1;
+    memset(t->zeroed, 0, (size_t)out->id + 1);
     for (int i = 0; i <= out->id; i++) {
         bp_node *n = t->nodes[i];
         n->reached = false;
         if (!n->requires_grad)
             continue;
         if (is_view(n)) {
-            /* the same window of the input's grad, whose owner zeroes it (a tape node,
-             * before the walk; the caller, for a leaf): dy lands in dx directly */
-            bp_node *x = n->in[0], *owner = x;
+            bp_node *owner = n->in[0];
             while (is_view(owner))
                 owner = owner->in[0];
             if (!owner->grad && owner->id < 0)
                 return bp_error_set(err, BP_ERR_VALUE, "backward: the input of view %s has no "
                                     "gradient buffer", n->op->name);
-            if (!owner->grad && !grad_get(t, owner))
-                return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
-            if (owner->id >= 0)
-                t->early[owner->id] = 1;
-            n->grad = x->grad + (n->value - x->value);
+            /* kept grads: every view points into its input's from the start */
+            if (!t->release)
+                n->grad = n->in[0]->grad + (n->value - n->in[0]->value);
             continue;
         }
-        /* when releasing, op nodes get theirs just in time (early ones below) */
+        /* kept grads are all allocated now; released ones just in time (tape inputs,
+         * which keep theirs, now too) */
         if (!n->grad && (!t->release || !n->op) && !grad_get(t, n))
             return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
     }
-    for (int i = 0; i <= out->id; i++) {
-        bp_node *n = t->nodes[i];
-        if (t->early[i] && n->requires_grad && !is_view(n)) {
-            if (!n->grad && !grad_get(t, n))
-                return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
-            zero_grad(n);
-        }
-    }
+    if (!prepare(t, out))
+        return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
     for (size_t j = 0; j < out->size; j++)
         out->grad[j] += dout[j];
     out->reached = true;
@@ -315,14 +325,9 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
         bp_node *n = t->nodes[i];
         if (!n->reached || !n->op || !n->requires_grad)
             continue;
-        for (int k = 0; k < n->op->n_in; k++) {
-            bp_node *x = n->in[k];
-            if (x->requires_grad && !x->reached && x->id >= 0 && !is_view(x) && !t->early[x->id]) {
-                if (!x->grad && !grad_get(t, x))
-                    return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
-                zero_grad(x);
-            }
-        }
+        for (int k = 0; k < n->op->n_in; k++)
+            if (n->in[k]->requires_grad && !prepare(t, n->in[k]))
+                return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
         n->op->backward(n);
         for (int k = 0; k < n->op->n_in; k++)
             n->in[k]->reached = true;
@@ -341,7 +346,7 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
             n->grad = NULL;
         else if (t->release && n->op && n->grad) /* never reached: no gradient to keep */
             grad_put(t, n);
-        else if (!is_view(n) && !t->early[i] && n->grad)
+        else if (!is_view(n) && !t->zeroed[i] && n->grad)
             zero_grad(n);
     }
     return BP_OK;

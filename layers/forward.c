@@ -106,6 +106,17 @@ static bp_node **step_inputs(bp_net *net, bp_tape *t, int B, int steps)
     return net->in_nodes;
 }
 
+/* Steps per input product of a first layer: all of them when the product [n B, W] is
+ * small, else blocks of about BLOCK_BYTES, so that backward adds into a block's gradient
+ * while it is still in cache (it is zeroed when the block's last step is reached). */
+enum { BLOCK_BYTES = 256 * 1024 };
+static int projection_block(int B, int W, int steps)
+{
+    size_t per_step = (size_t)B * (size_t)W * sizeof(bp_real);
+    size_t n = BLOCK_BYTES / per_step;
+    return n < 1 ? 1 : n > (size_t)steps ? steps : (int)n;
+}
+
 /* Layer i over the chunk: reads layer i-1's outputs (or the inputs), writes its own. */
 static void record_layer(bp_net *net, bp_tape *t, int i, int B, int steps,
                          const bp_net_state *state)
@@ -134,11 +145,17 @@ static void record_layer(bp_net *net, bp_tape *t, int i, int B, int steps,
             io.c = bp_tape_input(t, bp_shape2(B, net_c_size(l)), state ? state->c[r] : NULL,
                                  false);
         net->tr_h0[r] = io.h;
-        bp_node *xw_all = project ? bp_matmul(t, net->in_seq, l->W_x) : NULL;
+        int block = project ? projection_block(B, l->W_x->shape.dim[1], steps) : 0;
+        bp_node *xw = NULL;
         for (int k = 0; k < steps; k++) {
-            /* step k's x_t W_x: rows of the product (a view), or the cell makes it */
+            if (project && k % block == 0) { /* x W_x of the next block of steps at once */
+                int n = steps - k < block ? steps - k : block;
+                bp_node *x = n == steps ? net->in_seq : bp_rows(t, net->in_seq, (double)k * B, n * B);
+                xw = bp_matmul(t, x, l->W_x);
+            }
+            /* step k's x_t W_x: rows of the block's product (a view), or the cell makes it */
             io.x = project ? NULL : in[k];
-            io.xw = project ? bp_rows(t, xw_all, (double)k * B, B) : NULL;
+            io.xw = project ? bp_rows(t, xw, (double)(k % block) * B, B) : NULL;
             switch (l->spec.kind) {
             case BP_LAYER_RNN: net_rnn_step(t, l, &io); break;
             case BP_LAYER_LSTM: net_lstm_step(t, l, &io); break;

@@ -243,11 +243,10 @@ Test(views, fused_cells_equal_the_plain_ops_they_replace)
 
 /* ---------------------------------------------------------------- the first layer */
 
-/* An rnn reading features: x W_x of all T steps is one [T B, H] product, and each step
- * reads its rows as a view; dW_x comes from that one product's backward. */
-Test(views, a_first_layer_projects_every_step_in_one_product)
+/* An rnn reading features: x W_x of all T steps is one [T B, H] product (or one per
+ * block of steps when that is large: 256 KiB), and each step reads its rows as a view. */
+static void check_projection(int T, int Bn, int F, int Hn, int want_products)
 {
-    const int T = 4, Bn = 2, F = 3, Hn = 5;
     bp_layer_spec l;
     bp_layer_spec_default(&l, BP_LAYER_RNN);
     l.size = Hn;
@@ -279,26 +278,45 @@ Test(views, a_first_layer_projects_every_step_in_one_product)
             xw = n;
         }
     }
-    cr_expect_eq(products, 1);
+    cr_expect_eq(products, want_products);
     cr_assert_not_null(xw);
-    cr_expect_eq(xw->shape.dim[0], T * Bn);
-    /* row k B + r of the product's input is batch row r at step k */
+    /* row k B + r of the net's input is batch row r at step k */
+    const bp_node *x = bp_tape_node(t, 0);
+    cr_assert_eq(x->shape.dim[0], T * Bn);
     for (int k = 0; k < T; k++)
         for (int r = 0; r < Bn; r++)
             for (int f = 0; f < F; f++)
-                cr_expect_eq(xw->in[0]->value[(k * Bn + r) * F + f], b->x[(r * T + k) * F + f]);
+                cr_expect_eq(x->value[(k * Bn + r) * F + f], b->x[(r * T + k) * F + f]);
+    /* step k reads rows of its block's product, which are x_k W_x */
     const bp_trace *tr = bp_net_trace(net);
     for (int k = 0; k < T; k++) {
-        bp_node *cell = tr->h[0][k];
+        bp_node *cell = tr->h[0][k], *v = cell->in[0], *prod = v->in[0];
         cr_expect_eq(cell->op, &bp_op_rnn_tanh);
-        cr_expect_eq(cell->in[0]->op, &bp_op_rows);
-        cr_expect_eq(cell->in[0]->value, xw->value + (size_t)k * Bn * Hn);
         cr_expect_eq(cell->in[1], tr->rec[0][k]);
+        cr_assert_eq(v->op, &bp_op_rows);
+        cr_assert_eq(prod->op, &bp_op_matmul);
+        for (int j = 0; j < Hn; j += Hn / 3) {
+            double want = 0;
+            for (int f = 0; f < F; f++)
+                want += x->value[(size_t)k * Bn * F + f] * W_x->value[(size_t)f * Hn + j];
+            cr_expect(fabs(v->value[j] - want) < 1e-12, "step %d, x W_x [0][%d]", k, j);
+        }
     }
     bp_tape_free(t);
     bp_batch_free(b);
     bp_net_free(net);
     bp_params_free(p);
+}
+
+Test(views, a_first_layer_projects_every_step_in_one_product)
+{
+    check_projection(4, 2, 3, 5, 1);
+}
+
+Test(views, a_large_projection_goes_by_blocks_of_steps)
+{
+    /* one step's product is 32 x 1024 doubles = 256 KiB: one step per block */
+    check_projection(3, 32, 2, 1024, 3);
 }
 
 /* ---------------------------------------------------------------- released grads */
