@@ -122,7 +122,7 @@ static bool make_worker(bench_trainer *b, bench_worker *w, const bp_batch *full,
                         bp_error *err)
 {
     const bench_cfg *c = &b->cfg;
-    if (b->threads == 1) {
+    if (w == &b->w[0]) { /* worker 0 trains the weights themselves */
         w->params = b->params;
         w->net = b->net;
     } else {
@@ -247,8 +247,8 @@ bp_status bench_step(bench_trainer *b, double *loss, bp_error *err)
 {
     double c0 = bench_cpu_now();
     int np = bp_params_count(b->params);
-    if (b->threads > 1) /* every worker starts from the current weights */
-        for (int k = 0; k < b->threads; k++)
+    if (b->threads > 1) /* every other worker starts from the current weights */
+        for (int k = 1; k < b->threads; k++)
             for (int i = 0; i < np; i++) {
                 bp_node *dst = bp_params_at(b->w[k].params, i), *src = bp_params_at(b->params, i);
                 memcpy(dst->value, src->value, src->size * sizeof(bp_real));
@@ -264,8 +264,11 @@ bp_status bench_step(bench_trainer *b, double *loss, bp_error *err)
     }
     if (b->threads > 1) /* the batch's mean loss: dL/dW = sum_k (rows_k / B) dL_k/dW */
         for (int i = 0; i < np; i++) {
-            bp_node *g = bp_params_at(b->params, i);
-            for (int k = 0; k < b->threads; k++) {
+            bp_node *g = bp_params_at(b->params, i); /* holds worker 0's dL_0/dW */
+            bp_real s0 = (bp_real)b->w[0].weight;
+            for (size_t j = 0; j < g->size; j++)
+                g->grad[j] *= s0;
+            for (int k = 1; k < b->threads; k++) {
                 bp_node *wk = bp_params_at(b->w[k].params, i);
                 bp_real s = (bp_real)b->w[k].weight;
                 for (size_t j = 0; j < g->size; j++)

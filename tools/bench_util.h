@@ -36,8 +36,8 @@ typedef struct bench_gemm {
     bp_real beta;
 } bench_gemm;
 
-/* One thread's share: its own tape, net and batch rows. With one thread its params
- * are the trainer's; with more, a private copy whose grads are summed. */
+/* One thread's share: its own tape, net and batch rows. Worker 0's params are the
+ * trainer's; the others' a private copy, refreshed each step, whose grads are summed. */
 typedef struct bench_worker {
     bp_params *params;
     bp_net *net;
