@@ -15,30 +15,23 @@ M=models
 export OPENBLAS_NUM_THREADS=1
 mkdir -p "$OUT" "$FIG"
 
-# timed NAME CMD...: run CMD, append "NAME seconds" to $OUT/times.txt
+# timed NAME CMD...: run CMD (a program), append "NAME wall W s, cpu C s, rc=R" to
+# $OUT/times.txt (cpu: user + system time of CMD and its children)
 timed() {
     name=$1
     shift
-    t0=$(date +%s.%N)
     rc=0
-    "$@" || rc=$?
-    t1=$(date +%s.%N)
-    echo "$name $(echo "$t1 - $t0" | bc) rc=$rc" | tee -a "$OUT/times.txt"
-}
-
-# to FILE CMD...: run CMD with its output in FILE
-to() {
-    file=$1
-    shift
-    "$@" >"$file" 2>&1
+    /usr/bin/time -f "%e %U %S" -o "$OUT/.time" "$@" || rc=$?
+    echo "$name $(tail -n 1 "$OUT/.time" | awk '{ printf "wall %.1f s, cpu %.1f s", $1, $2 + $3 }') rc=$rc" \
+        | tee -a "$OUT/times.txt"
 }
 
 # train NAME MODEL ARGS...: train with a CSV log and a checkpoint; output to $OUT/NAME.*
 train() {
     name=$1
     shift
-    timed "$name" to "$OUT/$name.out" "$BPTT" train "$@" --quiet --log "$OUT/$name.csv" \
-        --out "$OUT/$name.safetensors"
+    timed "$name" sh -c 'out=$1; shift; exec "$@" >"$out" 2>&1' sh "$OUT/$name.out" \
+        "$BPTT" train "$@" --quiet --log "$OUT/$name.csv" --out "$OUT/$name.safetensors"
 }
 
 # reached NAME THRESHOLD: the first evaluation step whose held-out loss is below THRESHOLD
