@@ -10,14 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        bp_status st_ = (call);                                                            \
-        if (st_ != BP_OK)                                                                  \
-            return st_;                                                                    \
-    } while (0)
-
 static const char *const top_keys[] = {"name", "model", "loss", "data", "train"};
 static const char *const model_keys[] = {"input", "vocab", "output", "layers", "graph",
                                          "truncate"};

@@ -7,6 +7,15 @@
 #include "suggest.h"
 #include "yaml_doc.h"
 
+#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
+/* Return the status of call when it is not BP_OK: chains of checks read top down. */
+#define TRY(call)                                                                          \
+    do {                                                                                   \
+        bp_status st_ = (call);                                                            \
+        if (st_ != BP_OK)                                                                  \
+            return st_;                                                                    \
+    } while (0)
+
 /* model.graph: one recurrent cell written as nodes that name registered ops. */
 bp_status bp_model_read_graph(const bp_yd_node *graph, bp_model_config *c, bp_error *err);
 

@@ -8,14 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
-#define TRY(call)                                                                          \
-    do {                                                                                   \
-        bp_status st_ = (call);                                                            \
-        if (st_ != BP_OK)                                                                  \
-            return st_;                                                                    \
-    } while (0)
-
 static const char *const graph_keys[] = {"name", "state", "params", "nodes", "next"};
 static const char *const param_keys[] = {"shape", "init", "std", "bound", "gain", "value"};
 static const char *const init_names[] = {"zeros", "uniform", "normal", "identity", "constant"};

@@ -57,6 +57,20 @@ int args_model_option(const char *cmd, model_args *a, int argc, char **argv, int
     return add_set(cmd, a, v) ? -1 : 2;
 }
 
+int args_take(const char *cmd, model_args *a, const args_string *strings, int argc, char **argv,
+              int i)
+{
+    int used = args_model_option(cmd, a, argc, argv, i);
+    if (used)
+        return used;
+    for (const args_string *s = strings; s && s->name; s++) {
+        if (strcmp(argv[i], s->name))
+            continue;
+        return (*s->slot = args_value(cmd, argc, argv, i)) ? 2 : -1;
+    }
+    return 0;
+}
+
 int args_model_file(const char *cmd, model_args *a, const char *arg)
 {
     if (arg[0] == '-' && arg[1]) {

@@ -19,6 +19,17 @@ typedef struct model_args {
  * --steps N. Returns how many argv entries it used (0 = not a model option,
  * -1 = a usage error, already printed). */
 int args_model_option(const char *cmd, model_args *a, int argc, char **argv, int i);
+/* An option that takes a string value: "--out" stores its value in *slot. */
+typedef struct args_string {
+    const char *name;
+    const char **slot;
+} args_string;
+
+/* Take argv[i] when it is a model option or one of strings[] (NULL-name ended),
+ * with its value. Returns the argv entries used: 0 = neither, -1 = a usage error
+ * (printed). */
+int args_take(const char *cmd, model_args *a, const args_string *strings, int argc, char **argv,
+              int i);
 /* Take the positional MODEL.yaml; -1 (printed) when a second one comes. */
 int args_model_file(const char *cmd, model_args *a, const char *arg);
 /* The value after an option that needs one (printed error and NULL when missing). */

@@ -14,23 +14,15 @@ typedef struct io_opts {
 
 static int parse(const char *cmd, int argc, char **argv, io_opts *o)
 {
+    const args_string strings[] = {{"--out", &o->out},     {"--weights", &o->weights},
+                                   {"--batch", &o->batch}, {"--split", &o->split},
+                                   {NULL, NULL}};
     for (int i = 1; i < argc; i++) {
-        int used = args_model_option(cmd, &o->model, argc, argv, i);
+        int used = args_take(cmd, &o->model, strings, argc, argv, i);
         if (used < 0)
             return -1;
         if (used) {
             i += used - 1;
-            continue;
-        }
-        const char **slot = !strcmp(argv[i], "--out")       ? &o->out
-                            : !strcmp(argv[i], "--weights") ? &o->weights
-                            : !strcmp(argv[i], "--batch")   ? &o->batch
-                            : !strcmp(argv[i], "--split")   ? &o->split
-                                                            : NULL;
-        if (slot) {
-            if (!(*slot = args_value(cmd, argc, argv, i)))
-                return -1;
-            i++;
         } else if (!strcmp(argv[i], "--size")) {
             const char *v = args_value(cmd, argc, argv, i++);
             if (!v || sscanf(v, "%d", &o->size) != 1 || o->size < 1) {

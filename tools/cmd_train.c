@@ -27,23 +27,15 @@ typedef struct train_opts {
 
 static int parse(int argc, char **argv, train_opts *o)
 {
+    const args_string strings[] = {{"--out", &o->out},         {"--resume", &o->resume},
+                                   {"--weights", &o->weights}, {"--log", &o->log},
+                                   {NULL, NULL}};
     for (int i = 1; i < argc; i++) {
-        int used = args_model_option("train", &o->model, argc, argv, i);
+        int used = args_take("train", &o->model, strings, argc, argv, i);
         if (used < 0)
             return -1;
         if (used) {
             i += used - 1;
-            continue;
-        }
-        const char **slot = !strcmp(argv[i], "--out")       ? &o->out
-                            : !strcmp(argv[i], "--resume")  ? &o->resume
-                            : !strcmp(argv[i], "--weights") ? &o->weights
-                            : !strcmp(argv[i], "--log")     ? &o->log
-                                                            : NULL;
-        if (slot) {
-            if (!(*slot = args_value("train", argc, argv, i)))
-                return -1;
-            i++;
         } else if (!strcmp(argv[i], "--quiet")) {
             o->quiet = true;
         } else if (args_model_file("train", &o->model, argv[i])) {
