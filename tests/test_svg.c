@@ -169,3 +169,34 @@ Test(csv, errors_name_the_line)
     cr_expect_null(csv_read("/nonexistent/x.csv", err, sizeof err));
     cr_expect(strstr(err, "cannot read /nonexistent/x.csv"), "%s", err);
 }
+
+/* A long curve is drawn with at most four points per pixel column, keeping its spike. */
+Test(svg, long_curves_keep_their_envelope_with_few_points)
+{
+    enum { N = 100000 };
+    double *y = malloc(N * sizeof *y);
+    for (int i = 0; i < N; i++)
+        y[i] = 1 + 0.5 * sin(i * 0.01);
+    y[54321] = 1e6; /* one spike */
+    svg_curve cv = {"long", NULL, y, N, SVG_LINE, -1};
+    svg_panel p = {"t", "x", "y", true, &cv, 1, NULL, 0};
+    svg_figure fig = {900, 0, &p, 1};
+    char *s = render(&fig);
+    const char *d = strstr(s, "<path class=\"curve\"");
+    cr_assert_not_null(d);
+    d = strstr(d, " d=\"") + 4;
+    int points = 0;
+    double top = 1e300;
+    for (const char *q = d; *q != '"'; q++)
+        if (*q == 'M' || *q == 'L') {
+            double X, Y;
+            cr_assert_eq(sscanf(q + 1, "%lf %lf", &X, &Y), 2);
+            top = Y < top ? Y : top;
+            points++;
+        }
+    cr_expect_leq(points, 4 * 900, "%d points", points);
+    cr_expect_geq(points, 2 * 500);
+    cr_expect_lt(top, 45, "the spike reaches the top of the plot (y = %g)", top);
+    free(s);
+    free(y);
+}

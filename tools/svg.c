@@ -207,6 +207,74 @@ static void draw_axes(FILE *f, const svg_panel *p, const axis *ax, const axis *a
     fputs("</g>\n", f);
 }
 
+/* The points of a line within one pixel column: its first, lowest, highest and last
+ * (by index), so a long curve is drawn with at most four points a column and keeps
+ * its envelope (spikes included). */
+typedef struct column {
+    bool used;
+    long col;
+    int n;
+    int idx[4];      /* first, min, max, last */
+    double X[4], Y[4];
+} column;
+
+static void put_point(FILE *f, double X, double Y, bool *pen, int *drawn)
+{
+    fprintf(f, "%s%c%.1f %.1f", (*drawn)++ ? " " : "", *pen ? 'L' : 'M', X, Y);
+    *pen = true;
+}
+
+/* Emit the column's points in index order, each once. */
+static void flush_column(FILE *f, column *c, bool *pen, int *drawn)
+{
+    if (!c->used)
+        return;
+    int order[4] = {0, 1, 2, 3};
+    if (c->idx[2] < c->idx[1]) { /* max before min */
+        order[1] = 2;
+        order[2] = 1;
+    }
+    int last = -1;
+    for (int k = 0; k < 4; k++) {
+        int j = order[k];
+        if (c->idx[j] == last)
+            continue;
+        put_point(f, c->X[j], c->Y[j], pen, drawn);
+        last = c->idx[j];
+    }
+    c->used = false;
+}
+
+static void add_to_column(FILE *f, column *c, int i, double X, double Y, bool *pen, int *drawn)
+{
+    long col = lround(floor(X));
+    if (c->used && col != c->col)
+        flush_column(f, c, pen, drawn);
+    if (!c->used) {
+        *c = (column){.used = true, .col = col};
+        for (int k = 0; k < 4; k++) {
+            c->idx[k] = i;
+            c->X[k] = X;
+            c->Y[k] = Y;
+        }
+        return;
+    }
+    /* on screen y grows downwards: the lowest value has the largest Y */
+    if (Y > c->Y[1]) {
+        c->idx[1] = i;
+        c->X[1] = X;
+        c->Y[1] = Y;
+    }
+    if (Y < c->Y[2]) {
+        c->idx[2] = i;
+        c->X[2] = X;
+        c->Y[2] = Y;
+    }
+    c->idx[3] = i;
+    c->X[3] = X;
+    c->Y[3] = Y;
+}
+
 static void draw_curve(FILE *f, const svg_curve *c, int index, const axis *ax, const axis *ay)
 {
     const char *color = svg_color(c->color >= 0 ? c->color : index);
@@ -219,9 +287,11 @@ static void draw_curve(FILE *f, const svg_curve *c, int index, const axis *ax, c
     fputs("d=\"", f);
     bool pen = false;
     int drawn = 0;
+    column col = {0};
     for (int i = 0; i < c->n; i++) {
         double x = curve_x(c, i), y = c->y[i];
         if (!usable(ax, x) || !usable(ay, y)) {
+            flush_column(f, &col, &pen, &drawn);
             pen = false;
             continue;
         }
@@ -229,9 +299,9 @@ static void draw_curve(FILE *f, const svg_curve *c, int index, const axis *ax, c
         if (c->style == SVG_DOTS)
             fprintf(f, "%sM%.1f %.1fh0", drawn++ ? " " : "", X, Y);
         else
-            fprintf(f, "%s%c%.1f %.1f", drawn++ ? " " : "", pen ? 'L' : 'M', X, Y);
-        pen = true;
+            add_to_column(f, &col, i, X, Y, &pen, &drawn);
     }
+    flush_column(f, &col, &pen, &drawn);
     fputs("\">", f);
     if (c->label) {
         fputs("<title>", f);
@@ -247,10 +317,16 @@ static void draw_rug(FILE *f, const svg_rug *rug, int r, const axis *ax, double 
     fprintf(f, "<path class=\"rug\" fill=\"none\" stroke=\"%s\" stroke-opacity=\"0.7\" "
                "stroke-width=\"1\" d=\"", svg_color(rug->color));
     int drawn = 0;
-    for (int i = 0; i < rug->n; i++)
-        if (isfinite(rug->x[i]))
-            fprintf(f, "%sM%.1f %.1fv-8", drawn++ ? " " : "", axis_map(ax, rug->x[i]),
-                    py1 - 10.0 * r - 1);
+    double last = -1e300;
+    for (int i = 0; i < rug->n; i++) {
+        if (!isfinite(rug->x[i]))
+            continue;
+        double X = axis_map(ax, rug->x[i]);
+        if (fabs(X - last) < 0.5) /* the same pixel as the tick before */
+            continue;
+        fprintf(f, "%sM%.1f %.1fv-8", drawn++ ? " " : "", X, py1 - 10.0 * r - 1);
+        last = X;
+    }
     fputs("\"/>\n", f);
 }
 
