@@ -123,7 +123,8 @@ static bool measure_layer(bp_net *net, const bp_trace *tr, int r, bp_gradflow_la
         L->dw[k] = rec->grad ? term_norm(rec->in[0], rec, m) : 0;
     }
     free(m);
-    const bp_node *W_h = bp_net_param(net, L->layer, "W_h");
+    /* W_h is what every step's recurrent product reads (also in the graph form) */
+    const bp_node *W_h = rec0->in[1];
     L->dw_total = W_h && W_h->grad ? norm2(W_h->grad, W_h->size) : 0;
     return true;
 }

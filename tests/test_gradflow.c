@@ -375,3 +375,38 @@ Test(gradflow, a_model_without_recurrence_is_refused)
     bp_batch_free(bt);
     bp_trainer_free(tr);
 }
+
+/* The graph form: a cell written node by node gives the same kind of curves, and its
+ * W_h's gradient is the sum of the step terms (so its norm is at most their sum). */
+Test(gradflow, a_graph_form_cell_is_measured_too)
+{
+    bp_error err;
+    bp_model_config *c = bp_model_config_load(BPTT_SOURCE_DIR "/models/graph_lnrnn.yaml",
+                                              (const char *[]){"data.steps=15"}, 1, &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    c->train.batch = 3;
+    bp_trainer *tr = trainer(c);
+    bp_batch *bt = batch(tr, 2);
+    bp_gradflow *g = bp_gradflow_run(tr, bt, &err);
+    cr_assert_not_null(g, "%s", err.msg);
+    cr_assert_eq(g->n_layers, 1);
+    cr_expect_eq(g->steps, 15);
+    const bp_gradflow_layer *L = &g->layers[0];
+    const bp_node *W_h = bp_params_find(bp_trainer_params(tr), "cell.W_h");
+    cr_assert_not_null(W_h);
+    double norm = 0, sum = 0;
+    for (size_t i = 0; i < W_h->size; i++)
+        norm += (double)W_h->grad[i] * W_h->grad[i];
+    for (int k = 0; k < g->steps; k++) {
+        cr_expect_gt(L->dh[k], 0);
+        sum += L->dw[k];
+    }
+    cr_expect_gt(L->dw_total, 0);
+    cr_expect(fabs(L->dw_total - sqrt(norm)) <= 1e-12 * sqrt(norm), "%g vs %g", L->dw_total,
+              sqrt(norm));
+    cr_expect_leq(L->dw_total, sum * (1 + 1e-12));
+    bp_gradflow_free(g);
+    bp_batch_free(bt);
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+}
