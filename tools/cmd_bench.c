@@ -188,7 +188,7 @@ static const char bench_usage[] =
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
     "  tcurve  ms per step against T = 10, 100, ... --max-T (10000): is the cost linear?\n"
     "  tape    the autodiff core's overheads\n"
-    "  (none)  steps, then memory; all: tape, steps, memory\n"
+    "  (none)  steps, then memory; all: tape, steps, memory, tcurve\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
     "               serial part plus the longest worker's share (the wall time on idle\n"
     "               cores), which other processes on a busy machine do not inflate";
