@@ -164,7 +164,11 @@ bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_e
     bp_batch *b = bp_task_batch(tr->task, tr->cfg.train.batch, BP_SPLIT_TRAIN, &tr->data_rng, err);
     if (!b)
         return err ? err->status : BP_ERR_NOMEM;
+    /* a training step needs no intermediate gradient after its use: the tape recycles
+     * them, which keeps a long sequence's memory near its activations alone */
+    bp_tape_set_keep_grads(tr->tape, false);
     bp_status st = bp_trainer_backward(tr, b, loss, err);
+    bp_tape_set_keep_grads(tr->tape, true);
     bp_batch_free(b);
     if (st == BP_OK)
         st = bp_optim_step(tr->optim, *loss, info, err);
