@@ -240,6 +240,13 @@ bp_node *bp_params_at(const bp_params *p, int i);
 size_t bp_params_elements(const bp_params *p);
 /* Set every parameter's grad to zero. */
 void bp_params_zero_grad(bp_params *p);
+/* Make dst's parameters read src's values: each leaf of dst drops its own value buffer
+ * and points at the value of src's parameter at the same index; grads stay dst's own.
+ * For replicas of a net that train one set of weights on several threads: each
+ * replica's backward adds into its own grads, all read the same weights. src must
+ * outlive dst (dst's free leaves the values alone). Errors, changing nothing: another
+ * count or name at some index (BP_ERR_NAME), another shape (BP_ERR_SHAPE). */
+bp_status bp_params_share_values(bp_params *dst, const bp_params *src, bp_error *err);
 
 /* ---------------------------------------------------------------- batches */
 

@@ -40,6 +40,7 @@ void bp_leaf_free(bp_node *leaf)
 
 struct bp_params {
     bp_node **items;
+    bool *borrowed; /* [cap]: items[i]->value is another set's (bp_params_share_values) */
     int len, cap;
 };
 
@@ -54,9 +55,12 @@ void bp_params_free(bp_params *p)
         return;
     for (int i = 0; i < p->len; i++) {
         free((char *)p->items[i]->name);
+        if (p->borrowed[i])
+            p->items[i]->value = NULL; /* the lender frees it */
         bp_leaf_free(p->items[i]);
     }
     free(p->items);
+    free(p->borrowed);
     free(p);
 }
 
@@ -69,11 +73,14 @@ bp_node *bp_params_add(bp_params *p, const char *name, bp_shape shape, bp_error 
     if (p->len == p->cap) {
         int cap = p->cap ? 2 * p->cap : 16;
         bp_node **items = realloc(p->items, (size_t)cap * sizeof *items);
-        if (!items) {
+        if (items)
+            p->items = items;
+        bool *borrowed = items ? realloc(p->borrowed, (size_t)cap * sizeof *borrowed) : NULL;
+        if (!borrowed) {
             bp_error_set(err, BP_ERR_NOMEM, "cannot grow the parameter list");
             return NULL;
         }
-        p->items = items;
+        p->borrowed = borrowed;
         p->cap = cap;
     }
     bp_node *n = bp_leaf_new(shape, true, err);
@@ -87,6 +94,7 @@ bp_node *bp_params_add(bp_params *p, const char *name, bp_shape shape, bp_error 
         bp_error_set(err, BP_ERR_NOMEM, "cannot allocate a parameter name");
         return NULL;
     }
+    p->borrowed[p->len] = false;
     p->items[p->len++] = n;
     return n;
 }
@@ -121,4 +129,33 @@ void bp_params_zero_grad(bp_params *p)
 {
     for (int i = 0; i < p->len; i++)
         memset(p->items[i]->grad, 0, p->items[i]->size * sizeof(bp_real));
+}
+
+bp_status bp_params_share_values(bp_params *dst, const bp_params *src, bp_error *err)
+{
+    if (dst->len != src->len)
+        return bp_error_set(err, BP_ERR_NAME, "cannot share values: %d parameters against %d",
+                            dst->len, src->len);
+    for (int i = 0; i < dst->len; i++) {
+        const bp_node *d = dst->items[i], *s = src->items[i];
+        if (strcmp(d->name, s->name))
+            return bp_error_set(err, BP_ERR_NAME,
+                                "cannot share values: parameter %d is '%s' here, '%s' there", i,
+                                d->name, s->name);
+        if (d->size != s->size || d->shape.ndim != s->shape.ndim ||
+            memcmp(d->shape.dim, s->shape.dim, (size_t)d->shape.ndim * sizeof d->shape.dim[0])) {
+            char a[64], b[64];
+            return bp_error_set(err, BP_ERR_SHAPE,
+                                "cannot share values: '%s' is %s here, %s there", d->name, bp_shape_str(d->shape, a, sizeof a),
+                                bp_shape_str(s->shape, b, sizeof b));
+        }
+    }
+    for (int i = 0; i < dst->len; i++) { /* all checked: now change them all */
+        bp_node *d = dst->items[i];
+        if (!dst->borrowed[i])
+            free(d->value);
+        d->value = src->items[i]->value;
+        dst->borrowed[i] = true;
+    }
+    return BP_OK;
 }

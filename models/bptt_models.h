@@ -46,8 +46,14 @@ typedef struct bp_train_config {
     long checkpoint_every;     /* also every N steps (default 0: only at the end) */
     long max_memory_mb;        /* refuse a model whose run needs more (estimated before
                                   allocating; default BP_TRAIN_MAX_MEMORY_MB; 0: no limit) */
+    int threads;               /* split each training batch's rows across this many
+                                  threads (default 1; at most BP_TRAIN_MAX_THREADS; a
+                                  batch of B < threads rows uses B): see bp_trainer_step */
     bp_optim_config optim;     /* optimizer, lr, schedule, clip_norm, clip_value, ... */
 } bp_train_config;
+
+/* The bound on train.threads. */
+#define BP_TRAIN_MAX_THREADS 256
 
 /* The default of train.max_memory_mb: 4 GiB. */
 #define BP_TRAIN_MAX_MEMORY_MB 4096L

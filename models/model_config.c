@@ -19,7 +19,7 @@ static const char *const layer_keys[] = {"name", "type", "hidden", "size", "acti
 static const char *const data_keys[] = {"task", "steps", "path"};
 static const char *const train_keys[] = {
     "batch", "steps", "seed", "eval_every", "eval_batch", "log_every", "checkpoint",
-    "checkpoint_every", "max_memory_mb", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
+    "checkpoint_every", "max_memory_mb", "threads", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
     "weight_decay", "schedule", "step_every", "step_gamma", "lr_min", "clip_norm",
     "clip_value"};
 static const char *const layer_types[] = {"linear", "rnn", "lstm", "gru", "embedding"};
@@ -258,6 +258,7 @@ static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *e
         TRY(copy_text(bp_yd_get(t, "checkpoint"), ckpt, o->checkpoint, sizeof o->checkpoint, err));
     TRY(get_long(t, "checkpoint_every", 0, 0, 1000000000, &o->checkpoint_every, err));
     TRY(get_long(t, "max_memory_mb", o->max_memory_mb, 0, 1L << 30, &o->max_memory_mb, err));
+    TRY(get_int(t, "threads", o->threads, 1, BP_TRAIN_MAX_THREADS, &o->threads, err));
     TRY(bp_yd_get_enum(t, "optimizer", q->kind, optimizers, COUNT(optimizers), &kind, err));
     q->kind = (bp_opt_kind)kind;
     TRY(bp_yd_get_double(t, "lr", q->lr, 0, 1e6, &q->lr, err));

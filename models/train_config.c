@@ -13,6 +13,7 @@ void bp_train_config_default(bp_train_config *t)
         .eval_batch = 256,
         .log_every = 0,
         .max_memory_mb = BP_TRAIN_MAX_MEMORY_MB,
+        .threads = 1,
     };
     bp_optim_config_default(&t->optim);
 }

@@ -1,4 +1,5 @@
 /* trainer.c — one training run: task, parameters, net, optimizer, random streams. */
+#include "parallel.h"
 #include "trainer_internal.h"
 
 #include <math.h>
@@ -43,6 +44,7 @@ void bp_trainer_free(bp_trainer *tr)
 {
     if (!tr)
         return;
+    bp_workers_free(tr->workers); /* before the net and params its replicas share */
     bp_batch_free(tr->eval_batch);
     bp_net_state_free(tr->state);
     bp_net_state_free(tr->scratch_state);
@@ -114,6 +116,9 @@ bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
     tr->eval_batch = bp_task_batch(tr->task, tr->cfg.train.eval_batch, BP_SPLIT_EVAL, &eval, err);
     if (!tr->eval_batch)
         goto fail;
+    if (tr->cfg.train.threads > 1 &&
+        !(tr->workers = bp_workers_new(tr, tr->cfg.train.threads, err)))
+        goto fail;
     return tr;
 fail:
     bp_trainer_free(tr);
@@ -123,6 +128,34 @@ fail:
 /* Forward and backward over b, in chunks when the net truncates BPTT; the
  * parameters' grads receive the sum. For a sequence head the loss is a mean over
  * steps, so each chunk's loss (a mean over its steps) weighs len / T. */
+bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *tape,
+                                   bp_net_state *state, const bp_batch *b, bp_real scale,
+                                   double *loss, bp_error *err)
+{
+    int T = b->T, K = tr->cfg.net.chunk ? tr->cfg.net.chunk : T;
+    if (state)
+        bp_net_state_zero(state);
+    double total = 0;
+    for (int t0 = 0; t0 < T; t0 += K) {
+        int t1 = t0 + K < T ? t0 + K : T;
+        bp_tape_reset(tape);
+        bp_node *l = bp_net_forward(net, tape, b, t0, t1, state);
+        if (!l) {
+            const bp_error *e = bp_tape_error(tape);
+            return bp_error_set(err, e ? e->status : BP_ERR_VALUE, "%s",
+                                e ? e->msg : "forward failed");
+        }
+        bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
+        total += (double)w * (double)l->value[0];
+        bp_real seed = w * scale; /* d(scale L)/dL_chunk */
+        bp_status st = bp_backward_seed(tape, l, &seed, err);
+        if (st != BP_OK)
+            return st;
+    }
+    *loss = total;
+    return BP_OK;
+}
+
 bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err)
 {
     int T = b->T, K = tr->cfg.net.chunk ? tr->cfg.net.chunk : T;
@@ -137,26 +170,22 @@ bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, b
         } else {
             state = tr->state;
         }
-        bp_net_state_zero(state);
     }
-    double total = 0;
-    for (int t0 = 0; t0 < T; t0 += K) {
-        int t1 = t0 + K < T ? t0 + K : T;
-        bp_tape_reset(tr->tape);
-        bp_node *l = bp_net_forward(tr->net, tr->tape, b, t0, t1, state);
-        if (!l) {
-            const bp_error *e = bp_tape_error(tr->tape);
-            return bp_error_set(err, e ? e->status : BP_ERR_VALUE, "%s",
-                                e ? e->msg : "forward failed");
-        }
-        bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
-        total += (double)w * (double)l->value[0];
-        bp_status st = bp_backward_seed(tr->tape, l, &w, err);
-        if (st != BP_OK)
-            return st;
-    }
-    *loss = total;
-    return BP_OK;
+    return bp_trainer_backward_rows(tr, tr->net, tr->tape, state, b, 1, loss, err);
+}
+
+bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_step_info *info,
+                            bp_error *err)
+{
+    bp_status st = tr->workers && b->B > 1 ? bp_workers_backward(tr->workers, b, loss, err)
+                                           : bp_trainer_backward(tr, b, loss, err);
+    if (st == BP_OK)
+        st = bp_optim_step(tr->optim, *loss, info, err);
+    if (st == BP_ERR_NONFINITE && !isfinite(*loss))
+        bp_trainer_explain_nonfinite(tr, err);
+    if (st != BP_OK)
+        bp_params_zero_grad(tr->params); /* the next try starts clean */
+    return st;
 }
 
 bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_error *err)
@@ -167,15 +196,9 @@ bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_e
     /* a training step needs no intermediate gradient after its use: the tape recycles
      * them, which keeps a long sequence's memory near its activations alone */
     bp_tape_set_keep_grads(tr->tape, false);
-    bp_status st = bp_trainer_backward(tr, b, loss, err);
+    bp_status st = bp_trainer_update(tr, b, loss, info, err);
     bp_tape_set_keep_grads(tr->tape, true);
     bp_batch_free(b);
-    if (st == BP_OK)
-        st = bp_optim_step(tr->optim, *loss, info, err);
-    if (st == BP_ERR_NONFINITE && !isfinite(*loss))
-        bp_trainer_explain_nonfinite(tr, err);
-    if (st != BP_OK)
-        bp_params_zero_grad(tr->params); /* the next try starts clean */
     return st;
 }
 

@@ -37,6 +37,8 @@ int args_model_option(const char *cmd, model_args *a, int argc, char **argv, int
         key = "train.seed";
     else if (!strcmp(opt, "--steps"))
         key = "train.steps";
+    else if (!strcmp(opt, "--threads"))
+        key = "train.threads";
     else
         return 0;
     const char *v = args_value(cmd, argc, argv, i);

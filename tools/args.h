@@ -1,5 +1,5 @@
 /* args.h — the options every model command shares: MODEL.yaml, --set, --seed,
- * --steps, and reading the model file with them. */
+ * --steps, --threads, and reading the model file with them. */
 #ifndef BPTT_ARGS_H
 #define BPTT_ARGS_H
 
@@ -11,12 +11,12 @@ typedef struct model_args {
     const char *model;                 /* the YAML file */
     const char *sets[ARGS_MAX_SETS];   /* key.path=value overrides, in order */
     int n_sets;
-    char owned[4][64];                 /* --seed / --steps turned into sets */
+    char owned[4][64];                 /* --seed / --steps / --threads turned into sets */
     int n_owned;
 } model_args;
 
 /* Take argv[i] (and its value) when it is a model option: --set K=V, --seed S,
- * --steps N. Returns how many argv entries it used (0 = not a model option,
+ * --steps N, --threads N (train.threads). Returns how many argv entries it used (0 = not a model option,
  * -1 = a usage error, already printed). */
 int args_model_option(const char *cmd, model_args *a, int argc, char **argv, int i);
 /* An option that takes a string value: "--out" stores its value in *slot. */

@@ -41,7 +41,7 @@ int bench_memory_child(int argc, char **argv)
         cli_error("bench", "%s: %s", c.cell, err.msg);
         return EXIT_RUNTIME;
     }
-    bp_tape_set_keep_grads(b->w[0].tape, !strcmp(argv[5], "keep"));
+    bp_tape_set_keep_grads(bench_tape(b), !strcmp(argv[5], "keep"));
     double t0 = 0, dt = 0;
     for (int i = 0; i < 2; i++) { /* the first step warms the arena up */
         t0 = bench_now();
@@ -53,7 +53,7 @@ int bench_memory_child(int argc, char **argv)
     }
     long peak = bench_status_kib("VmHWM");
     size_t values = 0, grads = 0;
-    bp_tape *t = b->w[0].tape;
+    bp_tape *t = bench_tape(b);
     int len = bp_tape_len(t);
     for (int i = 0; i < len; i++) {
         const bp_node *n = bp_tape_node(t, i);
@@ -63,7 +63,7 @@ int bench_memory_child(int argc, char **argv)
             grads += n->size * sizeof(bp_real);
     }
     printf("%ld %ld %zu %zu %zu %zu %d %.6f\n", base, peak,
-           bp_params_elements(b->params) * sizeof(bp_real), values, grads,
+           bp_params_elements(bp_trainer_params(b->tr)) * sizeof(bp_real), values, grads,
            bp_tape_arena_bytes(t), len, dt);
     bench_trainer_free(b);
     return EXIT_OK;

@@ -2,6 +2,8 @@
 #include "bench_util.h"
 #include "blas.h"
 #include "bptt_ops.h"
+#include "parallel.h"
+#include "trainer_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,9 +53,11 @@ long bench_status_kib(const char *field)
     return kib;
 }
 
-/* ---------------------------------------------------------------- the net */
+/* ---------------------------------------------------------------- the trainer */
 
-static bp_net *make_net(const bench_cfg *c, bp_params *p, bp_error *err)
+/* The model a configuration names, as a model file would give it: one layer on the
+ * adding task (input 2, a readout of the last step, mse). */
+static bp_trainer *make_trainer(const bench_cfg *c, int threads, bp_error *err)
 {
     bp_layer_kind kind = !strcmp(c->cell, "lstm") ? BP_LAYER_LSTM
                          : !strcmp(c->cell, "gru") ? BP_LAYER_GRU
@@ -65,135 +69,52 @@ static bp_net *make_net(const bench_cfg *c, bp_params *p, bp_error *err)
         l.act = BP_ACT_RELU;
         l.init = BP_INIT_IDENTITY;
     }
-    bp_net_spec s;
-    bp_net_spec_default(&s);
-    s.input_size = 2;
-    s.n_layers = 1;
-    s.layers = &l;
-    s.head = BP_HEAD_LAST;
-    s.output_size = 1;
-    return bp_net_new(&s, p, err);
+    bp_model_config m = {0};
+    snprintf(m.name, sizeof m.name, "bench_%s", c->cell);
+    bp_net_spec_default(&m.net);
+    m.net.input_size = m.net.output_size = 0; /* from the task: 2 and 1 */
+    m.net.n_layers = 1;
+    m.net.layers = &l;
+    m.layers = &l;
+    snprintf(m.data.task, sizeof m.data.task, "adding");
+    m.data.steps = c->T;
+    bp_train_config_default(&m.train); /* Adam, lr 1e-3, seed 1 */
+    m.train.batch = c->B;
+    m.train.eval_batch = 1;   /* the held-out batch is never used here */
+    m.train.max_memory_mb = 0; /* no estimate: tcurve goes to T = 100000 */
+    m.train.threads = threads;
+    return bp_trainer_new(&m, err);
 }
 
-/* ---------------------------------------------------------------- threads */
-
-/* job(w), noting its thread CPU time in w->cpu. */
-static void timed(bench_worker *w, void (*job)(bench_worker *w))
+static bp_workers *workers(bench_trainer *b)
 {
-    double t0 = bench_cpu_now();
-    job(w);
-    w->cpu = bench_cpu_now() - t0;
-}
-
-static void *helper_main(void *arg)
-{
-    struct bench_helper *h = arg;
-    bench_trainer *b = h->b;
-    int k = h->k;
-    for (;;) {
-        pthread_barrier_wait(&b->start);
-        if (b->quit)
-            return NULL;
-        timed(&b->w[k], b->job);
-        pthread_barrier_wait(&b->done);
-    }
-}
-
-/* job(w[k]) on every worker: worker 0 on the calling thread, the others on helpers.
- * Returns the longest job's thread CPU time. */
-static double run_all(bench_trainer *b, void (*job)(bench_worker *w))
-{
-    if (b->threads > 1) {
-        b->job = job;
-        pthread_barrier_wait(&b->start);
-    }
-    timed(&b->w[0], job);
-    if (b->threads > 1)
-        pthread_barrier_wait(&b->done);
-    double longest = 0;
-    for (int k = 0; k < b->threads; k++)
-        longest = b->w[k].cpu > longest ? b->w[k].cpu : longest;
-    return longest;
-}
-
-/* ---------------------------------------------------------------- setup */
-
-static bool make_worker(bench_trainer *b, bench_worker *w, const bp_batch *full, int r0, int rows,
-                        bp_error *err)
-{
-    const bench_cfg *c = &b->cfg;
-    if (w == &b->w[0]) { /* worker 0 trains the weights themselves */
-        w->params = b->params;
-        w->net = b->net;
-    } else {
-        if (!(w->params = bp_params_new()) || !(w->net = make_net(c, w->params, err)))
-            return false;
-    }
-    if (!(w->tape = bp_tape_new()))
-        return false;
-    bp_tape_set_keep_grads(w->tape, false);
-    w->batch = bp_batch_new(rows, c->T, full->F, false, BP_TARGET_VALUES, full->O, err);
-    if (!w->batch)
-        return false;
-    size_t xrow = (size_t)c->T * (size_t)full->F; /* batch first: a row is [T, F] */
-    memcpy(w->batch->x, full->x + (size_t)r0 * xrow, (size_t)rows * xrow * sizeof(bp_real));
-    memcpy(w->batch->y, full->y + (size_t)r0 * (size_t)full->O,
-           (size_t)rows * (size_t)full->O * sizeof(bp_real));
-    w->weight = (double)rows / full->B;
-    return true;
+    return b->tr->workers;
 }
 
 bench_trainer *bench_trainer_new(const bench_cfg *c, int threads, bp_error *err)
 {
     bench_trainer *b = calloc(1, sizeof *b);
-    bp_batch *full = NULL;
-    if (!b)
-        goto nomem;
+    if (!b) {
+        bp_error_set(err, BP_ERR_NOMEM, "bench: out of memory");
+        return NULL;
+    }
     b->cfg = *c;
-    b->threads = threads < 1 ? 1 : threads > BENCH_MAX_THREADS ? BENCH_MAX_THREADS : threads;
-    if (b->threads > c->B)
-        b->threads = c->B;
-    if (!(b->params = bp_params_new()))
-        goto nomem;
-    if (!(b->net = make_net(c, b->params, err)))
+    threads = threads < 1 ? 1 : threads > BENCH_MAX_THREADS ? BENCH_MAX_THREADS : threads;
+    b->threads = threads > c->B ? c->B : threads;
+    if (!(b->tr = make_trainer(c, b->threads, err)))
         goto fail;
+    bp_tape_set_keep_grads(bp_trainer_tape(b->tr), false); /* as bp_trainer_step does */
+    /* the data: x ~ U[0, 1) on both channels, targets ~ U[0, 1) */
     bp_rng rng;
     bp_rng_seed(&rng, 1);
-    if (bp_net_init(b->net, &rng, err) != BP_OK)
+    if (!(b->batch = bp_batch_new(c->B, c->T, 2, false, BP_TARGET_VALUES, 1, err)))
         goto fail;
-    bp_optim_config oc;
-    bp_optim_config_default(&oc); /* Adam, lr 1e-3 */
-    if (!(b->opt = bp_optim_new(&oc, b->params, err)))
-        goto fail;
-    /* the data: x ~ U[0, 1) on both channels, targets ~ U[0, 1) */
-    if (!(full = bp_batch_new(c->B, c->T, 2, false, BP_TARGET_VALUES, 1, err)))
-        goto fail;
-    bp_fill_uniform(full->x, (size_t)c->B * c->T * 2, 0, 1, &rng);
-    bp_fill_uniform(full->y, (size_t)c->B, 0, 1, &rng);
-    for (int k = 0; k < b->threads; k++) {
-        int r0 = k * c->B / b->threads, r1 = (k + 1) * c->B / b->threads;
-        if (!make_worker(b, &b->w[k], full, r0, r1 - r0, err))
-            goto fail;
-    }
-    bp_batch_free(full);
-    full = NULL;
-    if (b->threads > 1) {
-        pthread_barrier_init(&b->start, NULL, (unsigned)b->threads);
-        pthread_barrier_init(&b->done, NULL, (unsigned)b->threads);
-        for (int k = 1; k < b->threads; k++) {
-            b->helper[k] = (struct bench_helper){b, k};
-            if (pthread_create(&b->tid[k], NULL, helper_main, &b->helper[k])) {
-                bp_error_set(err, BP_ERR_NOMEM, "bench: cannot start a thread");
-                goto fail; /* BENCH_MAX_THREADS is 2: none was started */
-            }
-        }
-        b->started = true;
-    }
+    bp_fill_uniform(b->batch->x, (size_t)c->B * c->T * 2, 0, 1, &rng);
+    bp_fill_uniform(b->batch->y, (size_t)c->B, 0, 1, &rng);
+    for (int k = 0; k < b->threads; k++)
+        b->w[k].tape = workers(b) ? bp_workers_at(workers(b), k)->tape : bp_trainer_tape(b->tr);
     return b;
-nomem:
-    bp_error_set(err, BP_ERR_NOMEM, "bench: out of memory");
 fail:
-    bp_batch_free(full);
     bench_trainer_free(b);
     return NULL;
 }
@@ -202,84 +123,47 @@ void bench_trainer_free(bench_trainer *b)
 {
     if (!b)
         return;
-    if (b->started) {
-        b->quit = true;
-        pthread_barrier_wait(&b->start);
-        for (int k = 1; k < b->threads; k++)
-            pthread_join(b->tid[k], NULL);
-        pthread_barrier_destroy(&b->start);
-        pthread_barrier_destroy(&b->done);
-    }
     for (int k = 0; k < BENCH_MAX_THREADS; k++) {
         bench_worker *w = &b->w[k];
-        bp_tape_free(w->tape);
-        bp_batch_free(w->batch);
         free(w->gemms);
         for (int i = 0; i < 3; i++)
             free(w->scratch[i]);
-        if (w->params != b->params) {
-            bp_net_free(w->net);
-            bp_params_free(w->params);
-        }
     }
-    bp_optim_free(b->opt);
-    bp_net_free(b->net);
-    bp_params_free(b->params);
+    bp_batch_free(b->batch);
+    bp_trainer_free(b->tr);
     free(b);
+}
+
+bp_tape *bench_tape(bench_trainer *b)
+{
+    return bp_trainer_tape(b->tr);
 }
 
 /* ---------------------------------------------------------------- the step */
 
-static void forward_backward(bench_worker *w)
+/* The critical path of the last run on the workers: the calling thread's CPU time
+ * since c0, less what it spent in the run (its job and waits), plus the longest job. */
+static double critical_path(bench_trainer *b, double c0)
 {
-    bp_tape_reset(w->tape);
-    bp_node *loss = bp_net_forward(w->net, w->tape, w->batch, 0, w->batch->T, NULL);
-    if (!loss) {
-        w->err = *bp_tape_error(w->tape);
-        w->st = w->err.status;
-        return;
+    double total = bench_cpu_now() - c0;
+    bp_workers *ws = workers(b);
+    if (!ws)
+        return total;
+    double longest = 0;
+    for (int k = 0; k < bp_workers_used(ws); k++) {
+        double c = bp_workers_at(ws, k)->cpu;
+        longest = c > longest ? c : longest;
     }
-    w->loss = loss->value[0];
-    w->st = bp_backward(w->tape, loss, &w->err);
+    return total - bp_workers_run_cpu(ws) + longest;
 }
 
 bp_status bench_step(bench_trainer *b, double *loss, bp_error *err)
 {
-    double c0 = bench_cpu_now();
-    int np = bp_params_count(b->params);
-    if (b->threads > 1) /* every other worker starts from the current weights */
-        for (int k = 1; k < b->threads; k++)
-            for (int i = 0; i < np; i++) {
-                bp_node *dst = bp_params_at(b->w[k].params, i), *src = bp_params_at(b->params, i);
-                memcpy(dst->value, src->value, src->size * sizeof(bp_real));
-            }
-    double longest = run_all(b, forward_backward), mine = b->w[0].cpu;
-    double total = 0;
-    for (int k = 0; k < b->threads; k++) {
-        if (b->w[k].st != BP_OK) {
-            *err = b->w[k].err;
-            return err->status;
-        }
-        total += b->w[k].weight * b->w[k].loss;
-    }
-    if (b->threads > 1) /* the batch's mean loss: dL/dW = sum_k (rows_k / B) dL_k/dW */
-        for (int i = 0; i < np; i++) {
-            bp_node *g = bp_params_at(b->params, i); /* holds worker 0's dL_0/dW */
-            bp_real s0 = (bp_real)b->w[0].weight;
-            for (size_t j = 0; j < g->size; j++)
-                g->grad[j] *= s0;
-            for (int k = 1; k < b->threads; k++) {
-                bp_node *wk = bp_params_at(b->w[k].params, i);
-                bp_real s = (bp_real)b->w[k].weight;
-                for (size_t j = 0; j < g->size; j++)
-                    g->grad[j] += s * wk->grad[j];
-                memset(wk->grad, 0, wk->size * sizeof(bp_real));
-            }
-        }
+    double c0 = bench_cpu_now(), l = 0;
+    bp_status st = bp_trainer_update(b->tr, b->batch, &l, NULL, err);
+    b->cpu_step = critical_path(b, c0);
     if (loss)
-        *loss = total;
-    bp_status st = bp_optim_step(b->opt, total, NULL, err);
-    b->cpu_step = bench_cpu_now() - c0 - mine + longest;
+        *loss = l;
     return st;
 }
 
@@ -381,13 +265,26 @@ static void replay(bench_worker *w)
     }
 }
 
+/* On the library's worker threads: worker k replays bench worker k's list. */
+static void replay_job(bp_worker *w, void *arg)
+{
+    bench_trainer *b = arg;
+    replay(&b->w[w->index]);
+}
+
 double bench_replay_gemms(bench_trainer *b)
 {
-    double t0 = bench_now();
-    b->cpu_replay = run_all(b, replay);
+    double t0 = bench_now(), c0 = bench_cpu_now();
+    bp_workers *ws = workers(b);
+    if (ws)
+        bp_workers_run(ws, b->threads, replay_job, b);
+    else
+        replay(&b->w[0]);
     double dt = bench_now() - t0;
-    for (int k = 0; k < b->threads; k++) /* the replay added into the weights' grads */
-        bp_params_zero_grad(b->w[k].params);
-    bp_params_zero_grad(b->params);
+    b->cpu_replay = critical_path(b, c0);
+    /* the replay added into the weights' grads: the trainer's and the replicas' */
+    bp_params_zero_grad(bp_trainer_params(b->tr));
+    for (int k = 1; ws && k < bp_workers_count(ws); k++)
+        bp_params_zero_grad(bp_workers_at(ws, k)->params);
     return dt;
 }

@@ -1,14 +1,13 @@
 /* bench_util.h — what the `bptt bench` programs share: the clock, medians, the
  * benchmark configurations, and a training step of a one-layer recurrent net
- * (forward + backward + Adam update) on 1 or more threads, with the list of the
- * sgemm calls that step made, so that the same calls can be timed bare. */
+ * (forward + backward + Adam update) through the library's trainer on 1 or more
+ * threads, with the list of the sgemm calls that step made, so that the same calls
+ * can be timed bare. */
 #ifndef BPTT_BENCH_UTIL_H
 #define BPTT_BENCH_UTIL_H
 
-#include "bptt_layers.h"
-#include "bptt_optim.h"
+#include "bptt_models.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #define BENCH_MAX_THREADS 2
@@ -36,48 +35,39 @@ typedef struct bench_gemm {
     bp_real beta;
 } bench_gemm;
 
-/* One thread's share: its own tape, net and batch rows. Worker 0's params are the
- * trainer's; the others' a private copy, refreshed each step, whose grads are summed. */
+/* One thread's share of a step, as the library's batch split (models/parallel.h) made
+ * it: worker 0 is the trainer itself, worker k > 0 a replica on the same weights with
+ * its own tape and grads. Here: the sgemm calls its tape made, for the floor. */
 typedef struct bench_worker {
-    bp_params *params;
-    bp_net *net;
     bp_tape *tape;
-    bp_batch *batch;
-    double weight; /* rows / B: its loss's weight in the batch's mean */
-    double loss;
-    double cpu;    /* thread CPU seconds of its last job */
     bench_gemm *gemms;
     int n_gemms, cap_gemms;
     bp_real *scratch[3];   /* stand-ins for grads the tape released (A, B, C operands) */
     size_t scratch_size;
-    bp_status st;
-    bp_error err;
 } bench_worker;
 
+/* A training run of the library (bp_trainer: train.threads = the thread count, the
+ * adding task's shapes, Adam lr 1e-3) stepped on one fixed batch. */
 typedef struct bench_trainer {
     bench_cfg cfg;
-    int threads; /* workers actually used (B = 1 cannot be split) */
-    bp_params *params;
-    bp_net *net;
-    bp_optim *opt;
+    int threads;  /* workers actually used (B = 1 cannot be split) */
+    bp_trainer *tr;
+    bp_batch *batch;
     bench_worker w[BENCH_MAX_THREADS];
-    /* the helper threads: each runs job(w[k]) between two barriers */
-    pthread_t tid[BENCH_MAX_THREADS];
-    struct bench_helper { struct bench_trainer *b; int k; } helper[BENCH_MAX_THREADS];
-    pthread_barrier_t start, done;
-    void (*job)(bench_worker *w);
-    bool quit;
-    bool started; /* helpers and barriers exist */
     /* CPU seconds of the last step's and replay's critical path: the calling thread's
      * serial part plus the longest worker job (= wall time on idle cores) */
     double cpu_step, cpu_replay;
 } bench_trainer;
 
-/* Build net, batch (seeded), optimizer (Adam, lr 1e-3) and threads. */
+/* Build the trainer (its net initialised from train.seed 1) and the batch (seeded). */
 bench_trainer *bench_trainer_new(const bench_cfg *c, int threads, bp_error *err);
 void bench_trainer_free(bench_trainer *b);
-/* One training step: forward + backward on every worker, grads summed, update. */
+/* One training step, the library's own (bp_trainer_update, as bp_trainer_step runs it
+ * with a fresh batch): forward + backward on every worker, grads summed, update. */
 bp_status bench_step(bench_trainer *b, double *loss, bp_error *err);
+/* The trainer's tape (worker 0's): a step releases node grads; the memory bench
+ * may keep them. */
+bp_tape *bench_tape(bench_trainer *b);
 /* After a step: each worker's sgemm calls, read from its tape (forward in tape order,
  * then backward in reverse order, as ops/matmul.c makes them). The tapes release node
  * grads once used (bp_tape_set_keep_grads false, as a training step should): a released

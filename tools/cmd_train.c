@@ -111,8 +111,11 @@ int cmd_train(int argc, char **argv)
     if (log)
         fprintf(log, "step,loss,grad_norm,clipped,lr,eval_loss,eval_metric\n");
     const bp_task *task = bp_trainer_task(tr);
-    printf("training %s: %s task, T = %d, batch %d, %ld steps, %zu parameters (%s)\n", c->name,
-           bp_task_name(task), bp_task_steps(task), t->batch, t->steps,
+    char threads[32] = "";
+    if (t->threads > 1)
+        snprintf(threads, sizeof threads, " split across %d threads", t->threads);
+    printf("training %s: %s task, T = %d, batch %d%s, %ld steps, %zu parameters (%s)\n", c->name,
+           bp_task_name(task), bp_task_steps(task), t->batch, threads, t->steps,
            bp_params_elements(bp_trainer_params(tr)), BP_REAL_NAME);
     fflush(stdout);
     struct sigaction sa = {.sa_handler = on_sigint};

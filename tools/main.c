@@ -13,7 +13,8 @@
 const cli_command cli_commands[] = {
     {"train", "train a model file, with progress, evaluation and checkpoints", cmd_train,
      "bptt train MODEL.yaml [--steps N] [--seed S] [--set key.path=value]... [--out CKPT]\n"
-     "                  [--resume CKPT | --weights W] [--log metrics.csv] [--quiet]"},
+     "                  [--resume CKPT | --weights W] [--log metrics.csv] [--quiet]\n"
+     "                  [--threads N]   (train.threads: split each batch across N threads)"},
     {"eval", "loss and the task's metric on held-out data (or on --batch)", cmd_eval,
      "bptt eval MODEL.yaml --weights CKPT [--batch B.safetensors] [--set key.path=value]..."},
     {"summary", "layers, output shapes, parameter counts, tape nodes per step", cmd_summary,
