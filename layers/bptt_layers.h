@@ -169,6 +169,9 @@ typedef struct bp_net_spec {
     bp_head_kind head;
     int output_size;              /* O: target width or number of classes */
     int chunk;                    /* truncated BPTT: chunks of this many steps; 0 = whole */
+    int recompute;                /* for training loops (the trainer): backward by
+                                     bp_net_backward_recompute with this k; 0 = off (plain
+                                     BPTT), BP_RECOMPUTE_SQRT = k of ceil(sqrt(chunk steps)) */
 } bp_net_spec;
 
 void bp_net_spec_default(bp_net_spec *s);
@@ -241,6 +244,36 @@ typedef struct bp_net_eval {
  * the forward's (the tape's error, copied into err) and BP_ERR_NOMEM. */
 bp_status bp_net_evaluate(bp_net *net, bp_tape *tape, const bp_batch *batch, bp_net_eval *out,
                           bp_error *err);
+
+/* ---------------------------------------------------------------- recomputation */
+
+/* Memory-efficient BPTT (Chen et al. 2016, "Training deep nets with sublinear memory
+ * cost"; Gruslys et al. 2016, "Memory-efficient backpropagation through time") over
+ * steps [t0, t1) of batch. It does what
+ *     bp_tape_reset(tape);
+ *     bp_node *l = bp_net_forward(net, tape, batch, t0, t1, state);
+ *     bp_backward_seed(tape, l, &dloss, err);
+ * does -- the parameters' grads receive the very same numbers, bit for bit, *loss gets
+ * l's value and state the same values -- while the tape holds one segment of k steps at
+ * a time: a first forward keeps only the state (h, and c for lstm or a two-state cell)
+ * entering each segment; then, from the last segment back to the first, each segment is
+ * recorded again from its stored state and backpropagated, handing dL/d(state at its
+ * start) to the one before. Memory: about k steps of activations plus (t1 - t0) / k
+ * states, instead of t1 - t0 steps of activations; time: about one forward more.
+ * k > 0 is the segment length (k >= t1 - t0 is plain BPTT); BP_RECOMPUTE_SQRT takes
+ * k = ceil(sqrt(t1 - t0)). The function owns the tape: it resets it before each segment.
+ * Afterwards tape and trace hold the first segment, steps [t0, t0 + k) (trace.steps is
+ * k; with keep_grads its nodes' grads are dL/d(node) as usual); when the chunk takes no
+ * gradient (sequence to one, t1 < T) only the forward runs and they hold the last one.
+ * Errors: a k neither > 0 nor BP_RECOMPUTE_SQRT (BP_ERR_VALUE), the forward's (the
+ * tape's error, copied into err), the backward's, BP_ERR_NOMEM. */
+#define BP_RECOMPUTE_SQRT (-1)
+bp_status bp_net_backward_recompute(bp_net *net, bp_tape *tape, const bp_batch *batch, int t0,
+                                    int t1, bp_net_state *state, int k, bp_real dloss,
+                                    double *loss, bp_error *err);
+/* The segment length bp_net_backward_recompute uses for k over steps steps: k itself or
+ * ceil(sqrt(steps)) for BP_RECOMPUTE_SQRT, at most steps; 0 when k or steps is invalid. */
+int bp_recompute_segment(int k, int steps);
 
 /* ---------------------------------------------------------------- diagnostics */
 

@@ -1,5 +1,6 @@
-/* forward.c — record a net over steps [t0, t1) of a batch: inputs, the layer stack
- * (layer by layer, step by step), the readout and the loss. */
+/* forward.c — record a net over steps [t0, t1) of a batch (or a segment of them): inputs,
+ * the layer stack (time major: at each step every layer in turn), the readout and the
+ * loss. */
 #include "net_internal.h"
 
 #include <stdlib.h>
@@ -7,7 +8,7 @@
 
 /* The batch must fit the net: input kind and width, targets, and the steps asked for. */
 static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int t1,
-                        const bp_net_state *state)
+                        const bp_net_state *state, int steps)
 {
     const bp_net_spec *s = &net->spec;
     if (b->tokens != s->tokens) {
@@ -53,7 +54,7 @@ static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
         net->buf = buf;
         net->buf_cap = need;
     }
-    if (!net_reserve(net, t1 - t0)) {
+    if (!net_reserve(net, steps)) {
         bp_tape_fail(t, BP_ERR_NOMEM, "net: out of memory");
         return false;
     }
@@ -96,13 +97,14 @@ static bp_node *sequence_input(bp_net *net, bp_tape *t, const bp_batch *b, int t
     return x;
 }
 
-/* The net's input at each step: (B, F) rows of the sequence node, viewed in place, made
- * on first use (a first recurrent layer reads the sequence node itself). */
-static bp_node **step_inputs(bp_net *net, bp_tape *t, int B, int steps)
+/* The net's input at each step of the span: (B, F) rows of the sequence node (whose first
+ * row is step in_lo), viewed in place, made on first use (a first recurrent layer reads the
+ * sequence node itself). */
+static bp_node **step_inputs(bp_net *net, bp_tape *t, int B, const net_span *sp)
 {
     if (net->in_seq && !net->in_nodes[0])
-        for (int k = 0; k < steps; k++)
-            net->in_nodes[k] = bp_rows(t, net->in_seq, (double)k * B, B);
+        for (int k = 0; k < sp->b - sp->a; k++)
+            net->in_nodes[k] = bp_rows(t, net->in_seq, (double)(sp->a - net->in_lo + k) * B, B);
     return net->in_nodes;
 }
 
@@ -117,64 +119,117 @@ static int projection_block(int B, int W, int steps)
     return n < 1 ? 1 : n > (size_t)steps ? steps : (int)n;
 }
 
-/* Layer i over the chunk: reads layer i-1's outputs (or the inputs), writes its own. */
-static void record_layer(bp_net *net, bp_tape *t, int i, int B, int steps,
-                         const bp_net_state *state)
+/* Does layer i multiply its input by W_x once per block of steps? A first rnn, lstm or
+ * gru layer does: it reads the sequence node (features or one-hot). */
+static bool projects(const bp_net *net, int i)
+{
+    bp_layer_kind kind = net->layers[i].spec.kind;
+    return i == 0 && (kind == BP_LAYER_RNN || kind == BP_LAYER_LSTM || kind == BP_LAYER_GRU);
+}
+
+/* x W_x as a tape input that takes a gradient but leads nowhere: its value is what the
+ * matmul op's own forward computes (bit for bit the node bp_matmul would record); its
+ * grad only collects dL/d(rows) for the caller (recompute.c). */
+static bp_node *detached_product(bp_tape *t, bp_node *x, bp_node *W)
+{
+    if (!x)
+        return NULL;
+    bp_node *n = bp_tape_input(t, bp_shape2(x->shape.dim[0], W->shape.dim[1]), NULL, true);
+    if (!n)
+        return NULL;
+    bp_node probe = *n;
+    probe.op = &bp_op_matmul;
+    probe.in[0] = x;
+    probe.in[1] = W;
+    bp_op_matmul.forward(&probe, t);
+    return n;
+}
+
+/* The first layer's input product of the block holding chunk step s, [(q - p) B, G H]:
+ * the blocks start at t0 whatever the span, so a segment records the very products (same
+ * shapes, same rows) the whole chunk would. One that starts before the span is detached. */
+static net_block block_product(bp_net *net, bp_tape *t, const net_layer *l, const net_run *run,
+                               int s, int B, const net_span *sp)
+{
+    net_block k = {0};
+    k.p = sp->t0 + (s - sp->t0) / run->blk * run->blk;
+    k.q = k.p + run->blk < sp->t1 ? k.p + run->blk : sp->t1;
+    k.detached = k.p < sp->a;
+    int rows = (k.q - k.p) * B;
+    bp_node *x = rows == net->in_seq->shape.dim[0]
+                     ? net->in_seq
+                     : bp_rows(t, net->in_seq, (double)(k.p - net->in_lo) * B, rows);
+    k.xw = k.detached ? detached_product(t, x, l->W_x) : bp_matmul(t, x, l->W_x);
+    return k;
+}
+
+/* Before step 0: layer i's input, its input blocks, and (recurrent) its entering state,
+ * a tape input holding the state's value (a constant unless the span asks for its
+ * gradient). */
+static void start_layer(bp_net *net, bp_tape *t, int i, int B, const net_span *sp)
 {
     net_layer *l = &net->layers[i];
-    size_t cap = (size_t)net->cap_steps;
-    bp_layer_kind kind = l->spec.kind;
-    /* a first rnn, lstm or gru layer: x W_x of every step in one product, [steps B, G H] */
-    bool project = i == 0 && net->in_seq &&
-                   (kind == BP_LAYER_RNN || kind == BP_LAYER_LSTM || kind == BP_LAYER_GRU);
-    bp_node **in = i > 0 ? net->outs + (size_t)(i - 1) * cap
-                   : project && l->spec.skip_from != BP_SKIP_INPUT ? NULL
-                                                                    : step_inputs(net, t, B, steps);
-    bp_node **out = net->outs + (size_t)i * cap;
+    net_run *run = &net->runs[i];
+    bool project = projects(net, i);
+    *run = (net_run){0};
+    run->in = i > 0 ? net->outs + (size_t)(i - 1) * (size_t)net->cap_steps
+              : project && l->spec.skip_from != BP_SKIP_INPUT ? NULL
+                                                               : step_inputs(net, t, B, sp);
+    run->blk = project ? projection_block(B, l->W_x->shape.dim[1], sp->t1 - sp->t0) : 0;
     int r = l->rec_index;
+    if (r < 0)
+        return;
+    run->io.h = bp_tape_input(t, bp_shape2(B, l->spec.size), sp->h0 ? sp->h0[r] : NULL,
+                              sp->state_grad);
+    run->io.c = NULL;
+    if (net_c_size(l))
+        run->io.c = bp_tape_input(t, bp_shape2(B, net_c_size(l)), sp->c0 ? sp->c0[r] : NULL,
+                                  sp->state_grad);
+    net->tr_h0[r] = run->io.h;
+    net->tr_c0[r] = run->io.c;
+}
+
+/* Layer i at step k of the span (chunk step a + k): reads layer i-1's output (or the
+ * input), writes its own. */
+static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_span *sp)
+{
+    net_layer *l = &net->layers[i];
+    net_run *run = &net->runs[i];
+    size_t cap = (size_t)net->cap_steps;
+    bp_node **in = run->in, **out = net->outs + (size_t)i * cap;
+    int r = l->rec_index, s = sp->a + k;
     if (r < 0) {
-        for (int k = 0; k < steps; k++)
-            out[k] = l->spec.kind == BP_LAYER_EMBEDDING ? bp_embedding(t, l->W_x, in[k])
-                                                        : net_linear(t, l, in[k]);
+        out[k] = l->spec.kind == BP_LAYER_EMBEDDING ? bp_embedding(t, l->W_x, in[k])
+                                                    : net_linear(t, l, in[k]);
     } else {
-        /* the carried state enters as a constant: its value, no gradient */
-        bp_shape hs = bp_shape2(B, l->spec.size);
-        step_io io = {0};
-        io.h = bp_tape_input(t, hs, state ? state->h[r] : NULL, false);
-        if (net_c_size(l))
-            io.c = bp_tape_input(t, bp_shape2(B, net_c_size(l)), state ? state->c[r] : NULL,
-                                 false);
-        net->tr_h0[r] = io.h;
-        int block = project ? projection_block(B, l->W_x->shape.dim[1], steps) : 0;
-        bp_node *xw = NULL;
-        for (int k = 0; k < steps; k++) {
-            if (project && k % block == 0) { /* x W_x of the next block of steps at once */
-                int n = steps - k < block ? steps - k : block;
-                bp_node *x = n == steps ? net->in_seq : bp_rows(t, net->in_seq, (double)k * B, n * B);
-                xw = bp_matmul(t, x, l->W_x);
-            }
-            /* step k's x_t W_x: rows of the block's product (a view), or the cell makes it */
-            io.x = project ? NULL : in[k];
-            io.xw = project ? bp_rows(t, xw, (double)(k % block) * B, B) : NULL;
-            switch (l->spec.kind) {
-            case BP_LAYER_RNN: net_rnn_step(t, l, &io); break;
-            case BP_LAYER_LSTM: net_lstm_step(t, l, &io); break;
-            case BP_LAYER_CELL: net_cell_step(t, l, &io); break;
-            default: net_gru_step(t, l, &io); break;
-            }
-            net->tr_h_rows[r][k] = out[k] = io.h_new;
-            net->tr_rec_rows[r][k] = io.rec;
-            io.h = io.h_new;
-            io.c = io.c_new;
+        step_io *io = &run->io;
+        if (run->blk && (k == 0 || (s - sp->t0) % run->blk == 0)) {
+            /* x W_x of the next block of steps at once */
+            run->cur = block_product(net, t, l, run, s, B, sp);
+            if (k == 0)
+                net->blk_first = run->cur;
+            net->blk_last = run->cur;
         }
-        net->last_c[r] = io.c;
+        /* step k's x_t W_x: rows of the block's product (a view), or the cell makes it */
+        io->x = run->blk ? NULL : in[k];
+        io->xw = run->blk ? bp_rows(t, run->cur.xw, (double)(s - run->cur.p) * B, B) : NULL;
+        switch (l->spec.kind) {
+        case BP_LAYER_RNN: net_rnn_step(t, l, io); break;
+        case BP_LAYER_LSTM: net_lstm_step(t, l, io); break;
+        case BP_LAYER_CELL: net_cell_step(t, l, io); break;
+        default: net_gru_step(t, l, io); break;
+        }
+        net->tr_h_rows[r][k] = out[k] = io->h_new;
+        net->tr_rec_rows[r][k] = io->rec;
+        io->h = io->h_new;
+        io->c = io->c_new;
+        net->last_c[r] = io->c;
     }
     /* a skip connection in the stack: y = f(x) + x_skip, a skip node */
     int from = l->spec.skip_from;
     if (from != BP_SKIP_NONE) {
         bp_node **src = from == BP_SKIP_INPUT ? in : net->outs + (size_t)from * cap;
-        for (int k = 0; k < steps; k++)
-            out[k] = bp_skip(t, out[k], src[k]);
+        out[k] = bp_skip(t, out[k], src[k]);
     }
 }
 
@@ -184,52 +239,100 @@ static bp_node *readout(bp_net *net, bp_tape *t, bp_node *h)
     return bp_add(t, bp_matmul(t, h, net->out_W), net->out_b);
 }
 
-static bp_node *record_head(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int t1)
+/* Sequence to sequence, step k of the span: its readout and loss, added to the running
+ * sum: total + xent(logits_k, y[:, a + k]). */
+static bp_node *record_seq_step(bp_net *net, bp_tape *t, const bp_batch *b, int k, bp_node *top,
+                                bp_node *total, const net_span *sp)
 {
-    int steps = t1 - t0, B = b->B;
+    int B = b->B, s = sp->a + k;
+    bp_node *z = net->logits[k] = readout(net, t, top);
+    for (int r = 0; r < B; r++)
+        net->buf[r] = b->y[(size_t)r * b->T + s];
+    bp_node *l = bp_softmax_xent(t, z, bp_tape_input(t, bp_shape1(B), net->buf, false));
+    if (!total && sp->total_in) /* the sum of the steps before the span, a constant */
+        total = bp_tape_input(t, bp_shape1(1), sp->total_in, false);
+    return total ? bp_add(t, total, l) : l;
+}
+
+/* After the last step: the sequence-to-one readout, or the mean of the per-step losses:
+ * L = (1/steps) sum_k xent(logits_k, y[:, t0 + k]) over the chunk's steps. */
+static bp_node *record_loss(bp_net *net, bp_tape *t, const bp_batch *b, bp_node *total,
+                            const net_span *sp)
+{
+    int steps = sp->b - sp->a, B = b->B;
+    if (net->spec.head == BP_HEAD_SEQ)
+        return sp->t1 - sp->t0 == 1 ? total : bp_scale(t, total, 1.0 / (sp->t1 - sp->t0));
+    if (sp->b != b->T) /* no target in this chunk */
+        return bp_tape_input(t, bp_shape1(1), NULL, false);
     bp_node **top = net->outs + (size_t)(net->spec.n_layers - 1) * (size_t)net->cap_steps;
+    bp_node *z = net->logits[steps - 1] = readout(net, t, top[steps - 1]);
+    if (b->target == BP_TARGET_VALUES)
+        return bp_mse(t, z, bp_tape_input(t, bp_shape2(B, b->O), b->y, false));
+    return bp_softmax_xent(t, z, bp_tape_input(t, bp_shape1(B), b->y, false));
+}
+
+/* Time major: at each step every layer in turn, then (seq head) the step's readout and
+ * loss. A node's consumers at later steps then come after all of its own step's on the
+ * tape, so backward adds what flows back through time into dL/dh_t before what comes
+ * from above at step t — the order a segment recomputed from h_t sees too (recompute.c:
+ * its gradients equal these bit for bit). */
+bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *sp)
+{
+    if (bp_tape_error(t) || !check_batch(net, t, b, sp->t0, sp->t1, NULL, sp->b - sp->a))
+        return NULL;
+    if (sp->a < sp->t0 || sp->b <= sp->a || sp->b > sp->t1) {
+        bp_tape_fail(t, BP_ERR_VALUE, "net: steps [%d, %d) are not within [%d, %d)", sp->a,
+                     sp->b, sp->t0, sp->t1);
+        return NULL;
+    }
+    int steps = sp->b - sp->a, B = b->B, L = net->spec.n_layers;
+    net->trace.steps = steps;
+    net->trace.t0 = sp->a;
+    net->blk_first = net->blk_last = (net_block){0};
+    bool ids = net->spec.tokens && net->layers[0].spec.kind == BP_LAYER_EMBEDDING;
+    /* the input rows: the span's steps, and those of the first layer's blocks around them */
+    int lo = sp->a, hi = sp->b;
+    net->in_seq = NULL;
+    if (projects(net, 0)) {
+        int blk = projection_block(B, net->layers[0].W_x->shape.dim[1], sp->t1 - sp->t0);
+        lo = sp->t0 + (sp->a - sp->t0) / blk * blk;
+        hi = sp->t0 + ((sp->b - 1 - sp->t0) / blk + 1) * blk;
+        hi = hi < sp->t1 ? hi : sp->t1;
+    }
+    net->in_lo = lo;
+    net->in_seq = ids ? NULL : sequence_input(net, t, b, lo, hi - lo);
     for (int k = 0; k < steps; k++)
+        net->in_nodes[k] = ids ? step_ids(net, t, b, sp->a + k) : NULL;
+    for (int i = 0; i < L; i++)
+        start_layer(net, t, i, B, sp);
+    bp_node *total = NULL, **top = net->outs + (size_t)(L - 1) * (size_t)net->cap_steps;
+    for (int k = 0; k < steps && !bp_tape_error(t); k++) {
+        for (int i = 0; i < L; i++)
+            record_step(net, t, i, k, B, sp);
         net->logits[k] = NULL;
-    if (net->spec.head == BP_HEAD_LAST) {
-        if (t1 != b->T) /* no target in this chunk */
-            return bp_tape_input(t, bp_shape1(1), NULL, false);
-        bp_node *z = net->logits[steps - 1] = readout(net, t, top[steps - 1]);
-        if (b->target == BP_TARGET_VALUES)
-            return bp_mse(t, z, bp_tape_input(t, bp_shape2(B, b->O), b->y, false));
-        return bp_softmax_xent(t, z, bp_tape_input(t, bp_shape1(B), b->y, false));
+        if (net->spec.head == BP_HEAD_SEQ)
+            total = record_seq_step(net, t, b, k, top[k], total, sp);
     }
-    /* sequence to sequence: L = (1/steps) sum_k xent(logits_k, y[:, t0 + k]) */
-    bp_node *total = NULL;
-    for (int k = 0; k < steps; k++) {
-        bp_node *z = net->logits[k] = readout(net, t, top[k]);
-        for (int r = 0; r < B; r++)
-            net->buf[r] = b->y[(size_t)r * b->T + t0 + k];
-        bp_node *l = bp_softmax_xent(t, z, bp_tape_input(t, bp_shape1(B), net->buf, false));
-        total = total ? bp_add(t, total, l) : l;
-    }
-    return steps == 1 ? total : bp_scale(t, total, 1.0 / steps);
+    bp_node *loss = bp_tape_error(t) ? NULL : record_loss(net, t, b, total, sp);
+    return loss && !bp_tape_error(t) ? loss : NULL;
 }
 
 bp_node *bp_net_forward(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int t1,
                         bp_net_state *state)
 {
-    if (bp_tape_error(t) || !check_batch(net, t, b, t0, t1, state))
+    if (bp_tape_error(t) || !check_batch(net, t, b, t0, t1, state, 1))
         return NULL;
-    int steps = t1 - t0;
-    net->trace.steps = steps;
-    net->trace.t0 = t0;
-    bool ids = net->spec.tokens && net->layers[0].spec.kind == BP_LAYER_EMBEDDING;
-    net->in_seq = ids ? NULL : sequence_input(net, t, b, t0, steps);
-    for (int k = 0; k < steps; k++)
-        net->in_nodes[k] = ids ? step_ids(net, t, b, t0 + k) : NULL;
-    for (int i = 0; i < net->spec.n_layers; i++)
-        record_layer(net, t, i, b->B, steps, state);
-    bp_node *loss = record_head(net, t, b, t0, t1);
-    if (!loss || bp_tape_error(t))
+    net_span sp = {.t0 = t0, .t1 = t1, .a = t0, .b = t1};
+    if (state) {
+        sp.h0 = state->h;
+        sp.c0 = state->c;
+    }
+    bp_node *loss = net_record(net, t, b, &sp);
+    if (!loss)
         return NULL;
     if (state) /* carry the values, after step t1 - 1, to the next chunk */
         for (int r = 0; r < net->n_rec; r++) {
-            const bp_node *h = net->tr_h_rows[r][steps - 1];
+            const bp_node *h = net->tr_h_rows[r][t1 - t0 - 1];
             memcpy(state->h[r], h->value, h->size * sizeof(bp_real));
             if (state->c[r])
                 memcpy(state->c[r], net->last_c[r]->value,

@@ -84,10 +84,12 @@ bp_net *bp_net_new(const bp_net_spec *spec, bp_params *params, bp_error *errp)
     if (!net->out_b)
         goto fail;
     net->tr_h0 = calloc((size_t)net->n_rec + 1, sizeof *net->tr_h0);
+    net->tr_c0 = calloc((size_t)net->n_rec + 1, sizeof *net->tr_c0);
+    net->runs = calloc((size_t)L, sizeof *net->runs);
     net->last_c = calloc((size_t)net->n_rec + 1, sizeof *net->last_c);
     net->tr_h_rows = calloc((size_t)net->n_rec + 1, sizeof *net->tr_h_rows);
     net->tr_rec_rows = calloc((size_t)net->n_rec + 1, sizeof *net->tr_rec_rows);
-    if (!net->tr_h0 || !net->last_c || !net->tr_h_rows || !net->tr_rec_rows)
+    if (!net->tr_h0 || !net->tr_c0 || !net->runs || !net->last_c || !net->tr_h_rows || !net->tr_rec_rows)
         goto nomem;
     net->trace.n_layers = net->n_rec;
     net->trace.layer = net->rec_layer;
@@ -114,6 +116,8 @@ void bp_net_free(bp_net *net)
     free(net->tr_h);
     free(net->tr_rec);
     free(net->tr_h0);
+    free(net->tr_c0);
+    free(net->runs);
     free(net->last_c);
     free(net->tr_h_rows);
     free(net->tr_rec_rows);

@@ -19,6 +19,46 @@ typedef struct net_layer {
     int cell_rec;          /* cell: the node traced as h_{t-1} W_h, or -1 */
 } net_layer;
 
+/* What one recurrent step reads and returns. */
+typedef struct step_io {
+    bp_node *x;      /* input at this step, (B, in); NULL when xw is given */
+    bp_node *xw;     /* x_t W_x when made ahead for all steps (B, G H), or NULL */
+    bp_node *h;      /* h_{t-1}, (B, H) */
+    bp_node *c;      /* c_{t-1} (lstm), (B, H) */
+    bp_node *rec;    /* out: h_{t-1} W_h */
+    bp_node *h_new;  /* out: h_t */
+    bp_node *c_new;  /* out: c_t (lstm) */
+} step_io;
+
+/* A first layer's input product x W_x over one block of steps [p, q) of a chunk (the
+ * blocks start at the chunk's first step, so a segment of it sees the same products). */
+typedef struct net_block {
+    bp_node *xw;   /* [(q - p) B, G H]; NULL when the first layer makes none */
+    int p, q;
+    bool detached; /* the block starts before the recorded steps: xw is a tape input holding
+                      the product's value, whose grad only collects the steps' rows (recompute.c
+                      adds them into the real product node when it records the block's start) */
+} net_block;
+
+/* What net_record records: steps [a, b) of the chunk [t0, t1). bp_net_forward records a
+ * whole chunk; recompute.c one segment of it at a time. */
+typedef struct net_span {
+    int t0, t1;
+    int a, b;
+    bp_real *const *h0, *const *c0; /* [n_rec]: the state entering step a, or NULL (zeros) */
+    bool state_grad;                /* the entering state takes a gradient */
+    const bp_real *total_in;        /* BP_HEAD_SEQ, a > t0: the sum of the losses of steps
+                                       [t0, a), where the span's sum starts; else NULL */
+} net_span;
+
+/* One layer's recording in progress (time major: each step records every layer in turn). */
+typedef struct net_run {
+    step_io io;
+    bp_node **in;  /* the layer's input at each step; NULL: rows of its input product */
+    int blk;       /* steps per input-product block (0: no product) */
+    net_block cur; /* the block of the step being recorded */
+} net_run;
+
 struct bp_net {
     bp_net_spec spec;       /* spec.layers points at spec_layers */
     bp_layer_spec *spec_layers; /* the net's copy, names filled in */
@@ -36,6 +76,10 @@ struct bp_net {
     bp_node **outs;         /* [n_layers * cap]: each layer's output at each step */
     bp_node **tr_h, **tr_rec; /* [n_rec * cap] */
     bp_node **tr_h0;        /* [n_rec] */
+    bp_node **tr_c0;        /* [n_rec]: the initial c (lstm, a cell's state 1) or NULL */
+    net_run *runs;          /* [n_layers] */
+    int in_lo;              /* in_seq's first row is step in_lo */
+    net_block blk_first, blk_last; /* the first layer's blocks of the span's first, last step */
     bp_node **last_c;       /* [n_rec]: c after the last step (lstm), for the state */
     bp_node ***tr_h_rows, ***tr_rec_rows; /* [n_rec] row pointers into tr_h, tr_rec */
     bp_node **logits;       /* [cap] */
@@ -52,16 +96,6 @@ struct bp_net_state {
     size_t elements;
 };
 
-/* What one recurrent step reads and returns. */
-typedef struct step_io {
-    bp_node *x;      /* input at this step, (B, in); NULL when xw is given */
-    bp_node *xw;     /* x_t W_x when made ahead for all steps (B, G H), or NULL */
-    bp_node *h;      /* h_{t-1}, (B, H) */
-    bp_node *c;      /* c_{t-1} (lstm), (B, H) */
-    bp_node *rec;    /* out: h_{t-1} W_h */
-    bp_node *h_new;  /* out: h_t */
-    bp_node *c_new;  /* out: c_t (lstm) */
-} step_io;
 
 /* The cells: record one step's ops on t; outputs NULL once the tape holds an error. */
 void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io);
@@ -82,6 +116,12 @@ int net_c_size(const net_layer *l);
 /* Layer i's name (its own, or kind + count: "rnn1") and its input width (spec.c). */
 void net_layer_name(const bp_net_spec *s, int i, char out[BP_LAYER_NAME_MAX]);
 int net_layer_in_size(const bp_net_spec *s, int i);
+
+/* Record sp's steps of b on t (forward.c): the loss node of the span (BP_HEAD_LAST: the
+ * readout's loss when sp->b == b->T, else a zero constant; BP_HEAD_SEQ: the sum of the
+ * losses of steps [t0, b) times 1 / (t1 - t0), when t1 - t0 > 1), NULL on error (the
+ * tape's). Checks the batch; fills the trace, net->blk_first, net->blk_last. */
+bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *sp);
 
 /* Grow the forward scratch to hold steps steps (net.c); false when out of memory. */
 bool net_reserve(bp_net *net, int steps);
