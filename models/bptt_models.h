@@ -104,7 +104,10 @@ void bp_trainer_free(bp_trainer *tr);
 
 /* One optimizer step on a fresh training batch: forward (in chunks for truncated
  * BPTT, the gradients of all chunks summed), backward, clip, update. *loss is the
- * batch's loss. A NaN or Inf loss or gradient fails with BP_ERR_NONFINITE naming the
+ * batch's loss. With train.threads = N > 1 the batch's rows are split across N threads
+ * (each with its own tape and gradients over the same weights), their gradients summed
+ * in a fixed order before the one update: deterministic for a given N, and equal to the
+ * 1-thread step up to rounding (docs/training.md, "Threads"). A NaN or Inf loss or gradient fails with BP_ERR_NONFINITE naming the
  * step and the parameter, and leaves the parameters as they were; a failed forward
  * gives the tape's error. After any failure the gradients are zeroed, so the next
  * step starts clean. info may be NULL. */

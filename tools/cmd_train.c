@@ -112,8 +112,9 @@ int cmd_train(int argc, char **argv)
         fprintf(log, "step,loss,grad_norm,clipped,lr,eval_loss,eval_metric\n");
     const bp_task *task = bp_trainer_task(tr);
     char threads[32] = "";
-    if (t->threads > 1)
-        snprintf(threads, sizeof threads, " split across %d threads", t->threads);
+    int used = t->threads < t->batch ? t->threads : t->batch; /* a row is not split */
+    if (used > 1)
+        snprintf(threads, sizeof threads, " split across %d threads", used);
     printf("training %s: %s task, T = %d, batch %d%s, %ld steps, %zu parameters (%s)\n", c->name,
            bp_task_name(task), bp_task_steps(task), t->batch, threads, t->steps,
            bp_params_elements(bp_trainer_params(tr)), BP_REAL_NAME);
