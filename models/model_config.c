@@ -12,7 +12,7 @@
 
 static const char *const top_keys[] = {"name", "model", "loss", "data", "train"};
 static const char *const model_keys[] = {"input", "vocab", "output", "layers", "graph",
-                                         "truncate"};
+                                         "truncate", "recompute"};
 static const char *const layer_keys[] = {"name", "type", "hidden", "size", "activation",
                                          "init", "gain", "std", "spectral_radius", "clip_grad",
                                          "residual", "skip", "forget_bias"};
@@ -57,6 +57,35 @@ static bp_status get_long(const bp_yd_node *map, const char *key, long long def,
     TRY(bp_yd_get_int(map, key, def, lo, hi, &v, err));
     *out = (long)v;
     return BP_OK;
+}
+
+/* recompute: true (segments of ceil(sqrt(T)) steps), false or 0 (off), or a segment
+ * length k >= 1. */
+static bp_status read_recompute(const bp_yd_node *m, int *out, bp_error *err)
+{
+    const bp_yd_node *n = bp_yd_get(m, "recompute");
+    bool on;
+    *out = 0;
+    if (!n)
+        return BP_OK;
+    if (bp_yd_bool(n, &on, NULL) == BP_OK) {
+        *out = on ? BP_RECOMPUTE_SQRT : 0;
+        return BP_OK;
+    }
+    long long k;
+    bp_error e;
+    bp_status st = bp_yd_int(n, 0, BP_TASK_MAX_T, &k, &e);
+    if (st == BP_OK)
+        *out = (int)k;
+    if (st == BP_ERR_VALUE) /* an integer out of range: its message */
+        bp_error_set(err, st, "%s", e.msg);
+    if (st == BP_OK || st == BP_ERR_VALUE)
+        return st;
+    return bp_yd_fail(n, BP_ERR_PARSE, err, "'model.recompute' must be true (segments of "
+                      "sqrt(T) steps), false or a segment length in steps, not %s%s%s",
+                      n->kind == BP_YD_SCALAR ? "'" : "",
+                      n->kind == BP_YD_SCALAR ? n->text : bp_yd_kind_name(n->kind),
+                      n->kind == BP_YD_SCALAR ? "'" : "");
 }
 
 /* skip: an earlier layer's name, or "input". Resolved after every name is known. */
@@ -160,6 +189,7 @@ static bp_status read_model(const bp_yd_node *m, bp_model_config *c, bp_error *e
         c->net.input_size = vocab;
     TRY(get_int(m, "output", 0, 1, BP_LAYER_MAX_SIZE, &c->net.output_size, err));
     TRY(get_int(m, "truncate", 0, 0, BP_TASK_MAX_T, &c->net.chunk, err));
+    TRY(read_recompute(m, &c->net.recompute, err));
 
     const bp_yd_node *layers = bp_yd_get(m, "layers"), *graph = bp_yd_get(m, "graph");
     if (layers && graph)

@@ -138,6 +138,16 @@ bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *t
     double total = 0;
     for (int t0 = 0; t0 < T; t0 += K) {
         int t1 = t0 + K < T ? t0 + K : T;
+        if (tr->cfg.net.recompute) { /* the same grads, one segment on the tape at a time */
+            bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
+            double l;
+            bp_status st = bp_net_backward_recompute(net, tape, b, t0, t1, state,
+                                                     tr->cfg.net.recompute, w * scale, &l, err);
+            if (st != BP_OK)
+                return st;
+            total += (double)w * l;
+            continue;
+        }
         bp_tape_reset(tape);
         bp_node *l = bp_net_forward(net, tape, b, t0, t1, state);
         if (!l) {
