@@ -116,9 +116,6 @@ bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
     tr->eval_batch = bp_task_batch(tr->task, tr->cfg.train.eval_batch, BP_SPLIT_EVAL, &eval, err);
     if (!tr->eval_batch)
         goto fail;
-    if (tr->cfg.train.threads > 1 &&
-        !(tr->workers = bp_workers_new(tr, tr->cfg.train.threads, err)))
-        goto fail;
     return tr;
 fail:
     bp_trainer_free(tr);
@@ -187,8 +184,15 @@ bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, b
 bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_step_info *info,
                             bp_error *err)
 {
-    bp_status st = tr->workers && b->B > 1 ? bp_workers_backward(tr->workers, b, loss, err)
-                                           : bp_trainer_backward(tr, b, loss, err);
+    bp_status st;
+    if (tr->cfg.train.threads > 1 && b->B > 1) {
+        /* the threads start with the first split step (eval-only uses never need them) */
+        if (!tr->workers && !(tr->workers = bp_workers_new(tr, tr->cfg.train.threads, err)))
+            return err ? err->status : BP_ERR_NOMEM;
+        st = bp_workers_backward(tr->workers, b, loss, err);
+    } else {
+        st = bp_trainer_backward(tr, b, loss, err);
+    }
     if (st == BP_OK)
         st = bp_optim_step(tr->optim, *loss, info, err);
     if (st == BP_ERR_NONFINITE && !isfinite(*loss))

@@ -17,7 +17,8 @@ struct bp_trainer {
     bp_net_state *scratch_state; /* truncated BPTT, any other batch size */
     bp_rng data_rng;             /* training batches: saved in checkpoints */
     bp_batch *eval_batch;        /* fixed held-out batch */
-    struct bp_workers *workers;  /* train.threads > 1: the batch split (parallel.h), or NULL */
+    struct bp_workers *workers;  /* train.threads > 1: the batch split (parallel.h), made
+                                    by the first split step; NULL before */
 };
 
 /* Forward and backward of a whole batch on the trainer's own net and tape (one thread). */

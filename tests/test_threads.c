@@ -133,8 +133,10 @@ Test(threads, a_batch_smaller_than_the_thread_count_uses_fewer_workers)
     bp_model_config c = config(BP_LAYER_RNN, "adding", 10, 3, 4); /* 3 workers of 1 row */
     expect_same_as_one_thread(&c, 4, 4);
     bp_trainer *tr = make(&c);
+    cr_expect_null(tr->workers, "no thread before the first split step");
     double loss[1];
     run(tr, 1, loss);
+    cr_assert_not_null(tr->workers, "the first split step starts the threads");
     cr_expect_eq(bp_workers_used(tr->workers), 3);
 
     /* one row cannot be split: the step is the 1-thread step, bit for bit */

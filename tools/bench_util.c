@@ -111,8 +111,6 @@ bench_trainer *bench_trainer_new(const bench_cfg *c, int threads, bp_error *err)
         goto fail;
     bp_fill_uniform(b->batch->x, (size_t)c->B * c->T * 2, 0, 1, &rng);
     bp_fill_uniform(b->batch->y, (size_t)c->B, 0, 1, &rng);
-    for (int k = 0; k < b->threads; k++)
-        b->w[k].tape = workers(b) ? bp_workers_at(workers(b), k)->tape : bp_trainer_tape(b->tr);
     return b;
 fail:
     bench_trainer_free(b);
@@ -246,6 +244,7 @@ int bench_collect_gemms(bench_trainer *b, double *flops)
     double f = 0;
     for (int k = 0; k < b->threads; k++) {
         bench_worker *w = &b->w[k];
+        w->tape = workers(b) ? bp_workers_at(workers(b), k)->tape : bp_trainer_tape(b->tr);
         collect(w);
         count += w->n_gemms;
         for (int j = 0; j < w->n_gemms; j++)

@@ -39,7 +39,7 @@ typedef struct bench_gemm {
  * it: worker 0 is the trainer itself, worker k > 0 a replica on the same weights with
  * its own tape and grads. Here: the sgemm calls its tape made, for the floor. */
 typedef struct bench_worker {
-    bp_tape *tape;
+    bp_tape *tape; /* its tape (set after the first step: the threads start with it) */
     bench_gemm *gemms;
     int n_gemms, cap_gemms;
     bp_real *scratch[3];   /* stand-ins for grads the tape released (A, B, C operands) */
