@@ -276,3 +276,21 @@ Test(threads, replicas_share_values_and_own_grads)
     bp_params_free(c);
     bp_params_free(a);
 }
+
+/* Memory-efficient BPTT (model.recompute) inside each worker: the same bits as the plain
+ * backward with the same threads, truncation included. */
+Test(threads, recompute_in_the_workers_gives_the_same_bits)
+{
+    bp_model_config c = config(BP_LAYER_LSTM, "copy", 8, 7, 2);
+    c.net.chunk = 11;
+    bp_trainer *plain = make(&c);
+    c.net.recompute = 3;
+    bp_trainer *recomputed = make(&c);
+    double a[3], b[3];
+    run(plain, 3, a);
+    run(recomputed, 3, b);
+    cr_expect(!memcmp(a, b, sizeof a), "losses differ");
+    cr_expect(params_identical(plain, recomputed), "parameters differ");
+    bp_trainer_free(plain);
+    bp_trainer_free(recomputed);
+}
