@@ -127,39 +127,91 @@ static bool projects(const bp_net *net, int i)
     return i == 0 && (kind == BP_LAYER_RNN || kind == BP_LAYER_LSTM || kind == BP_LAYER_GRU);
 }
 
-/* x W_x as a tape input that takes a gradient but leads nowhere: its value is what the
- * matmul op's own forward computes (bit for bit the node bp_matmul would record); its
- * grad only collects dL/d(rows) for the caller (recompute.c). */
-static bp_node *detached_product(bp_tape *t, bp_node *x, bp_node *W)
+/* Room for n values in the cache; false when out of memory (the cache is then empty). */
+static bool cache_room(net_xw_cache *c, size_t n)
 {
-    if (!x)
-        return NULL;
-    bp_node *n = bp_tape_input(t, bp_shape2(x->shape.dim[0], W->shape.dim[1]), NULL, true);
-    if (!n)
-        return NULL;
-    bp_node probe = *n;
-    probe.op = &bp_op_matmul;
-    probe.in[0] = x;
-    probe.in[1] = W;
+    if (n > c->cap) {
+        bp_real *v = realloc(c->value, n * sizeof(bp_real));
+        if (!v) {
+            c->p = -1;
+            return false;
+        }
+        c->value = v;
+        c->cap = n;
+    }
+    return true;
+}
+
+/* Keep a block's product for the next segments (recompute.c's cache; nothing when
+ * absent or out of memory: they compute it again). */
+static void cache_put(net_xw_cache *c, int p, const bp_node *xw)
+{
+    if (!c || !xw || !cache_room(c, xw->size))
+        return;
+    memcpy(c->value, xw->value, xw->size * sizeof(bp_real));
+    c->size = xw->size;
+    c->p = p;
+}
+
+/* x W_x into the cache, by the matmul op's own forward: bit for bit the value of the
+ * node bp_matmul would record. False when out of memory. */
+static bool cache_product(net_xw_cache *c, int p, bp_node *x, bp_node *W, bp_tape *t)
+{
+    bp_shape s = bp_shape2(x->shape.dim[0], W->shape.dim[1]);
+    if (!cache_room(c, bp_shape_size(s)))
+        return false;
+    bp_node probe = {.op = &bp_op_matmul, .in = {x, W}, .shape = s, .size = bp_shape_size(s),
+                     .value = c->value};
     bp_op_matmul.forward(&probe, t);
-    return n;
+    c->size = probe.size;
+    c->p = p;
+    return true;
 }
 
 /* The first layer's input product of the block holding chunk step s, [(q - p) B, G H]:
  * the blocks start at t0 whatever the span, so a segment records the very products (same
- * shapes, same rows) the whole chunk would. One that starts before the span is detached. */
+ * shapes, same rows) the whole chunk would. One that starts before the span is detached:
+ * a tape input that takes a gradient but leads nowhere, holding the rows of the span's
+ * steps (from r0 on) copied from the whole block's product, made once for the segments
+ * of a pass (recompute.c's cache); its grad only collects dL/d(those rows). */
 static net_block block_product(bp_net *net, bp_tape *t, const net_layer *l, const net_run *run,
                                int s, int B, const net_span *sp)
 {
     net_block k = {0};
-    k.p = sp->t0 + (s - sp->t0) / run->blk * run->blk;
+    k.p = k.r0 = sp->t0 + (s - sp->t0) / run->blk * run->blk;
     k.q = k.p + run->blk < sp->t1 ? k.p + run->blk : sp->t1;
     k.detached = k.p < sp->a;
-    int rows = (k.q - k.p) * B;
-    bp_node *x = rows == net->in_seq->shape.dim[0]
+    int rows = (k.q - k.p) * B, W = l->W_x->shape.dim[1];
+    net_xw_cache *c = net->xw_cache;
+    bool cached = k.detached && c && c->p == k.p; /* then the rows of x were not gathered */
+    bp_node *x = cached ? NULL
+                 : rows == net->in_seq->shape.dim[0]
                      ? net->in_seq
                      : bp_rows(t, net->in_seq, (double)(k.p - net->in_lo) * B, rows);
-    k.xw = k.detached ? detached_product(t, x, l->W_x) : bp_matmul(t, x, l->W_x);
+    if (!k.detached) {
+        k.xw = bp_matmul(t, x, l->W_x);
+        if (k.q > sp->b) /* the next segment reads it too */
+            cache_put(c, k.p, k.xw);
+        return k;
+    }
+    if (!cached && !(x && c && cache_product(c, k.p, x, l->W_x, t))) {
+        if (!x) /* the tape holds an error */
+            return k;
+        /* no cache: the whole block as a detached tape input (the same values) */
+        k.xw = bp_tape_input(t, bp_shape2(rows, W), NULL, true);
+        if (k.xw) {
+            bp_node probe = *k.xw;
+            probe.op = &bp_op_matmul;
+            probe.in[0] = x;
+            probe.in[1] = l->W_x;
+            bp_op_matmul.forward(&probe, t);
+        }
+        return k;
+    }
+    k.r0 = sp->a;
+    int r1 = sp->b < k.q ? sp->b : k.q;
+    k.xw = bp_tape_input(t, bp_shape2((r1 - k.r0) * B, W),
+                         c->value + (size_t)(k.r0 - k.p) * (size_t)B * (size_t)W, true);
     return k;
 }
 
@@ -212,7 +264,7 @@ static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_
         }
         /* step k's x_t W_x: rows of the block's product (a view), or the cell makes it */
         io->x = run->blk ? NULL : in[k];
-        io->xw = run->blk ? bp_rows(t, run->cur.xw, (double)(s - run->cur.p) * B, B) : NULL;
+        io->xw = run->blk ? bp_rows(t, run->cur.xw, (double)(s - run->cur.r0) * B, B) : NULL;
         switch (l->spec.kind) {
         case BP_LAYER_RNN: net_rnn_step(t, l, io); break;
         case BP_LAYER_LSTM: net_lstm_step(t, l, io); break;
@@ -290,14 +342,19 @@ bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *
     net->trace.t0 = sp->a;
     net->blk_first = net->blk_last = (net_block){0};
     bool ids = net->spec.tokens && net->layers[0].spec.kind == BP_LAYER_EMBEDDING;
-    /* the input rows: the span's steps, and those of the first layer's blocks around them */
+    /* the input rows: the span's steps, and those of the first layer's blocks around them
+     * that are computed here (a block begun before the span may be in the cache) */
     int lo = sp->a, hi = sp->b;
     net->in_seq = NULL;
     if (projects(net, 0)) {
         int blk = projection_block(B, net->layers[0].W_x->shape.dim[1], sp->t1 - sp->t0);
-        lo = sp->t0 + (sp->a - sp->t0) / blk * blk;
-        hi = sp->t0 + ((sp->b - 1 - sp->t0) / blk + 1) * blk;
-        hi = hi < sp->t1 ? hi : sp->t1;
+        int p0 = sp->t0 + (sp->a - sp->t0) / blk * blk, pl = sp->t0 + (sp->b - 1 - sp->t0) / blk * blk;
+        int ql = pl + blk < sp->t1 ? pl + blk : sp->t1;
+        bool cached = p0 < sp->a && net->xw_cache && net->xw_cache->p == p0;
+        if (!cached)
+            lo = p0;
+        if (pl > p0 || !cached)
+            hi = ql;
     }
     net->in_lo = lo;
     net->in_seq = ids ? NULL : sequence_input(net, t, b, lo, hi - lo);

@@ -33,12 +33,23 @@ typedef struct step_io {
 /* A first layer's input product x W_x over one block of steps [p, q) of a chunk (the
  * blocks start at the chunk's first step, so a segment of it sees the same products). */
 typedef struct net_block {
-    bp_node *xw;   /* [(q - p) B, G H]; NULL when the first layer makes none */
+    bp_node *xw;   /* [(q - r0) B, G H]; NULL when the first layer makes none */
     int p, q;
+    int r0;        /* xw's first row is step r0's (p, or for a detached block the span's a) */
     bool detached; /* the block starts before the recorded steps: xw is a tape input holding
-                      the product's value, whose grad only collects the steps' rows (recompute.c
-                      adds them into the real product node when it records the block's start) */
+                      the product's rows from r0 on, whose grad only collects the steps' rows
+                      (recompute.c adds them into the real product node when it records the
+                      block's start) */
 } net_block;
+
+/* One first-layer block product kept across the segments of a bp_net_backward_recompute
+ * call (recompute.c owns it and points net->xw_cache at it while it runs), so that a block
+ * several segments cut through is computed once per pass, not once per segment. */
+typedef struct net_xw_cache {
+    int p;          /* the block's first step; -1: empty */
+    bp_real *value; /* its product x W_x, size elements */
+    size_t size, cap;
+} net_xw_cache;
 
 /* What net_record records: steps [a, b) of the chunk [t0, t1). bp_net_forward records a
  * whole chunk; recompute.c one segment of it at a time. */
@@ -80,6 +91,7 @@ struct bp_net {
     net_run *runs;          /* [n_layers] */
     int in_lo;              /* in_seq's first row is step in_lo */
     net_block blk_first, blk_last; /* the first layer's blocks of the span's first, last step */
+    net_xw_cache *xw_cache; /* NULL but during bp_net_backward_recompute */
     bp_node **last_c;       /* [n_rec]: c after the last step (lstm), for the state */
     bp_node ***tr_h_rows, ***tr_rec_rows; /* [n_rec] row pointers into tr_h, tr_rec */
     bp_node **logits;       /* [cap] */

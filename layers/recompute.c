@@ -12,7 +12,7 @@
  *   x W_x is made per block of steps counted from the chunk's start, whatever the
  *   segment, so each block is the same product of the same shape (a block that starts
  *   before the segment is computed by the matmul op's own forward into a detached tape
- *   input).
+ *   input, or copied from the same product an earlier segment of the pass made).
  * - Hidden states. The tape is time major (forward.c): all of step t+1's nodes come
  *   after step t's. Backward therefore adds everything that flows back through time into
  *   dL/dh_t (from step t+1's ops, into a zeroed buffer) before anything from above at
@@ -236,22 +236,23 @@ static bp_status gather(bp_net *net, const bp_batch *b, plan *p, int s, bp_error
     const net_block *f = &net->blk_first;
     if (!f->xw || !f->detached)
         return BP_OK;
+    size_t size = (size_t)(f->q - f->p) * (size_t)b->B * (size_t)f->xw->shape.dim[1];
     if (p->pend_p != f->p) { /* a new block: its rows before this segment stay zero */
-        if (f->xw->size > p->pend_cap) {
+        if (size > p->pend_cap) {
             free(p->pend);
-            if (!(p->pend = malloc(f->xw->size * sizeof(bp_real)))) {
+            if (!(p->pend = malloc(size * sizeof(bp_real)))) {
                 p->pend_cap = 0;
                 return bp_error_set(err, BP_ERR_NOMEM, "recompute: out of memory");
             }
-            p->pend_cap = f->xw->size;
+            p->pend_cap = size;
         }
-        memset(p->pend, 0, f->xw->size * sizeof(bp_real));
+        memset(p->pend, 0, size * sizeof(bp_real));
         p->pend_p = f->p;
         p->pend_reached = false;
     }
     size_t row = (size_t)b->B * (size_t)f->xw->shape.dim[1];
     size_t from = (size_t)(a - f->p) * row, to = (size_t)((e < f->q ? e : f->q) - f->p) * row;
-    memcpy(p->pend + from, f->xw->grad + from, (to - from) * sizeof(bp_real));
+    memcpy(p->pend + from, f->xw->grad + (size_t)(a - f->r0) * row, (to - from) * sizeof(bp_real));
     p->pend_reached |= f->xw->reached;
     return BP_OK;
 }
@@ -282,6 +283,8 @@ bp_status bp_net_backward_recompute(bp_net *net, bp_tape *t, const bp_batch *b, 
         memset(p.ckpt, 0, p.E * sizeof(bp_real));
     bp_status st = BP_OK;
     bp_node *l = NULL;
+    net_xw_cache cache = {.p = -1};
+    net->xw_cache = &cache;
     /* the first forward: every segment, keeping the state entering the next; the last
      * one stays on the tape */
     for (int s = 0; s < p.n_seg; s++) {
@@ -311,6 +314,8 @@ bp_status bp_net_backward_recompute(bp_net *net, bp_tape *t, const bp_batch *b, 
             goto done;
     }
 done:
+    net->xw_cache = NULL;
+    free(cache.value);
     plan_free(&p);
     return st;
 }

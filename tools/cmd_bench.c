@@ -11,6 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* bench_recompute.c: memory-efficient BPTT against plain, each row in a fresh process */
+int bench_recompute(const bench_opts *o, const char *self);
+int bench_recompute_child(int argc, char **argv);
+
 static double now(void)
 {
     struct timespec ts;
@@ -182,13 +186,15 @@ static double load_average(void)
 }
 
 static const char bench_usage[] =
-    "bptt bench [steps|memory|tcurve|tape|all] [--threads 1|2] [--json] [--reps N]\n"
+    "bptt bench [steps|memory|tcurve|recompute|tape|all] [--threads 1|2] [--json] [--reps N]\n"
     "           [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock] [--max-T N]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
     "  tcurve  ms per step against T = 10, 100, ... --max-T (10000): is the cost linear?\n"
+    "  recompute  peak memory and time of plain BPTT against recomputation (k = sqrt(T),\n"
+    "          then k = 10, 32, ... 3162) at T = 10000 (--size), rnn and lstm (--cell)\n"
     "  tape    the autodiff core's overheads\n"
-    "  (none)  steps, then memory; all: tape, steps, memory, tcurve\n"
+    "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
     "               serial part plus the longest worker's share (the wall time on idle\n"
     "               cores), which other processes on a busy machine do not inflate";
@@ -257,12 +263,15 @@ int cmd_bench(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "memory-child")) /* bench_memory's fresh process */
         return bench_memory_child(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "recompute-child")) /* bench_recompute's */
+        return bench_recompute_child(argc - 1, argv + 1);
     const char *what = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
     bool known = !strcmp(what, "tape") || !strcmp(what, "steps") || !strcmp(what, "memory") ||
-                 !strcmp(what, "tcurve") || !strcmp(what, "all") || !*what;
+                 !strcmp(what, "tcurve") || !strcmp(what, "recompute") || !strcmp(what, "all") ||
+                 !*what;
     if (!known) {
-        cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tcurve, tape, all",
-                  what);
+        cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tcurve, recompute, "
+                  "tape, all", what);
         return EXIT_USAGE;
     }
     bench_opts o;
@@ -278,6 +287,7 @@ int cmd_bench(int argc, char **argv)
     bool steps = !*what || !strcmp(what, "steps") || !strcmp(what, "all");
     bool memory = !*what || !strcmp(what, "memory") || !strcmp(what, "all");
     bool tcurve = !strcmp(what, "tcurve") || !strcmp(what, "all");
+    bool recompute = !strcmp(what, "recompute") || !strcmp(what, "all");
     if (tape && o.json) {
         cli_error("bench", "tape has no --json output");
         return EXIT_USAGE;
@@ -316,6 +326,13 @@ int cmd_bench(int argc, char **argv)
         if (!o.json && (steps || memory))
             printf("\n");
         rc = bench_tcurve(&o);
+        if (o.json && recompute)
+            printf(",\n");
+    }
+    if (!rc && recompute) {
+        if (!o.json && (steps || memory || tcurve))
+            printf("\n");
+        rc = bench_recompute(&o, self);
     }
     if (o.json)
         printf("\n}\n");
