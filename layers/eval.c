@@ -21,6 +21,8 @@ bp_status bp_net_evaluate(bp_net *net, bp_tape *t, const bp_batch *b, bp_net_eva
                           bp_error *err)
 {
     int T = b->T, K = net->spec.chunk > 0 && net->spec.chunk < T ? net->spec.chunk : T;
+    if (net->spec.recompute && bp_recompute_segment(net->spec.recompute, K)) /* no backward: */
+        K = bp_recompute_segment(net->spec.recompute, K); /* its segments, the state carried */
     bp_net_state *state = NULL;
     if (K < T && !(state = bp_net_state_new(net, b->B, err)))
         return err ? err->status : BP_ERR_NOMEM;

@@ -9,6 +9,8 @@
  *   batches      (B + Be) * T * (X + Y)   inputs and targets per step, of the training
  *                                  batch and the fixed held-out batch
  *   nodes        N * K node records (N tape nodes per step)
+ * With model.recompute the tapes hold a segment of k steps (K above becomes k) and the
+ * training run also k-th states, K / k of them, counted as E each.
  * P comes from the layer shapes (before any parameter exists); E, F and N from recording
  * two and three steps of a one-sequence batch on a private tape. The estimate is checked
  * against train.max_memory_mb twice: the parameters alone before the net allocates them,
@@ -120,11 +122,15 @@ bp_status bp_trainer_check_memory(bp_trainer *tr, bp_error *err)
     double X = tr->cfg.net.tokens ? 1 : tr->cfg.net.input_size;
     double Y = bp_task_target(tr->task) == BP_TARGET_VALUES ? tr->cfg.net.output_size / T : 1;
     double params = (double)bp_params_elements(tr->params) * (2 + optim_slots(&t->optim));
-    double tape_train = 2 * B * (K * E + F), tape_eval = Be * (K * E + F);
+    double S = K; /* steps on the tape at once; recompute: a segment, plus its stored states
+                     (fewer elements per step than E) */
+    if (tr->cfg.net.recompute && bp_recompute_segment(tr->cfg.net.recompute, (int)K))
+        S = bp_recompute_segment(tr->cfg.net.recompute, (int)K);
+    double tape_train = 2 * B * (S * E + F) + B * (K / S) * E, tape_eval = Be * (S * E + F);
     double batches = (B + Be) * T * (X + Y);
     double bytes = (params + (tape_train > tape_eval ? tape_train : tape_eval) + batches) *
                        sizeof(bp_real) +
-                   N * K * sizeof(bp_node);
+                   N * S * sizeof(bp_node);
     if (bytes > (double)t->max_memory_mb * MIB) {
         char what[160];
         snprintf(what, sizeof what, "a training run (T = %.0f, batch %.0f, held-out batch %.0f) needs", T, B,

@@ -6,6 +6,8 @@
 #include "bptt_models.h"
 #include "bptt_tasks.h"
 
+#include <math.h>
+
 /* A trainer for a shipped model file with overrides. */
 static bp_trainer *trainer(const char *file, const char *const *sets, int n)
 {
@@ -130,4 +132,43 @@ Test(recompute_model, yaml_values_and_errors)
         }
         bp_model_config_free(c);
     }
+}
+
+/* Evaluation has no backward: with model.recompute it runs in segments (the state
+ * carried), so its values agree with plain evaluation to rounding. */
+Test(recompute_model, evaluation_in_segments)
+{
+    const char *sets[] = {"data.steps=40", "model.layers[0].hidden=8", "model.layers[1].hidden=8",
+                          "train.eval_batch=5", "model.recompute=7"};
+    bp_trainer *plain = trainer("stacked_skip.yaml", sets, 4), *rc = trainer("stacked_skip.yaml",
+                                                                             sets, 5);
+    bp_net_eval a, b;
+    bp_error err = {0};
+    cr_assert_eq(bp_trainer_eval(plain, &a, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(bp_trainer_eval(rc, &b, &err), BP_OK, "%s", err.msg);
+    cr_expect_lt(fabs(a.loss - b.loss), 1e-12 * a.loss, "%.17g against %.17g", b.loss, a.loss);
+    cr_expect_eq(bp_net_trace(bp_trainer_net(rc))->steps, 5, "the last segment of 40 = 5 * 7 + 5");
+    bp_trainer_free(plain);
+    bp_trainer_free(rc);
+}
+
+/* train.max_memory_mb counts a segment and the stored states, not the whole sequence:
+ * an lstm at T = 20000 is refused without recomputation and fits with it. */
+Test(recompute_model, memory_budget_counts_a_segment)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/models/lstm_adding.yaml", BPTT_SOURCE_DIR);
+    const char *sets[] = {"data.steps=20000", "train.eval_batch=32", "model.recompute=true"};
+    bp_error err = {0};
+    bp_model_config *c = bp_model_config_load(path, sets, 2, &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "model too large"), "%s", err.msg);
+    bp_model_config_free(c);
+    c = bp_model_config_load(path, sets, 3, &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    bp_trainer *tr = bp_trainer_new(c, &err);
+    cr_expect_not_null(tr, "%s", err.msg);
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
 }
