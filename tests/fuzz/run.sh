@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (clang, ASan + UBSan) and run each for a bounded time.
-# Fails on any crash, leak, timeout (10 s per input), out-of-memory (2 GiB) or sanitizer
+# Fails on any crash, leak, timeout (25 s per input), out-of-memory (2 GiB) or sanitizer
 # report; the input that caused it is left in BUILD/tests/fuzz/artifacts/. Prints the
 # executions per target.
 #   usage: tests/fuzz/run.sh [SECONDS_PER_TARGET (60)] [BUILD_DIR (build-fuzz)]
@@ -26,7 +26,7 @@ for target in model safetensors; do
   [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
   rc=0
   "$fz/fuzz_$target" "$corpus" "$fz/seeds/$target" "${dict[@]}" -max_total_time="$secs" \
-    -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
+    -timeout=25 -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$art/" >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 || true)
