@@ -83,6 +83,14 @@ Test(recompute_model, stacked_skip_yaml)
     trainer_same("stacked_skip.yaml", sets, 3);
 }
 
+/* train.threads: each thread's rows are recomputed on its own replica */
+Test(recompute_model, stacked_skip_yaml_two_threads)
+{
+    const char *sets[] = {"data.steps=20", "model.layers[0].hidden=8", "model.layers[1].hidden=8",
+                          "train.threads=2"};
+    trainer_same("stacked_skip.yaml", sets, 4);
+}
+
 Test(recompute_model, char_lstm_yaml_with_truncation)
 {
     const char *sets[] = {"data.steps=23", "model.truncate=9", "model.layers[1].hidden=8",
