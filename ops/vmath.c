@@ -37,7 +37,10 @@ static inline void exp_reduced(float a, float *s, float *p)
     float r = (a - n * 0.693145752f) - n * 1.42860677e-6f; /* ln2 in two parts */
     *p = r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
          r * (1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320))))))));
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n in [-126, 127] */
+    /* a NaN n would make the int conversion undefined: clamp it (to -126; p carries the
+     * NaN); in-range n are unchanged */
+    float nc = fminf(fmaxf(n, -126.0f), 127.0f);
+    uint32_t bits = (uint32_t)((int32_t)nc + 127) << 23; /* 2^n, n in [-126, 127] */
     memcpy(s, &bits, sizeof *s);
 }
 
