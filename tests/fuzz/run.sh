@@ -25,7 +25,7 @@ for target in model safetensors; do
   dict=()
   [ -f "tests/fuzz/$target.dict" ] && dict=(-dict="tests/fuzz/$target.dict")
   rc=0
-  "$fz/fuzz_$target" "$corpus" "$fz/seeds/$target" "${dict[@]}" -max_total_time="$secs" \
+  "$fz/fuzz_$target" "$corpus" "$fz/seeds/$target" "tests/data/fuzz/$target" "${dict[@]}" -max_total_time="$secs" \
     -timeout=25 -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$art/" >"$log" 2>&1 || rc=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
