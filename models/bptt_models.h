@@ -53,7 +53,7 @@ typedef struct bp_train_config {
 } bp_train_config;
 
 /* The bound on train.threads. */
-#define BP_TRAIN_MAX_THREADS 256
+#define BP_TRAIN_MAX_THREADS 64
 
 /* The default of train.max_memory_mb: 4 GiB. */
 #define BP_TRAIN_MAX_MEMORY_MB 4096L

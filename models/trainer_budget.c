@@ -1,8 +1,9 @@
 /* trainer_budget.c — refuse a model that cannot fit before allocating it.
  *
  * A run holds, at its peak (elements of bp_real unless said otherwise):
- *   parameters   P * (2 + S)       value and grad, S optimizer slots (adam 2, rmsprop 1,
- *                                  sgd with momentum 1, plain sgd 0)
+ *   parameters   P * (2 + S + R)   value and grad, S optimizer slots (adam 2, rmsprop 1,
+ *                                  sgd with momentum 1, plain sgd 0), R = min(threads,
+ *                                  batch) - 1 gradient copies of the batch split
  *   tape (train) 2 * B * (K*E + F) values and grads of one chunk of K steps: E elements
  *                                  per sequence per step, F per sequence once (readout, loss)
  *   tape (eval)  Be * (K*E + F)    forward only; the tape's arena keeps the larger of both
@@ -20,6 +21,14 @@
 #include <stdio.h>
 
 #define MIB (1024.0 * 1024.0)
+
+/* Gradient copies beyond the parameters' own: one per extra thread of train.threads,
+ * which never exceeds the batch (models/parallel.c). */
+static double thread_grads(const bp_train_config *t)
+{
+    int used = t->threads < t->batch ? t->threads : t->batch;
+    return used > 1 ? used - 1 : 0;
+}
 
 static double optim_slots(const bp_optim_config *o)
 {
@@ -72,7 +81,8 @@ static bp_status too_large(const bp_trainer *tr, double bytes, const char *what,
 bp_status bp_trainer_check_params(const bp_trainer *tr, bp_error *err)
 {
     const bp_train_config *t = &tr->cfg.train;
-    double bytes = param_elements(&tr->cfg.net) * (2 + optim_slots(&t->optim)) * sizeof(bp_real);
+    double bytes = param_elements(&tr->cfg.net) * (2 + optim_slots(&t->optim) + thread_grads(t)) *
+                   sizeof(bp_real);
     if (t->max_memory_mb > 0 && bytes > (double)t->max_memory_mb * MIB)
         return too_large(tr, bytes, "its parameters, their gradients and the optimizer state need", err);
     return BP_OK;
@@ -121,7 +131,8 @@ bp_status bp_trainer_check_memory(bp_trainer *tr, bp_error *err)
     double B = t->batch, Be = t->eval_batch;
     double X = tr->cfg.net.tokens ? 1 : tr->cfg.net.input_size;
     double Y = bp_task_target(tr->task) == BP_TARGET_VALUES ? tr->cfg.net.output_size / T : 1;
-    double params = (double)bp_params_elements(tr->params) * (2 + optim_slots(&t->optim));
+    double params =
+        (double)bp_params_elements(tr->params) * (2 + optim_slots(&t->optim) + thread_grads(t));
     double S = K; /* steps on the tape at once; recompute: a segment, plus its stored states
                      (fewer elements per step than E) */
     if (tr->cfg.net.recompute && bp_recompute_segment(tr->cfg.net.recompute, (int)K))

@@ -294,3 +294,20 @@ Test(threads, recompute_in_the_workers_gives_the_same_bits)
     bp_trainer_free(plain);
     bp_trainer_free(recomputed);
 }
+
+/* train.max_memory_mb counts the gradient copy of every extra thread. */
+Test(threads, the_memory_estimate_counts_each_threads_gradients)
+{
+    bp_model_config c = config(BP_LAYER_RNN, "adding", 10, 8, 1);
+    layers[0].size = 512; /* 264k parameters: 4 MiB of values and grads in double */
+    c.train.max_memory_mb = 10;
+    bp_error err = {0};
+    bp_trainer *tr = bp_trainer_new(&c, &err);
+    cr_expect_not_null(tr, "1 thread fits: %s", err.msg);
+    bp_trainer_free(tr);
+    c.train.threads = 8; /* 7 more gradient copies: 16 MiB more */
+    tr = bp_trainer_new(&c, &err);
+    cr_expect_null(tr);
+    cr_expect(strstr(err.msg, "model too large") != NULL, "%s", err.msg);
+    bp_trainer_free(tr);
+}
