@@ -74,7 +74,7 @@ typedef struct bp_model_config {
 
 /* Read a model file. sets[] are "key.path=value" overrides applied before checking,
  * as `bptt train --set train.lr=0.01` gives them (a sequence item by its index:
- * model.layers.0.hidden=64). Every error names file:line:column and the key, or the
+ * model.layers[0].hidden=64). Every error names file:line:column and the key, or the
  * --set that caused it; unknown keys and names come with the known ones.
  * The config is the caller's: bp_model_config_free (NULL is a no-op). Errors:
  * BP_ERR_IO (cannot read), BP_ERR_PARSE (not YAML, a wrong type, a missing key),
