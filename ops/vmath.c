@@ -33,14 +33,17 @@ enum { CHUNK = 256 };
  * r^8 (error < 1e-9 relative). */
 static inline void exp_reduced(float a, float *s, float *p)
 {
-    float n = (a * 1.44269504f + 12582912.0f) - 12582912.0f;
+    float t = a * 1.44269504f + 12582912.0f;
+    float n = t - 12582912.0f;
     float r = (a - n * 0.693145752f) - n * 1.42860677e-6f; /* ln2 in two parts */
     *p = r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
          r * (1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320))))))));
-    /* a NaN n would make the int conversion undefined: clamp it (to -126; p carries the
-     * NaN); in-range n are unchanged */
-    float nc = fminf(fmaxf(n, -126.0f), 127.0f);
-    uint32_t bits = (uint32_t)((int32_t)nc + 127) << 23; /* 2^n, n in [-126, 127] */
+    /* 2^n from t's bits: t = 1.5 * 2^23 + n exactly, so its bits are 0x4B400000 + n.
+     * Integer arithmetic only (no float-to-int conversion, which a NaN would make
+     * undefined; a NaN a gives some s, and p carries the NaN), and it vectorises. */
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    uint32_t bits = (tb - 0x4B400000u + 127u) << 23; /* 2^n, n in [-126, 127] */
     memcpy(s, &bits, sizeof *s);
 }
 
