@@ -78,42 +78,15 @@ typedef struct mem_row {
 
 static int run_child(const char *self, const bench_cfg *c, bool keep, mem_row *r)
 {
-    int fd[2];
-    if (pipe(fd)) {
-        cli_error("bench", "pipe: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        cli_error("bench", "fork: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    if (pid == 0) {
-        char h[16], bs[16], ts[16];
-        snprintf(h, sizeof h, "%d", c->H);
-        snprintf(bs, sizeof bs, "%d", c->B);
-        snprintf(ts, sizeof ts, "%d", c->T);
-        close(fd[0]);
-        dup2(fd[1], STDOUT_FILENO);
-        close(fd[1]);
-        execl(self, "bptt", "bench", "memory-child", c->cell, h, bs, ts,
-              keep ? "keep" : "release", (char *)NULL);
-        fprintf(stderr, "bptt bench: cannot run %s: %s\n", self, strerror(errno));
-        _exit(EXIT_RUNTIME);
-    }
-    close(fd[1]);
-    FILE *f = fdopen(fd[0], "r");
-    int got = f ? fscanf(f, "%ld %ld %zu %zu %zu %zu %d %lf", &r->base, &r->peak, &r->params,
-                         &r->values, &r->grads, &r->arena, &r->nodes, &r->step)
-                : 0;
-    if (f)
-        fclose(f);
-    else
-        close(fd[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (got != 8 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    char h[16], bs[16], ts[16], buf[512];
+    snprintf(h, sizeof h, "%d", c->H);
+    snprintf(bs, sizeof bs, "%d", c->B);
+    snprintf(ts, sizeof ts, "%d", c->T);
+    char *argv[] = {"bptt", "bench", "memory-child", (char *)c->cell, h, bs, ts,
+                    keep ? "keep" : "release", NULL};
+    if (bench_run_child(self, argv, buf, sizeof buf) != EXIT_OK ||
+        sscanf(buf, "%ld %ld %zu %zu %zu %zu %d %lf", &r->base, &r->peak, &r->params, &r->values,
+               &r->grads, &r->arena, &r->nodes, &r->step) != 8) {
         cli_error("bench", "the memory child for %s failed", c->cell);
         return EXIT_RUNTIME;
     }

@@ -150,42 +150,15 @@ typedef struct rc_row {
 static int run_child(const char *self, const bench_cfg *c, int k, int reps, int warmup, bool cpu,
                      rc_row *r)
 {
-    int fd[2];
-    if (pipe(fd)) {
-        cli_error("bench", "pipe: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0) {
-        cli_error("bench", "fork: %s", strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    if (pid == 0) {
-        char a[8][16];
-        int v[] = {c->H, c->B, c->T, k, reps, warmup, cpu};
-        for (int i = 0; i < 7; i++)
-            snprintf(a[i], sizeof a[i], "%d", v[i]);
-        close(fd[0]);
-        dup2(fd[1], STDOUT_FILENO);
-        close(fd[1]);
-        execl(self, "bptt", "bench", "recompute-child", c->cell, a[0], a[1], a[2], a[3], a[4],
-              a[5], a[6], (char *)NULL);
-        fprintf(stderr, "bptt bench: cannot run %s: %s\n", self, strerror(errno));
-        _exit(EXIT_RUNTIME);
-    }
-    close(fd[1]);
-    FILE *f = fdopen(fd[0], "r");
-    int got = f ? fscanf(f, "%ld %ld %zu %zu %lf %lf", &r->base, &r->peak, &r->arena, &r->states,
-                         &r->step, &r->loss)
-                : 0;
-    if (f)
-        fclose(f);
-    else
-        close(fd[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (got != 6 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    char a[7][16], buf[512];
+    int v[] = {c->H, c->B, c->T, k, reps, warmup, cpu};
+    for (int i = 0; i < 7; i++)
+        snprintf(a[i], sizeof a[i], "%d", v[i]);
+    char *argv[] = {"bptt", "bench", "recompute-child", (char *)c->cell,
+                    a[0], a[1], a[2], a[3], a[4], a[5], a[6], NULL};
+    if (bench_run_child(self, argv, buf, sizeof buf) != EXIT_OK ||
+        sscanf(buf, "%ld %ld %zu %zu %lf %lf", &r->base, &r->peak, &r->arena, &r->states,
+               &r->step, &r->loss) != 6) {
         cli_error("bench", "the recompute child for %s, k = %d failed", c->cell, k);
         return EXIT_RUNTIME;
     }

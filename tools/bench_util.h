@@ -99,6 +99,10 @@ int bench_tcurve(const bench_opts *o);
 int bench_memory(const bench_opts *o, const char *self);
 int bench_memory_child(int argc, char **argv);
 
+/* Run the program at path with argv in a child process, its stdout into out (cut to
+ * size, terminated). EXIT_OK when it exited 0; errors are printed. */
+int bench_run_child(const char *path, char *const argv[], char *out, size_t size);
+
 /* Resident-size figures of this process, in KiB, from /proc/self/status (-1 if absent). */
 long bench_status_kib(const char *field); /* "VmRSS", "VmHWM" */
 
