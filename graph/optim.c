@@ -2,7 +2,7 @@
  * the step: finiteness check, clipping, update, zeroed grads. No allocation per step. */
 #include "bptt_optim.h"
 
-#include <math.h>
+#include <tgmath.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,20 +151,26 @@ static bp_status check_finite(const bp_optim *o, double loss, bp_error *err)
     return BP_OK;
 }
 
+/* The updates compute in bp_real, as PyTorch does in the parameter's dtype; the
+ * constants are hoisted, so each loop vectorises. */
+
 /* SGD (torch.optim.SGD, dampening 0), g already including weight decay:
  *   b <- mu b + g;  d = g + mu b (Nesterov) or b;  p <- p - lr d      (mu = 0: d = g) */
 static void sgd_update(const bp_optim *o, bp_node *p, bp_node *buf, double lr)
 {
-    double mu = o->c.momentum, wd = o->c.weight_decay;
+    const bp_real mu = (bp_real)o->c.momentum, wd = (bp_real)o->c.weight_decay;
+    const bp_real rate = (bp_real)lr;
+    bp_real *restrict w = p->value;
+    const bp_real *restrict dw = p->grad;
     for (size_t i = 0; i < p->size; i++) {
-        double g = p->grad[i] + wd * p->value[i];
-        double d = g;
+        bp_real g = dw[i] + wd * w[i];
+        bp_real d = g;
         if (buf) {
-            double b = mu * buf->value[i] + g;
-            buf->value[i] = (bp_real)b;
+            bp_real b = mu * buf->value[i] + g;
+            buf->value[i] = b;
             d = o->c.nesterov ? g + mu * b : b;
         }
-        p->value[i] = (bp_real)(p->value[i] - lr * d);
+        w[i] -= rate * d;
     }
 }
 
@@ -172,31 +178,34 @@ static void sgd_update(const bp_optim *o, bp_node *p, bp_node *buf, double lr)
  *   v <- a v + (1 - a) g^2;  p <- p - lr g / (sqrt(v) + eps) */
 static void rmsprop_update(const bp_optim *o, bp_node *p, bp_node *v, double lr)
 {
-    double a = o->c.alpha, eps = o->c.eps, wd = o->c.weight_decay;
+    const bp_real a = (bp_real)o->c.alpha, eps = (bp_real)o->c.eps;
+    const bp_real wd = (bp_real)o->c.weight_decay, rate = (bp_real)lr;
+    bp_real *restrict w = p->value, *restrict vv = v->value;
+    const bp_real *restrict dw = p->grad;
     for (size_t i = 0; i < p->size; i++) {
-        double g = p->grad[i] + wd * p->value[i];
-        double vi = a * v->value[i] + (1 - a) * g * g;
-        v->value[i] = (bp_real)vi;
-        p->value[i] = (bp_real)(p->value[i] - lr * g / (sqrt(vi) + eps));
+        bp_real g = dw[i] + wd * w[i];
+        bp_real vi = a * vv[i] + (1 - a) * g * g;
+        vv[i] = vi;
+        w[i] -= rate * g / (sqrt(vi) + eps);
     }
 }
 
-/* Adam (torch.optim.Adam, amsgrad off), t = step number from 1:
- *   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
- *   p <- p - (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
 static void adam_update(const bp_optim *o, bp_node *p, bp_node *m, bp_node *v, double lr,
                         long t)
 {
-    double b1 = o->c.beta1, b2 = o->c.beta2, eps = o->c.eps, wd = o->c.weight_decay;
-    double bc1 = 1 - pow(b1, (double)t), bc2 = 1 - pow(b2, (double)t);
-    double step_size = lr / bc1, sqrt_bc2 = sqrt(bc2);
+    double bc1 = 1 - pow(o->c.beta1, (double)t), bc2 = 1 - pow(o->c.beta2, (double)t);
+    const bp_real b1 = (bp_real)o->c.beta1, b2 = (bp_real)o->c.beta2;
+    const bp_real eps = (bp_real)o->c.eps, wd = (bp_real)o->c.weight_decay;
+    const bp_real step_size = (bp_real)(lr / bc1), inv_sqrt_bc2 = (bp_real)(1 / sqrt(bc2));
+    bp_real *restrict w = p->value, *restrict mm = m->value, *restrict vv = v->value;
+    const bp_real *restrict dw = p->grad;
     for (size_t i = 0; i < p->size; i++) {
-        double g = p->grad[i] + wd * p->value[i];
-        double mi = b1 * m->value[i] + (1 - b1) * g;
-        double vi = b2 * v->value[i] + (1 - b2) * g * g;
-        m->value[i] = (bp_real)mi;
-        v->value[i] = (bp_real)vi;
-        p->value[i] = (bp_real)(p->value[i] - step_size * mi / (sqrt(vi) / sqrt_bc2 + eps));
+        bp_real g = dw[i] + wd * w[i];
+        bp_real mi = b1 * mm[i] + (1 - b1) * g;
+        bp_real vi = b2 * vv[i] + (1 - b2) * g * g;
+        mm[i] = mi;
+        vv[i] = vi;
+        w[i] -= step_size * mi / (sqrt(vi) * inv_sqrt_bc2 + eps);
     }
 }
 
