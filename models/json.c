@@ -354,6 +354,16 @@ bool bp_json_next_member(bp_json_iter *it, bp_json_val *key, bp_json_val *val)
     return true;
 }
 
+size_t bp_json_count_members(bp_json_val object)
+{
+    size_t n = 0;
+    bp_json_val k, v;
+    bp_json_iter it = bp_json_iter_begin(object);
+    while (bp_json_next_member(&it, &k, &v))
+        n++;
+    return n;
+}
+
 bool bp_json_next_item(bp_json_iter *it, bp_json_val *val)
 {
     if (!iter_step(it))

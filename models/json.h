@@ -59,6 +59,8 @@ const char *bp_json_type_name(bp_json_type t); /* "an object", "a string", ... *
 bp_json_iter bp_json_iter_begin(bp_json_val container);
 bool bp_json_next_member(bp_json_iter *it, bp_json_val *key, bp_json_val *val);
 bool bp_json_next_item(bp_json_iter *it, bp_json_val *val);
+/* How many members an object has. */
+size_t bp_json_count_members(bp_json_val object);
 
 /* A string value decoded (escapes resolved) into a new NUL-terminated buffer
  * (malloc; the caller frees). *len gets the decoded length; a decoded string

@@ -232,13 +232,11 @@ static bp_status parse_metadata(bp_st_file *f, bp_json_val obj, bp_error *err)
     if (bp_json_type_of(obj) != BP_JSON_OBJECT)
         return fail(err, BP_ERR_PARSE, f->path, "header: __metadata__ is %s, not an object",
                     bp_json_type_name(bp_json_type_of(obj)));
-    int n = 0;
+    size_t n = bp_json_count_members(obj);
     bp_json_val k, v;
-    bp_json_iter it = bp_json_iter_begin(obj);
-    while (bp_json_next_member(&it, &k, &v))
-        n++;
-    f->meta_key = calloc((size_t)n + 1, sizeof *f->meta_key);
-    f->meta_val = calloc((size_t)n + 1, sizeof *f->meta_val);
+    bp_json_iter it;
+    f->meta_key = calloc(n + 1, sizeof *f->meta_key);
+    f->meta_val = calloc(n + 1, sizeof *f->meta_val);
     if (!f->meta_key || !f->meta_val)
         return fail(err, BP_ERR_NOMEM, f->path, "out of memory");
     it = bp_json_iter_begin(obj);
@@ -479,11 +477,9 @@ static bp_status parse_header(bp_st_file *f, bp_error *err)
     if (bp_json_type_of(root) != BP_JSON_OBJECT)
         return fail(err, BP_ERR_PARSE, f->path, "header is %s, not a JSON object",
                     bp_json_type_name(bp_json_type_of(root)));
-    size_t members = 0;
+    size_t members = bp_json_count_members(root);
     bp_json_val k, v;
-    bp_json_iter it = bp_json_iter_begin(root);
-    while (bp_json_next_member(&it, &k, &v))
-        members++;
+    bp_json_iter it;
     if (members > INT_MAX / 2)
         return fail(err, BP_ERR_PARSE, f->path, "header has too many entries");
     f->t = calloc(members + 1, sizeof *f->t);

@@ -135,8 +135,8 @@ bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *t
     double total = 0;
     for (int t0 = 0; t0 < T; t0 += K) {
         int t1 = t0 + K < T ? t0 + K : T;
+        bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
         if (tr->cfg.net.recompute) { /* the same grads, one segment on the tape at a time */
-            bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
             double l;
             bp_status st = bp_net_backward_recompute(net, tape, b, t0, t1, state,
                                                      tr->cfg.net.recompute, w * scale, &l, err);
@@ -152,7 +152,6 @@ bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *t
             return bp_error_set(err, e ? e->status : BP_ERR_VALUE, "%s",
                                 e ? e->msg : "forward failed");
         }
-        bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
         total += (double)w * (double)l->value[0];
         bp_real seed = w * scale; /* d(scale L)/dL_chunk */
         bp_status st = bp_backward_seed(tape, l, &seed, err);
