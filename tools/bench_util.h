@@ -35,7 +35,7 @@ typedef struct bench_gemm {
     bp_real beta;
 } bench_gemm;
 
-/* One thread's share of a step, as the library's batch split (models/parallel.h) made
+/* One thread's share of a step, as the library's batch split (models/train/parallel.h) made
  * it: worker 0 is the trainer itself, worker k > 0 a replica on the same weights with
  * its own tape and grads. Here: the sgemm calls its tape made, for the floor. */
 typedef struct bench_worker {

@@ -23,7 +23,7 @@
 #define MIB (1024.0 * 1024.0)
 
 /* Gradient copies beyond the parameters' own: one per extra thread of train.threads,
- * which never exceeds the batch (models/parallel.c). */
+ * which never exceeds the batch (models/train/parallel.c). */
 static double thread_grads(const bp_train_config *t)
 {
     int used = t->threads < t->batch ? t->threads : t->batch;
