@@ -10,8 +10,56 @@ size_t bp_batch_y_size(const bp_batch *b)
     case BP_TARGET_VALUES: return (size_t)b->B * (size_t)b->O;
     case BP_TARGET_CLASS_LAST: return (size_t)b->B;
     case BP_TARGET_CLASS_SEQ: return (size_t)b->B * (size_t)b->T;
+    case BP_TARGET_VALUES_SEQ: return (size_t)b->B * (size_t)b->T * (size_t)b->O;
     }
     return 0;
+}
+
+bool bp_target_per_step(bp_target_kind k)
+{
+    return k == BP_TARGET_CLASS_SEQ || k == BP_TARGET_VALUES_SEQ;
+}
+
+bool bp_target_is_class(bp_target_kind k)
+{
+    return k == BP_TARGET_CLASS_LAST || k == BP_TARGET_CLASS_SEQ;
+}
+
+bp_status bp_batch_set_lengths(bp_batch *b, const int *len, bp_error *err)
+{
+    for (int r = 0; r < b->B; r++)
+        if (len[r] < 1 || len[r] > b->T)
+            return bp_error_set(err, BP_ERR_VALUE, "batch: row %d has length %d, not in [1, %d]",
+                                r, len[r], b->T);
+    if (!b->len && !(b->len = malloc((size_t)b->B * sizeof *b->len)))
+        return bp_error_set(err, BP_ERR_NOMEM, "batch: out of memory");
+    memcpy(b->len, len, (size_t)b->B * sizeof *b->len);
+    return BP_OK;
+}
+
+int bp_batch_len(const bp_batch *b, int r)
+{
+    return b->len ? b->len[r] : b->T;
+}
+
+long bp_batch_count_steps(const bp_batch *b, int t0, int t1)
+{
+    if (!b->len)
+        return (long)b->B * (t1 - t0);
+    long n = 0;
+    for (int r = 0; r < b->B; r++) {
+        int hi = b->len[r] < t1 ? b->len[r] : t1;
+        n += hi > t0 ? hi - t0 : 0;
+    }
+    return n;
+}
+
+int bp_batch_min_len(const bp_batch *b)
+{
+    int m = b->T;
+    for (int r = 0; b->len && r < b->B; r++)
+        m = b->len[r] < m ? b->len[r] : m;
+    return m;
 }
 
 bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, int O,
@@ -45,6 +93,7 @@ void bp_batch_free(bp_batch *b)
         return;
     free(b->x);
     free(b->y);
+    free(b->len);
     free(b);
 }
 

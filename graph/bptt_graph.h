@@ -255,7 +255,13 @@ typedef enum bp_target_kind {
     BP_TARGET_VALUES,     /* y is [B, O] real values, predicted from the last step (mse) */
     BP_TARGET_CLASS_LAST, /* y is [B] class ids in [0, O), predicted from the last step */
     BP_TARGET_CLASS_SEQ,  /* y is [B, T] class ids in [0, O), one per step (seq-to-seq) */
+    BP_TARGET_VALUES_SEQ, /* y is [B, T, O] real values, one vector per step (mse) */
 } bp_target_kind;
+
+/* Does the target name one value per step (CLASS_SEQ, VALUES_SEQ)? Class ids (CLASS_LAST,
+ * CLASS_SEQ)? */
+bool bp_target_per_step(bp_target_kind k);
+bool bp_target_is_class(bp_target_kind k);
 
 /* A batch of sequences, batch first, as in batch files (safetensors x, y).
  * Token ids and class ids are stored as exact integers in bp_real. */
@@ -265,7 +271,10 @@ typedef struct bp_batch {
     bp_target_kind target;
     int O;                  /* target width, or the number of classes */
     bp_real *x;             /* [B, T, F] */
-    bp_real *y;             /* [B, O], [B] or [B, T] by target kind */
+    bp_real *y;             /* [B, O], [B], [B, T] or [B, T, O] by target kind */
+    int *len;               /* [B]: steps of each sequence, 1..T; NULL: every row has T.
+                               Steps past a row's end leave its state unchanged and add
+                               nothing to the loss (PyTorch's pack_padded_sequence). */
 } bp_batch;
 
 /* Allocate x and y (zeros) for the given sizes; NULL and err on a bad size
@@ -274,8 +283,18 @@ typedef struct bp_batch {
 bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, int O,
                        bp_error *err);
 void bp_batch_free(bp_batch *b);
-/* Elements of y: B O, B or B T by target kind. */
+/* Elements of y: B O, B, B T or B T O by target kind. */
 size_t bp_batch_y_size(const bp_batch *b);
+/* Give b per-sequence lengths (copied from len[B], each in [1, T]); NULL and err
+ * (BP_ERR_VALUE naming the row) for a length out of range, BP_ERR_NOMEM. */
+bp_status bp_batch_set_lengths(bp_batch *b, const int *len, bp_error *err);
+/* Steps of row r (T without lengths). */
+int bp_batch_len(const bp_batch *b, int r);
+/* The (row, step) pairs of steps [t0, t1) that lie within their sequence: B (t1 - t0)
+ * without lengths. */
+long bp_batch_count_steps(const bp_batch *b, int t0, int t1);
+/* The shortest row's length (T without lengths). */
+int bp_batch_min_len(const bp_batch *b);
 /* Copy step t of x, [B, F], into dst (gathered from the batch-first layout). */
 void bp_batch_step(const bp_batch *b, int t, bp_real *dst);
 

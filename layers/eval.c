@@ -1,18 +1,23 @@
 /* eval.c — loss and task metric of a batch, chunk by chunk, without backward. */
 #include "net_internal.h"
 
-/* Rows of z (B, C) whose largest logit (the first, on ties) is the target's class. */
-static long count_correct(const bp_node *z, const bp_real *y, size_t y_stride)
+/* Rows of z (B, C) whose largest logit (the first, on ties) is the target's class, among
+ * the rows still within their sequence at step s (the last-step head: every row). */
+static long count_correct(const bp_node *z, const bp_batch *b, int s, const bp_real *y,
+                          size_t y_stride, long *counted)
 {
     int B = z->shape.dim[0], C = z->shape.dim[1];
     long correct = 0;
     for (int r = 0; r < B; r++) {
+        if (s >= bp_batch_len(b, r))
+            continue;
         const bp_real *row = z->value + (size_t)r * C;
         int best = 0;
         for (int c = 1; c < C; c++)
             if (row[c] > row[best])
                 best = c;
         correct += best == (int)y[(size_t)r * y_stride];
+        ++*counted;
     }
     return correct;
 }
@@ -40,24 +45,23 @@ bp_status bp_net_evaluate(bp_net *net, bp_tape *t, const bp_batch *b, bp_net_eva
             break;
         }
         if (seq) {
-            loss += (double)l->value[0] * (t1 - t0); /* the chunk's mean, weighted by length */
-            for (int k = 0; k < t1 - t0; k++) {
-                correct += count_correct(net->logits[k], b->y + t0 + k, (size_t)T);
-                counted += b->B;
-            }
+            /* the chunk's mean, weighted by its steps (or its pairs within sequences) */
+            loss += (double)l->value[0] * (b->len ? (double)bp_batch_count_steps(b, t0, t1)
+                                                  : (double)(t1 - t0));
+            for (int k = 0; b->target == BP_TARGET_CLASS_SEQ && k < t1 - t0; k++)
+                correct += count_correct(net->logits[k], b, t0 + k, b->y + t0 + k, (size_t)T,
+                                         &counted);
         } else if (t1 == T) {
             loss = l->value[0];
-            if (b->target == BP_TARGET_CLASS_LAST) {
-                correct = count_correct(net->logits[t1 - t0 - 1], b->y, 1);
-                counted = b->B;
-            }
+            if (b->target == BP_TARGET_CLASS_LAST)
+                correct = count_correct(net->logits[t1 - t0 - 1], b, -1, b->y, 1, &counted);
         }
     }
     bp_net_state_free(state);
     if (st != BP_OK)
         return st;
-    out->loss = seq ? loss / T : loss;
-    if (b->target == BP_TARGET_VALUES) {
+    out->loss = !seq ? loss : b->len ? loss / (double)bp_batch_count_steps(b, 0, T) : loss / T;
+    if (!bp_target_is_class(b->target)) {
         out->metric = out->loss;
         out->metric_name = "mse";
     } else {

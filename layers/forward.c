@@ -22,16 +22,26 @@ static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
                      "is %d", b->F, s->input_size);
         return false;
     }
-    bool seq = b->target == BP_TARGET_CLASS_SEQ;
+    bool seq = bp_target_per_step(b->target);
     if (seq != (s->head == BP_HEAD_SEQ)) {
         bp_tape_fail(t, BP_ERR_SHAPE, "net: head '%s' needs %s targets; the batch has %s",
-                     bp_head_kind_name(s->head), s->head == BP_HEAD_SEQ ? "per-step class" :
-                     "last-step", seq ? "per-step class targets [B, T]" : "last-step targets");
+                     bp_head_kind_name(s->head), s->head == BP_HEAD_SEQ ? "per-step" :
+                     "last-step", b->target == BP_TARGET_CLASS_SEQ ? "per-step class targets [B, T]"
+                     : seq ? "per-step value targets [B, T, O]" : "last-step targets");
+        return false;
+    }
+    int top = s->n_layers - 1;
+    if (b->len && s->head == BP_HEAD_LAST && !net_output_held(net, top)) {
+        bp_tape_fail(t, BP_ERR_SHAPE, "net: the batch's sequences have their own lengths, but "
+                     "the output of layer '%s' is not a recurrent state held past a sequence's "
+                     "end, so the last-step head cannot read each sequence's own last step "
+                     "(end the stack with a recurrent layer, or linear layers above one)",
+                     net->layers[top].spec.name);
         return false;
     }
     if (b->O != s->output_size) {
         bp_tape_fail(t, BP_ERR_SHAPE, "net: the batch's targets have %d %s; the output size is %d",
-                     b->O, b->target == BP_TARGET_VALUES ? "values" : "classes", s->output_size);
+                     b->O, bp_target_is_class(b->target) ? "classes" : "values", s->output_size);
         return false;
     }
     if (t0 < 0 || t1 <= t0 || t1 > b->T) {
@@ -44,7 +54,8 @@ static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
                      state->net != net ? "another net" : "this net", state->B, b->B);
         return false;
     }
-    size_t need = (size_t)b->B * (size_t)(s->tokens ? s->input_size : b->F);
+    int width = s->tokens ? s->input_size : b->F;
+    size_t need = (size_t)b->B * (size_t)(width > b->O ? width : b->O);
     if (need > net->buf_cap) {
         bp_real *buf = realloc(net->buf, need * sizeof *buf);
         if (!buf) {
@@ -59,6 +70,16 @@ static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
         return false;
     }
     return true;
+}
+
+bool net_output_held(const bp_net *net, int i)
+{
+    const bp_layer_spec *l = &net->layers[i].spec;
+    bool held = bp_layer_is_recurrent(l->kind) ||
+                (l->kind == BP_LAYER_LINEAR && i > 0 && net_output_held(net, i - 1));
+    if (l->skip_from == BP_SKIP_INPUT)
+        return false;
+    return held && (l->skip_from == BP_SKIP_NONE || net_output_held(net, l->skip_from));
 }
 
 /* The net's input at step t when it is token ids read by an embedding: (B). */
@@ -271,6 +292,11 @@ static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_
         case BP_LAYER_CELL: net_cell_step(t, l, io); break;
         default: net_gru_step(t, l, io); break;
         }
+        if (net->mask && io->h_new) { /* rows past their end keep their state */
+            io->h_new = bp_where(t, net->mask, io->h_new, io->h);
+            if (io->c_new)
+                io->c_new = bp_where(t, net->mask, io->c_new, io->c);
+        }
         net->tr_h_rows[r][k] = out[k] = io->h_new;
         net->tr_rec_rows[r][k] = io->rec;
         io->h = io->h_new;
@@ -291,27 +317,59 @@ static bp_node *readout(bp_net *net, bp_tape *t, bp_node *h)
     return bp_add(t, bp_matmul(t, h, net->out_W), net->out_b);
 }
 
+/* Step s's mask, m_r = [s < len_r], as a tape input; NULL when every row is still within
+ * its sequence at s (then nothing is masked, and the tape is what it is without lengths). */
+static bp_node *step_mask(bp_tape *t, const bp_batch *b, int s, int min_len)
+{
+    if (s < min_len)
+        return NULL;
+    bp_node *m = bp_tape_input(t, bp_shape1(b->B), NULL, false);
+    for (int r = 0; m && r < b->B; r++)
+        m->value[r] = s < b->len[r];
+    return m;
+}
+
+/* Step s's loss: xent of the logits against its class ids (-1, no target, past a row's
+ * end), or mse against its values (a finished row's prediction replaced by its target,
+ * so it adds 0 and takes no gradient). */
+static bp_node *step_loss(bp_net *net, bp_tape *t, const bp_batch *b, int s, bp_node *z)
+{
+    int B = b->B, O = b->O;
+    if (b->target == BP_TARGET_CLASS_SEQ) {
+        for (int r = 0; r < B; r++)
+            net->buf[r] = s < bp_batch_len(b, r) ? b->y[(size_t)r * b->T + s] : -1;
+        return bp_softmax_xent(t, z, bp_tape_input(t, bp_shape1(B), net->buf, false));
+    }
+    for (int r = 0; r < B; r++)
+        memcpy(net->buf + (size_t)r * O, b->y + ((size_t)r * b->T + s) * O, (size_t)O * sizeof(bp_real));
+    bp_node *y = bp_tape_input(t, bp_shape2(B, O), net->buf, false);
+    return bp_mse(t, net->mask ? bp_where(t, net->mask, z, y) : z, y);
+}
+
 /* Sequence to sequence, step k of the span: its readout and loss, added to the running
- * sum: total + xent(logits_k, y[:, a + k]). */
+ * sum: total + loss(logits_k, y[:, a + k]). */
 static bp_node *record_seq_step(bp_net *net, bp_tape *t, const bp_batch *b, int k, bp_node *top,
                                 bp_node *total, const net_span *sp)
 {
-    int B = b->B, s = sp->a + k;
     bp_node *z = net->logits[k] = readout(net, t, top);
-    for (int r = 0; r < B; r++)
-        net->buf[r] = b->y[(size_t)r * b->T + s];
-    bp_node *l = bp_softmax_xent(t, z, bp_tape_input(t, bp_shape1(B), net->buf, false));
+    bp_node *l = z ? step_loss(net, t, b, sp->a + k, z) : NULL;
     if (!total && sp->total_in) /* the sum of the steps before the span, a constant */
         total = bp_tape_input(t, bp_shape1(1), sp->total_in, false);
     return total ? bp_add(t, total, l) : l;
 }
 
 /* After the last step: the sequence-to-one readout, or the mean of the per-step losses:
- * L = (1/steps) sum_k xent(logits_k, y[:, t0 + k]) over the chunk's steps. */
+ * L = (1/steps) sum_k loss(logits_k, y[:, t0 + k]) over the chunk's steps; with lengths,
+ * the mean over the (row, step) pairs within their sequences: L = (B / n) sum_k loss_k,
+ * each loss_k being a sum over its rows divided by B. */
 static bp_node *record_loss(bp_net *net, bp_tape *t, const bp_batch *b, bp_node *total,
                             const net_span *sp)
 {
     int steps = sp->b - sp->a, B = b->B;
+    if (net->spec.head == BP_HEAD_SEQ && b->len) {
+        long n = bp_batch_count_steps(b, sp->t0, sp->t1);
+        return bp_scale(t, total, n ? (double)B / (double)n : 0);
+    }
     if (net->spec.head == BP_HEAD_SEQ)
         return sp->t1 - sp->t0 == 1 ? total : bp_scale(t, total, 1.0 / (sp->t1 - sp->t0));
     if (sp->b != b->T) /* no target in this chunk */
@@ -363,13 +421,16 @@ bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *
     for (int i = 0; i < L; i++)
         start_layer(net, t, i, B, sp);
     bp_node *total = NULL, **top = net->outs + (size_t)(L - 1) * (size_t)net->cap_steps;
+    int min_len = bp_batch_min_len(b);
     for (int k = 0; k < steps && !bp_tape_error(t); k++) {
+        net->mask = step_mask(t, b, sp->a + k, min_len);
         for (int i = 0; i < L; i++)
             record_step(net, t, i, k, B, sp);
         net->logits[k] = NULL;
         if (net->spec.head == BP_HEAD_SEQ)
             total = record_seq_step(net, t, b, k, top[k], total, sp);
     }
+    net->mask = NULL;
     bp_node *loss = bp_tape_error(t) ? NULL : record_loss(net, t, b, total, sp);
     return loss && !bp_tape_error(t) ? loss : NULL;
 }

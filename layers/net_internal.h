@@ -95,6 +95,8 @@ struct bp_net {
     bp_node **last_c;       /* [n_rec]: c after the last step (lstm), for the state */
     bp_node ***tr_h_rows, ***tr_rec_rows; /* [n_rec] row pointers into tr_h, tr_rec */
     bp_node **logits;       /* [cap] */
+    bp_node *mask;          /* the step being recorded: its row mask [s < len_r] when
+                               some row has ended (variable lengths), else NULL */
     bp_real *buf;           /* [buf_cap] a step's input or targets, gathered */
     size_t buf_cap;
     bp_trace trace;
@@ -134,6 +136,10 @@ int net_layer_in_size(const bp_net_spec *s, int i);
  * losses of steps [t0, b) times 1 / (t1 - t0), when t1 - t0 > 1), NULL on error (the
  * tape's). Checks the batch; fills the trace, net->blk_first, net->blk_last. */
 bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *sp);
+
+/* Is layer i's output at a step past a row's end the output at its last step? True for
+ * recurrent layers (their state is held) and what reads only held outputs (forward.c). */
+bool net_output_held(const bp_net *net, int i);
 
 /* Grow the forward scratch to hold steps steps (net.c); false when out of memory. */
 bool net_reserve(bp_net *net, int steps);

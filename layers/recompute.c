@@ -165,7 +165,7 @@ static void save_checkpoint(const bp_net *net, plan *p, int s, bp_node *loss)
     }
     save_state(net, p, seg_end(p, s) - seg_start(p, s), p->h0, p->c0);
     if (net->spec.head == BP_HEAD_SEQ) /* the running sum: the chain under the mean's scale */
-        p->tot[s + 1] = (p->t1 - p->t0 == 1 ? loss : loss->in[0])->value[0];
+        p->tot[s + 1] = (loss->op == &bp_op_scale ? loss->in[0] : loss)->value[0];
 }
 
 static bp_status tape_failed(bp_tape *t, bp_error *err)

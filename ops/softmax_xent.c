@@ -1,6 +1,8 @@
 /* softmax_xent — y = -(1/B) sum_b log softmax(z_b)[t_b]: softmax and cross-entropy
  * fused, for numerical stability. z is (B, C) logits; t is (B) class ids 0..C-1,
- * stored as reals (they take no gradient). y has shape [1]. */
+ * stored as reals (they take no gradient), or -1 for a row with no target (PyTorch's
+ * ignore_index: it adds nothing and takes no gradient; a padded step of a shorter
+ * sequence). y has shape [1]. */
 #include "op_util.h"
 
 #include <tgmath.h>
@@ -32,6 +34,8 @@ static void xent_forward(bp_node *n, bp_tape *t)
         bp_real *pb = p + (size_t)b * C;
         bp_real target = Y(n)->value[b];
         int cls = (int)target;
+        if (target == -1)
+            continue;
         if (!(target >= 0 && target < C) || (bp_real)cls != target) {
             bp_tape_fail(t, BP_ERR_VALUE, "softmax_xent: target %g in row %d is not a class in [0, %d)",
                          (double)target, b, C);
@@ -61,6 +65,8 @@ static void xent_backward(bp_node *n)
     for (int b = 0; b < B; b++) {
         bp_real *dz = X(n)->grad + (size_t)b * C;
         int cls = (int)Y(n)->value[b];
+        if (cls < 0)
+            continue;
         for (int c = 0; c < C; c++)
             dz[c] += g * (p[(size_t)b * C + c] - (c == cls));
     }
@@ -83,7 +89,7 @@ static void xent_targets(int input, bp_node *x, const bp_check_case *c, bp_rng *
 const bp_op bp_op_softmax_xent = {
     .name = "softmax_xent",
     .n_in = 2,
-    .formula = "y = -(1/B) sum_b log softmax(z_b)[t_b]",
+    .formula = "y = -(1/B) sum_b log softmax(z_b)[t_b] (t_b = -1: no target)",
     .shape = xent_shape,
     .forward = xent_forward,
     .backward = xent_backward,
