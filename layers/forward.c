@@ -77,8 +77,8 @@ bool net_output_held(const bp_net *net, int i)
     const bp_layer_spec *l = &net->layers[i].spec;
     bool held = bp_layer_is_recurrent(l->kind) ||
                 (l->kind == BP_LAYER_LINEAR && i > 0 && net_output_held(net, i - 1));
-    if (l->skip_from == BP_SKIP_INPUT)
-        return false;
+    if (l->skip_from == BP_SKIP_INPUT) /* the layer's own input: the raw x_t for layer 0 */
+        return held && i > 0 && net_output_held(net, i - 1);
     return held && (l->skip_from == BP_SKIP_NONE || net_output_held(net, l->skip_from));
 }
 
