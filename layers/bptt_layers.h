@@ -245,6 +245,18 @@ typedef struct bp_net_eval {
 bp_status bp_net_evaluate(bp_net *net, bp_tape *tape, const bp_batch *batch, bp_net_eval *out,
                           bp_error *err);
 
+/* The net's outputs for every row of batch, forward only: out holds B O values for the
+ * last-step head (read at each sequence's own last step when the batch has lengths) or
+ * B T O for the per-step head, batch first; for class targets the softmax probabilities,
+ * else the readout. The batch's targets are not used but must be valid (zeros are). The
+ * steps are recorded in chunks (the net's truncation, else 256 steps) with the state
+ * carried, and the tape is reset after each: nothing is kept for backward, and memory
+ * stays that of one chunk. state NULL: the state starts at zero; else it is read and left
+ * holding the state after the last step (sampling one step at a time). Errors: the
+ * forward's (a batch that does not fit the net), BP_ERR_NOMEM. */
+bp_status bp_net_predict(bp_net *net, bp_tape *tape, const bp_batch *batch, bp_net_state *state,
+                         bp_real *out, bp_error *err);
+
 /* ---------------------------------------------------------------- recomputation */
 
 /* Memory-efficient BPTT (Chen et al. 2016, "Training deep nets with sublinear memory

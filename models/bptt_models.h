@@ -12,6 +12,7 @@
 #ifndef BPTT_MODELS_H
 #define BPTT_MODELS_H
 
+#include "bptt_arrays.h"
 #include "bptt_layers.h"
 #include "bptt_ops.h"
 #include "bptt_optim.h"
@@ -27,11 +28,13 @@ extern "C" {
 
 /* ---------------------------------------------------------------- configuration */
 
-/* data: — where batches come from. */
+/* data: — where batches come from: a built-in task, or data files. */
 typedef struct bp_data_config {
-    char task[16];             /* "adding" | "copy" | "chars" */
-    int steps;                 /* T: the sequence length (copy: its delay T) */
+    char task[16];             /* "adding" | "copy" | "chars" | "files" (data.train given) */
+    int steps;                 /* T: the sequence length (copy: its delay T); files: theirs */
     char path[BP_PATH_MAX];    /* chars: the text file (relative to the model file) */
+    bp_file_set_opts files;    /* files: the training and validation data, CSV layout */
+    char loss[8];              /* the loss the model file names ("" = the targets' own) */
 } bp_data_config;
 
 /* train: — how to train. */
@@ -100,6 +103,10 @@ typedef struct bp_trainer bp_trainer;
  * that do not fit the task (BP_ERR_SHAPE), those of bp_net_new and bp_optim_new,
  * BP_ERR_NOMEM. The trainer is the caller's: bp_trainer_free (NULL is a no-op). */
 bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err);
+/* The same with a task of the caller's making instead of the model file's data (which is
+ * then never read): e.g. bp_task_from_signature for predicting from a checkpoint without
+ * its training data. The trainer takes the task, also when it fails. */
+bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp_error *err);
 void bp_trainer_free(bp_trainer *tr);
 
 /* One optimizer step on a fresh training batch: forward (in chunks for truncated
@@ -130,6 +137,11 @@ bp_status bp_trainer_save(const bp_trainer *tr, const char *path, bp_error *err)
  * Errors: those of bp_st_load (BP_ERR_IO, BP_ERR_PARSE), a missing tensor
  * (BP_ERR_NAME), a wrong shape (BP_ERR_SHAPE), each naming the file and tensor. */
 bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, bp_error *err);
+/* The data's signature a checkpoint's metadata holds (steps, input and output sizes, the
+ * target kind, a chars vocabulary, CSV class labels), as a task without data, for
+ * bp_trainer_new_with_task: predict and sample need no data files. Errors: those of
+ * bp_st_load; metadata that is missing or malformed (BP_ERR_PARSE). */
+bp_task *bp_checkpoint_task(const char *path, bp_error *err);
 /* Parameters alone (no optimizer state), e.g. initial weights for another framework. */
 bp_status bp_trainer_save_weights(const bp_trainer *tr, const char *path, bp_error *err);
 

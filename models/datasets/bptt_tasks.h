@@ -1,6 +1,7 @@
-/* bptt_tasks.h — built-in data: the adding problem, the copying memory task and
- * next-character prediction over a text file. Every batch is drawn from a bp_rng,
- * so the same seed gives bit-identical batches on every machine.
+/* bptt_tasks.h — where batches come from: the built-in tasks (the adding problem, the
+ * copying memory task, next-character prediction over a text file) and data sets read
+ * from files (safetensors, NumPy .npy, CSV). Every batch is drawn from a bp_rng or a
+ * seeded order, so the same seed gives bit-identical batches on every machine.
  *
  * Ownership: a bp_task owns its data (the chars task keeps the file in memory);
  * each bp_task_batch returns a new bp_batch the caller frees with bp_batch_free.
@@ -39,13 +40,87 @@ bp_task *bp_task_chars(const char *path, int T, bp_error *err);
  * no-op). */
 void bp_task_free(bp_task *t);
 
+/* ---------------------------------------------------------------- data files */
+
+#define BP_TASK_PATH_MAX 1024
+
+/* One set of sequences on disk: a .safetensors file (tensors x, y, optional lengths), a
+ * CSV file in the UCR/UEA layout (one sequence per row, its label in the first or last
+ * cell; shorter sequences end in empty cells or NaN), or NumPy .npy files, one per array.
+ * The format follows the x file's extension. */
+typedef struct bp_file_source {
+    char x[BP_TASK_PATH_MAX];       /* the file ("" = none) */
+    char y[BP_TASK_PATH_MAX];       /* .npy only: the targets */
+    char lengths[BP_TASK_PATH_MAX]; /* .npy only, optional: int [N] lengths */
+} bp_file_source;
+
+typedef struct bp_file_set_opts {
+    bp_file_source train;
+    bp_file_source valid;    /* x "": the validation rows come off the training file */
+    double valid_fraction;   /* in [0, 1): that share of the training rows, drawn with seed */
+    int valid_last;          /* > 0: or the file's last rows (a fixed held-out split) */
+    uint64_t seed;           /* the fraction's draw and each epoch's order */
+    int csv_features;        /* CSV: values per step I (default 1) */
+    bool csv_label_last;     /* CSV: the label is the last cell (default: the first) */
+    int csv_header;          /* CSV: -1 auto (default), 0 none, 1 the first row is one */
+    bool csv_values;         /* CSV: the label is a value to regress, not a class */
+} bp_file_set_opts;
+
+void bp_file_set_opts_default(bp_file_set_opts *o);
+
+/* A data set from files ("files"). Targets: y [N, O] float values or [N] int classes
+ * (read from the last step), [N, T] int classes or [N, T, O] float values (every step).
+ * x [N, T, I] float (or [N, T], I = 1) or [N, T] int token ids. Everything is checked
+ * before a batch is made: shapes against each other, lengths in [1, T], finite x and
+ * values within each sequence, whole non-negative ids; errors name the file and the
+ * place (row, step; CSV file:row:column). The validation set must have the training
+ * set's steps, features and target kind. CSV class labels are mapped to ids 0..K-1 in
+ * increasing order of their values (bp_task_class_value gives them back); other formats
+ * store the ids themselves. Errors: BP_ERR_IO, BP_ERR_PARSE, BP_ERR_SHAPE, BP_ERR_VALUE,
+ * BP_ERR_NOMEM. */
+bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err);
+
+/* What a trained model needs to know of its data, without the data: for predict and
+ * sample, rebuilt from a checkpoint's metadata. Its batches are refused (BP_ERR_VALUE). */
+typedef struct bp_task_signature {
+    char name[16];          /* the task it stands for */
+    int steps;              /* T */
+    int input_size;         /* features, or the vocabulary size */
+    bool tokens;
+    bp_target_kind target;
+    int output_size;
+    int n_vocab;            /* chars: the vocabulary */
+    unsigned char vocab[256];
+    int n_classes;          /* CSV classes: their label values (0: ids are the labels) */
+    const double *class_values;
+} bp_task_signature;
+bp_task *bp_task_from_signature(const bp_task_signature *s, bp_error *err);
+void bp_task_signature_of(const bp_task *t, bp_task_signature *s); /* class_values: t's */
+
+/* Rows of a split (0 for the generated tasks, which have no fixed rows) and rows
+ * [first, first + count) of it, in file order (for evaluation over a whole validation
+ * set, and prediction). NULL and err out of range or BP_ERR_NOMEM. */
+long bp_task_rows(const bp_task *t, bp_split split);
+bp_batch *bp_task_slice(bp_task *t, bp_split split, long first, int count, bp_error *err);
+/* The training batch of optimizer step `step`: a data set's rows [step B, step B + B) of
+ * its stream, in which epoch e is every training row once in an order drawn from
+ * (seed, e); the generated tasks draw from rng (bp_task_batch). */
+bp_batch *bp_task_train_batch(bp_task *t, int B, long step, bp_rng *rng, bp_error *err);
+/* Does the task hold data to draw batches from? (A signature does not.) */
+bool bp_task_has_data(const bp_task *t);
+/* The class label value of class id k (CSV data sets; else k itself). */
+double bp_task_class_value(const bp_task *t, int k);
+/* The baseline's metric beside bp_task_baseline's loss: the majority class's accuracy, or
+ * the MSE of predicting the training mean; NaN for the built-in tasks. */
+double bp_task_baseline_metric(const bp_task *t);
+
 /* A fresh batch of B sequences drawn with rng (eval split = held-out data for chars;
  * for the generated tasks a separate stream derived from rng, so train and eval
  * batches drawn from the same rng state differ). NULL and err for B < 1, an unknown
  * split or a NULL rng (BP_ERR_VALUE), BP_ERR_NOMEM. */
 bp_batch *bp_task_batch(bp_task *t, int B, bp_split split, bp_rng *rng, bp_error *err);
 
-const char *bp_task_name(const bp_task *t);  /* "adding", "copy", "chars" */
+const char *bp_task_name(const bp_task *t);  /* "adding", "copy", "chars", "files" */
 int bp_task_input_size(const bp_task *t);   /* F, or the vocabulary size for token tasks */
 bool bp_task_tokens(const bp_task *t);
 int bp_task_output_size(const bp_task *t);  /* O: target width or number of classes */

@@ -1,6 +1,9 @@
 /* task_common.c — what every built-in task shares: allocation, accessors, batches. */
 #include "task_internal.h"
 
+#include <math.h>
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +31,8 @@ void bp_task_free(bp_task *t)
         return;
     free(t->path);
     free(t->text);
+    bp_file_set_free(t->files);
+    free(t->class_values);
     free(t);
 }
 
@@ -43,6 +48,11 @@ bp_batch *bp_task_batch(bp_task *t, int B, bp_split split, bp_rng *rng, bp_error
     }
     if (!rng) {
         bp_error_set(err, BP_ERR_VALUE, "%s task: no random number generator given", t->name);
+        return NULL;
+    }
+    if (t->signature_only) {
+        bp_error_set(err, BP_ERR_VALUE, "%s task: made from a checkpoint's metadata, it has no "
+                     "data to draw batches from", t->name);
         return NULL;
     }
     bp_batch *b = bp_batch_new(B, t->steps, t->F, t->tokens, t->target, t->O, err);
@@ -114,4 +124,70 @@ int bp_task_vocab(const bp_task *t, unsigned char *bytes)
 int bp_task_char_id(const bp_task *t, unsigned char byte)
 {
     return t->n_vocab ? t->id_of[byte] : -1;
+}
+
+/* ---------------------------------------------------------------- signatures */
+
+bp_task *bp_task_from_signature(const bp_task_signature *s, bp_error *err)
+{
+    static const char *const names[] = {"adding", "copy", "chars", "files"};
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(s->name, names[i]))
+            name = names[i];
+    if (!name || s->steps < 1 || s->steps > BP_TASK_MAX_T || s->input_size < 1 ||
+        s->output_size < 1 || s->n_vocab < 0 || s->n_vocab > 256 || s->n_classes < 0 ||
+        (unsigned)s->target > BP_TARGET_VALUES_SEQ) {
+        bp_error_set(err, BP_ERR_VALUE, "task signature: '%s', T %d, input %d, output %d do not "
+                     "describe a task", s->name, s->steps, s->input_size, s->output_size);
+        return NULL;
+    }
+    bp_task *t = bp_task_alloc(name, err);
+    if (!t)
+        return NULL;
+    t->signature_only = true;
+    t->T = t->steps = s->steps;
+    t->tokens = s->tokens;
+    t->F = s->tokens ? 1 : s->input_size;
+    t->n_in = s->input_size;
+    t->target = s->target;
+    t->O = s->output_size;
+    t->baseline = t->baseline_metric = NAN;
+    t->baseline_name = "none (no data)";
+    t->n_vocab = s->n_vocab;
+    memcpy(t->vocab, s->vocab, (size_t)s->n_vocab);
+    for (int i = 0; i < 256; i++)
+        t->id_of[i] = -1;
+    for (int i = 0; i < s->n_vocab; i++)
+        t->id_of[s->vocab[i]] = i;
+    if (s->n_classes) {
+        if (!(t->class_values = malloc((size_t)s->n_classes * sizeof *t->class_values))) {
+            bp_task_free(t);
+            bp_error_set(err, BP_ERR_NOMEM, "task: out of memory");
+            return NULL;
+        }
+        memcpy(t->class_values, s->class_values, (size_t)s->n_classes * sizeof *t->class_values);
+        t->n_classes = s->n_classes;
+    }
+    return t;
+}
+
+void bp_task_signature_of(const bp_task *t, bp_task_signature *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", t->name);
+    s->steps = t->steps;
+    s->input_size = t->n_in;
+    s->tokens = t->tokens;
+    s->target = t->target;
+    s->output_size = t->O;
+    s->n_vocab = t->n_vocab;
+    memcpy(s->vocab, t->vocab, (size_t)t->n_vocab);
+    s->n_classes = t->n_classes;
+    s->class_values = t->class_values;
+}
+
+bool bp_task_has_data(const bp_task *t)
+{
+    return !t->signature_only;
 }

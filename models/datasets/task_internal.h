@@ -24,7 +24,18 @@ struct bp_task {
     int n_vocab;
     unsigned char vocab[256];
     int id_of[256];         /* -1 where the byte is not in the file */
+    /* data sets from files (task_files.c), and signatures (no data) */
+    struct file_set *files;
+    bool signature_only;
+    int n_classes;          /* CSV classes: class id -> label value */
+    double *class_values;
+    double baseline_metric;
 };
+
+/* The data sets' parts (task_files.c). */
+void bp_file_set_free(struct file_set *f);
+bp_status bp_file_set_fill(const bp_task *t, bp_batch *b, bp_split split, const long *rows,
+                           bp_error *err);
 
 /* A zeroed task, or NULL and err. */
 bp_task *bp_task_alloc(const char *name, bp_error *err);

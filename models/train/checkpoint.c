@@ -29,6 +29,131 @@ static bp_status add_leaves(bp_st_writer *w, bp_node *(*at)(const void *, int), 
 static bp_node *param_at(const void *p, int i) { return bp_params_at(p, i); }
 static bp_node *state_at(const void *o, int i) { return bp_optim_state_at(o, i); }
 
+/* What predict and sample need of the data, so that they run on a checkpoint alone:
+ * "task", "task_steps", "task_input", "task_tokens", "task_target", "task_output", and
+ * "vocab" (a chars model's bytes, in hex) or "classes" (CSV label values, in order). */
+static const char *const target_names[] = {"values", "class_last", "class_seq", "values_seq"};
+
+static bp_status save_signature(bp_st_writer *w, const bp_task *task, bp_error *err)
+{
+    bp_task_signature g;
+    bp_task_signature_of(task, &g);
+    char buf[64];
+    const char *keys[] = {"task_steps", "task_input", "task_tokens", "task_output"};
+    int vals[] = {g.steps, g.input_size, g.tokens, g.output_size};
+    bp_status st = bp_st_writer_meta(w, "task", g.name, err);
+    for (int i = 0; st == BP_OK && i < 4; i++) {
+        snprintf(buf, sizeof buf, "%d", vals[i]);
+        st = bp_st_writer_meta(w, keys[i], buf, err);
+    }
+    if (st == BP_OK)
+        st = bp_st_writer_meta(w, "task_target", target_names[g.target], err);
+    if (st == BP_OK && g.n_vocab) {
+        char hex[513];
+        for (int i = 0; i < g.n_vocab; i++)
+            snprintf(hex + 2 * i, 3, "%02x", g.vocab[i]);
+        st = bp_st_writer_meta(w, "vocab", hex, err);
+    }
+    if (st == BP_OK && g.n_classes) {
+        size_t cap = (size_t)g.n_classes * 26 + 1, used = 0;
+        char *list = malloc(cap);
+        if (!list)
+            return bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
+        for (int i = 0; i < g.n_classes; i++)
+            used += (size_t)snprintf(list + used, cap - used, "%s%.17g", i ? "," : "",
+                                     g.class_values[i]);
+        st = bp_st_writer_meta(w, "classes", list, err);
+        free(list);
+    }
+    return st;
+}
+
+static bool meta_int(const bp_st_file *f, const char *key, int lo, int hi, int *out)
+{
+    const char *v = bp_st_meta(f, key);
+    char *end;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || end == v || *end || x < lo || x > hi)
+        return false;
+    *out = (int)x;
+    return true;
+}
+
+/* Hex bytes (2 digits each) into vocab; false on a malformed string. */
+static bool read_vocab(const char *hex, bp_task_signature *g)
+{
+    size_t n = strlen(hex);
+    if (n % 2 || n > 512)
+        return false;
+    for (size_t i = 0; i < n / 2; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return false;
+        g->vocab[i] = (unsigned char)v;
+    }
+    g->n_vocab = (int)(n / 2);
+    return true;
+}
+
+static double *read_classes(const char *list, int *n)
+{
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        cap += *p == ',';
+    double *v = malloc(cap * sizeof *v);
+    int k = 0;
+    for (const char *p = list; v && *p;) {
+        char *end;
+        v[k++] = strtod(p, &end);
+        if (end == p || (*end && *end != ',') || k > 65536) {
+            free(v);
+            return NULL;
+        }
+        p = *end ? end + 1 : end;
+    }
+    *n = k;
+    return v;
+}
+
+bp_task *bp_checkpoint_task(const char *path, bp_error *err)
+{
+    bp_st_file *f = bp_st_load(path, err);
+    if (!f)
+        return NULL;
+    bp_task_signature g = {0};
+    const char *name = bp_st_meta(f, "task"), *target = bp_st_meta(f, "task_target");
+    int tokens = 0;
+    bool ok = name && strlen(name) < sizeof g.name && target &&
+              meta_int(f, "task_steps", 1, BP_TASK_MAX_T, &g.steps) &&
+              meta_int(f, "task_input", 1, BP_LAYER_MAX_SIZE, &g.input_size) &&
+              meta_int(f, "task_tokens", 0, 1, &tokens) &&
+              meta_int(f, "task_output", 1, BP_LAYER_MAX_SIZE, &g.output_size);
+    for (int i = 0; ok && i < 4; i++)
+        if (!strcmp(target, target_names[i]))
+            g.target = (bp_target_kind)i, target = NULL;
+    ok = ok && !target;
+    const char *vocab = bp_st_meta(f, "vocab"), *classes = bp_st_meta(f, "classes");
+    ok = ok && (!vocab || read_vocab(vocab, &g));
+    double *values = NULL;
+    if (ok && classes && !(values = read_classes(classes, &g.n_classes)))
+        ok = false;
+    bp_task *t = NULL;
+    if (ok) {
+        snprintf(g.name, sizeof g.name, "%s", name);
+        g.tokens = tokens;
+        g.class_values = values;
+        t = bp_task_from_signature(&g, err);
+    } else {
+        bp_error_set(err, BP_ERR_PARSE, "%s: its metadata does not describe the model's data "
+                     "(task, task_steps, task_input, task_tokens, task_target, task_output; "
+                     "vocab, classes): a checkpoint of an older bptt? Give the model's data "
+                     "instead", path);
+    }
+    free(values);
+    bp_st_free(f);
+    return t;
+}
+
 static bp_status save(const bp_trainer *tr, const char *path, bool with_state, bp_error *err)
 {
     bp_st_writer *w = bp_st_writer_new();
@@ -55,6 +180,8 @@ static bp_status save(const bp_trainer *tr, const char *path, bool with_state, b
         st = bp_st_writer_meta(w, "step", step_s, err);
     if (st == BP_OK)
         st = bp_st_writer_meta(w, "model_hash", hash_s, err);
+    if (st == BP_OK)
+        st = save_signature(w, tr->task, err);
     if (st == BP_OK)
         st = bp_st_writer_save(w, path, err);
     bp_st_writer_free(w);

@@ -9,34 +9,72 @@
 /* Distinct streams from one seed: weights, training batches, the held-out batch. */
 enum { STREAM_INIT = 0x1A17, STREAM_DATA = 0xDA7A, STREAM_EVAL = 0xE7A1 };
 
-static bp_task *make_task(const bp_data_config *d, bp_error *err)
+static bp_task *make_task(const bp_data_config *d, uint64_t seed, bp_error *err)
 {
+    if (!strcmp(d->task, "files")) {
+        bp_file_set_opts o = d->files;
+        o.seed = seed;
+        return bp_task_files(&o, err);
+    }
     if (!strcmp(d->task, "adding"))
         return bp_task_adding(d->steps, err);
     if (!strcmp(d->task, "copy"))
         return bp_task_copy(d->steps, err);
     if (!strcmp(d->task, "chars"))
         return bp_task_chars(d->path, d->steps, err);
-    bp_error_set(err, BP_ERR_NAME, "unknown task '%s' (known: adding, copy, chars)", d->task);
+    bp_error_set(err, BP_ERR_NAME, "unknown task '%s' (known: adding, copy, chars, files)",
+                 d->task);
     return NULL;
+}
+
+/* A data set's token ids and classes are bounds: the model may name a larger vocabulary
+ * or more classes than the data happens to hold, never fewer. */
+static bp_status fit_bound(int *model, int data, const char *what, const bp_task *task,
+                           bp_error *err)
+{
+    if (*model && *model < data)
+        return bp_error_set(err, BP_ERR_SHAPE, "model: %s is %d but the data set holds %s up to "
+                            "%d", what, *model, what, data - 1);
+    if (!*model)
+        *model = data;
+    (void)task;
+    return BP_OK;
 }
 
 /* The net's input, output and head follow from the task; an explicit size in the
  * model file must agree with it. */
-static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, bp_error *err)
+static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *loss,
+                             bp_error *err)
 {
     int in = bp_task_input_size(task), out = bp_task_output_size(task);
     const char *name = bp_task_name(task);
-    if (s->input_size && s->input_size != in)
-        return bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the %s task gives %d",
-                            s->input_size, name, in);
-    if (s->output_size && s->output_size != out)
-        return bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s task needs %d",
-                            s->output_size, name, out);
-    s->input_size = in;
-    s->output_size = out;
+    bool files = !strcmp(name, "files");
+    bp_target_kind target = bp_task_target(task);
+    const char *need = bp_target_is_class(target) ? "xent" : "mse";
+    if (loss[0] && strcmp(loss, need))
+        return bp_error_set(err, BP_ERR_VALUE, "model: loss '%s' does not fit the data set's %s "
+                            "targets, which need '%s'", loss,
+                            bp_target_is_class(target) ? "class" : "value", need);
+    if (files && bp_task_tokens(task)) {
+        if (fit_bound(&s->input_size, in, "token ids (vocab)", task, err) != BP_OK)
+            return BP_ERR_SHAPE;
+    } else if (s->input_size && s->input_size != in) {
+        return bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the %s %s %d", s->input_size,
+                            files ? "data set has" : name, files ? "features per step:" :
+                            "task gives", in);
+    }
+    if (files && bp_target_is_class(target)) {
+        if (fit_bound(&s->output_size, out, "classes (output)", task, err) != BP_OK)
+            return BP_ERR_SHAPE;
+    } else if (s->output_size && s->output_size != out) {
+        return bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s %d%s",
+                            s->output_size, files ? "data set's targets have" : name,
+                            out, files ? " values" : "");
+    }
+    s->input_size = s->input_size ? s->input_size : in;
+    s->output_size = s->output_size ? s->output_size : out;
     s->tokens = bp_task_tokens(task);
-    s->head = bp_task_target(task) == BP_TARGET_CLASS_SEQ ? BP_HEAD_SEQ : BP_HEAD_LAST;
+    s->head = bp_target_per_step(target) ? BP_HEAD_SEQ : BP_HEAD_LAST;
     return BP_OK;
 }
 
@@ -60,8 +98,14 @@ void bp_trainer_free(bp_trainer *tr)
 
 bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
 {
+    return bp_trainer_new_with_task(c, NULL, err);
+}
+
+bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp_error *err)
+{
     bp_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) {
+        bp_task_free(task);
         bp_error_set(err, BP_ERR_NOMEM, "trainer: out of memory");
         return NULL;
     }
@@ -85,9 +129,10 @@ bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
         }
         tr->layers[i].cell = tr->cfg.cell = tr->cell;
     }
-    if (!(tr->task = make_task(&c->data, err)))
+    if (!(tr->task = task ? task : make_task(&c->data, c->train.seed, err)))
         goto fail;
-    if (fit_to_task(&tr->cfg.net, tr->task, err) != BP_OK)
+    task = NULL; /* the trainer's now */
+    if (fit_to_task(&tr->cfg.net, tr->task, c->data.loss, err) != BP_OK)
         goto fail;
     bp_optim_config *oc = &tr->cfg.train.optim;
     if (oc->schedule == BP_LR_COSINE && oc->total_steps == 0)
@@ -113,11 +158,16 @@ bp_trainer *bp_trainer_new(const bp_model_config *c, bp_error *err)
     bp_rng_seed(&tr->data_rng, tr->cfg.train.seed ^ STREAM_DATA);
     bp_rng eval;
     bp_rng_seed(&eval, tr->cfg.train.seed ^ STREAM_EVAL);
-    tr->eval_batch = bp_task_batch(tr->task, tr->cfg.train.eval_batch, BP_SPLIT_EVAL, &eval, err);
-    if (!tr->eval_batch)
-        goto fail;
+    /* a data set evaluates its whole validation set (bp_trainer_eval); a task a fixed
+     * batch of eval_batch sequences drawn once; a signature (no data) nothing */
+    if (!bp_task_rows(tr->task, BP_SPLIT_EVAL) && bp_task_has_data(tr->task)) {
+        tr->eval_batch = bp_task_batch(tr->task, tr->cfg.train.eval_batch, BP_SPLIT_EVAL, &eval, err);
+        if (!tr->eval_batch)
+            goto fail;
+    }
     return tr;
 fail:
+    bp_task_free(task);
     bp_trainer_free(tr);
     return NULL;
 }
@@ -203,7 +253,8 @@ bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_
 
 bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_error *err)
 {
-    bp_batch *b = bp_task_batch(tr->task, tr->cfg.train.batch, BP_SPLIT_TRAIN, &tr->data_rng, err);
+    bp_batch *b = bp_task_train_batch(tr->task, tr->cfg.train.batch, bp_optim_steps_done(tr->optim),
+                                      &tr->data_rng, err);
     if (!b)
         return err ? err->status : BP_ERR_NOMEM;
     /* a training step needs no intermediate gradient after its use: the tape recycles
@@ -221,8 +272,39 @@ bp_status bp_trainer_grads(bp_trainer *tr, const bp_batch *batch, double *loss, 
     return bp_trainer_backward(tr, batch, loss, err);
 }
 
+/* A data set's whole validation split, eval_batch rows at a time: the loss and metric are
+ * means over rows (last-step head) or over the (row, step) pairs within sequences. */
+static bp_status eval_rows(bp_trainer *tr, bp_net_eval *out, bp_error *err)
+{
+    long n = bp_task_rows(tr->task, BP_SPLIT_EVAL);
+    double loss = 0, metric = 0, weight = 0;
+    for (long first = 0; first < n; first += tr->cfg.train.eval_batch) {
+        int count = (int)(n - first < tr->cfg.train.eval_batch ? n - first : tr->cfg.train.eval_batch);
+        bp_batch *b = bp_task_slice(tr->task, BP_SPLIT_EVAL, first, count, err);
+        if (!b)
+            return err ? err->status : BP_ERR_NOMEM;
+        bp_status st = bp_net_evaluate(tr->net, tr->tape, b, out, err);
+        double w = bp_target_per_step(b->target) ? (double)bp_batch_count_steps(b, 0, b->T)
+                                                 : (double)count;
+        bp_batch_free(b);
+        if (st != BP_OK)
+            return st;
+        loss += w * out->loss;
+        metric += w * out->metric;
+        weight += w;
+    }
+    out->loss = weight > 0 ? loss / weight : 0;
+    out->metric = weight > 0 ? metric / weight : 0;
+    return BP_OK;
+}
+
 bp_status bp_trainer_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
 {
+    if (bp_task_rows(tr->task, BP_SPLIT_EVAL))
+        return eval_rows(tr, out, err);
+    if (!tr->eval_batch)
+        return bp_error_set(err, BP_ERR_VALUE, "eval: the model's data is not loaded (a "
+                            "checkpoint's signature alone)");
     return bp_net_evaluate(tr->net, tr->tape, tr->eval_batch, out, err);
 }
 

@@ -16,7 +16,6 @@ static const char *const model_keys[] = {"input", "vocab", "output", "layers", "
 static const char *const layer_keys[] = {"name", "type", "hidden", "size", "activation",
                                          "init", "gain", "std", "spectral_radius", "clip_grad",
                                          "residual", "skip", "forget_bias"};
-static const char *const data_keys[] = {"task", "steps", "path"};
 static const char *const train_keys[] = {
     "batch", "steps", "seed", "eval_every", "eval_batch", "log_every", "checkpoint",
     "checkpoint_every", "max_memory_mb", "threads", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
@@ -25,13 +24,11 @@ static const char *const train_keys[] = {
 static const char *const layer_types[] = {"linear", "rnn", "lstm", "gru", "embedding"};
 static const char *const activations[] = {"none", "tanh", "relu"};
 static const char *const inits[] = {"default", "identity", "normal", "orthogonal"};
-static const char *const tasks[] = {"adding", "copy", "chars"};
 static const char *const losses[] = {"mse", "xent"};
 static const char *const optimizers[] = {"sgd", "rmsprop", "adam"};
 static const char *const schedules[] = {"constant", "step", "cosine"};
 
-/* Copy a string setting into a fixed buffer, or fail at the node when it is too long. */
-static bp_status copy_text(const bp_yd_node *n, const char *s, char *dst, size_t size,
+bp_status bp_model_copy_text(const bp_yd_node *n, const char *s, char *dst, size_t size,
                            bp_error *err)
 {
     if (strlen(s) >= size)
@@ -133,7 +130,7 @@ static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_err
     if (!name[0])
         snprintf(l->name, sizeof l->name, "%s%d", layer_types[type], i);
     else
-        TRY(copy_text(bp_yd_get(n, "name"), name, l->name, sizeof l->name, err));
+        TRY(bp_model_copy_text(bp_yd_get(n, "name"), name, l->name, sizeof l->name, err));
 
     /* width: "hidden" for recurrent layers, "size" for the others */
     const char *want = recurrent ? "hidden" : "size", *other = recurrent ? "size" : "hidden";
@@ -223,48 +220,6 @@ static bp_status read_model(const bp_yd_node *m, bp_model_config *c, bp_error *e
     return check_layers(layers, &probe, err);
 }
 
-/* A relative data path is relative to the model file's folder. */
-static bp_status data_path(const bp_yd_node *n, const char *text, const char *model_path,
-                           char *dst, size_t size, bp_error *err)
-{
-    if (text[0] == '/' || n->file[0] == '-') /* absolute, or given by --set: as is */
-        return copy_text(n, text, dst, size, err);
-    char dir_buf[BP_PATH_MAX];
-    snprintf(dir_buf, sizeof dir_buf, "%s", model_path);
-    const char *dir = dirname(dir_buf);
-    if (strlen(dir) + 1 + strlen(text) >= size)
-        return bp_yd_fail(n, BP_ERR_VALUE, err, "the path '%s' is too long", text);
-    snprintf(dst, size, "%s/%s", dir, text);
-    return BP_OK;
-}
-
-static bp_status read_data(const bp_yd_node *d, const char *model_path, bp_data_config *out,
-                           bp_error *err)
-{
-    TRY(bp_yd_expect(d, BP_YD_MAP, err));
-    TRY(bp_yd_check_keys(d, data_keys, COUNT(data_keys), err));
-    const bp_yd_node *task_node;
-    int task;
-    TRY(bp_yd_require(d, "task", &task_node, err));
-    TRY(bp_yd_enum(task_node, tasks, COUNT(tasks), &task, err));
-    snprintf(out->task, sizeof out->task, "%s", tasks[task]);
-    TRY(get_int(d, "steps", task == 2 ? 64 : 100, task == 0 ? 2 : 1, BP_TASK_MAX_T, &out->steps,
-                err));
-    const bp_yd_node *p = bp_yd_get(d, "path");
-    if (task == 2 && !p)
-        return bp_yd_fail(d, BP_ERR_VALUE, err,
-                          "the chars task needs 'path' (a text file; or --set data.path=FILE)");
-    if (task != 2 && p)
-        return bp_yd_fail(p, BP_ERR_VALUE, err, "'path' is for the chars task; '%s' makes its "
-                                                "own data", tasks[task]);
-    if (p) {
-        const char *text;
-        TRY(bp_yd_string(p, &text, err));
-        TRY(data_path(p, text, model_path, out->path, sizeof out->path, err));
-    }
-    return BP_OK;
-}
-
 static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *err)
 {
     bp_train_config_default(o);
@@ -285,7 +240,7 @@ static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *e
     const char *ckpt;
     TRY(bp_yd_get_string(t, "checkpoint", "", &ckpt, err));
     if (ckpt[0])
-        TRY(copy_text(bp_yd_get(t, "checkpoint"), ckpt, o->checkpoint, sizeof o->checkpoint, err));
+        TRY(bp_model_copy_text(bp_yd_get(t, "checkpoint"), ckpt, o->checkpoint, sizeof o->checkpoint, err));
     TRY(get_long(t, "checkpoint_every", 0, 0, 1000000000, &o->checkpoint_every, err));
     TRY(get_long(t, "max_memory_mb", o->max_memory_mb, 0, 1L << 30, &o->max_memory_mb, err));
     TRY(get_int(t, "threads", o->threads, 1, BP_TRAIN_MAX_THREADS, &o->threads, err));
@@ -314,14 +269,18 @@ static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *e
     return BP_OK;
 }
 
-/* The loss a model file may name must be the one its task's targets need. */
-static bp_status check_loss(const bp_yd_node *root, const bp_data_config *d, bp_error *err)
+/* The loss a model file may name must be the one its task's targets need (a data set's
+ * targets are known once it is read: the trainer checks data.loss then). */
+static bp_status check_loss(const bp_yd_node *root, bp_data_config *d, bp_error *err)
 {
     const bp_yd_node *n = bp_yd_get(root, "loss");
     if (!n)
         return BP_OK;
     int loss;
     TRY(bp_yd_enum(n, losses, COUNT(losses), &loss, err));
+    snprintf(d->loss, sizeof d->loss, "%s", losses[loss]);
+    if (!strcmp(d->task, "files"))
+        return BP_OK;
     int need = strcmp(d->task, "adding") ? 1 : 0;
     if (loss != need)
         return bp_yd_fail(n, BP_ERR_VALUE, err,
@@ -363,7 +322,7 @@ static bp_status read_config(const bp_yd_node *root, bp_model_config *c, bp_erro
     const char *name;
     TRY(bp_yd_get_string(root, "name", "", &name, err));
     if (name[0]) {
-        TRY(copy_text(bp_yd_get(root, "name"), name, c->name, sizeof c->name, err));
+        TRY(bp_model_copy_text(bp_yd_get(root, "name"), name, c->name, sizeof c->name, err));
     } else { /* the file's stem */
         const char *base = strrchr(c->path, '/');
         base = base ? base + 1 : c->path;
@@ -374,7 +333,7 @@ static bp_status read_config(const bp_yd_node *root, bp_model_config *c, bp_erro
     TRY(bp_yd_require(root, "model", &model, err));
     TRY(bp_yd_require(root, "data", &data, err));
     TRY(read_model(model, c, err));
-    TRY(read_data(data, c->path, &c->data, err));
+    TRY(bp_model_read_data(data, c->path, &c->data, err));
     TRY(check_loss(root, &c->data, err));
     return read_train(bp_yd_get(root, "train"), &c->train, err);
 }

@@ -16,6 +16,13 @@
             return st_;                                                                    \
     } while (0)
 
+/* Copy a string setting into a fixed buffer, or fail at the node when it is too long. */
+bp_status bp_model_copy_text(const bp_yd_node *n, const char *s, char *dst, size_t size,
+                             bp_error *err);
+/* data: -- a built-in task or data files (data_config.c). */
+bp_status bp_model_read_data(const bp_yd_node *d, const char *model_path, bp_data_config *out,
+                             bp_error *err);
+
 /* model.graph: one recurrent cell written as nodes that name registered ops. */
 bp_status bp_model_read_graph(const bp_yd_node *graph, bp_model_config *c, bp_error *err);
 

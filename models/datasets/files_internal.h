@@ -1,0 +1,43 @@
+/* files_internal.h — data sets read from files: one file's arrays (file_source.c) and the
+ * set of training and validation rows made of them (task_files.c). Not installed. */
+#ifndef BPTT_FILES_INTERNAL_H
+#define BPTT_FILES_INTERNAL_H
+
+#include "bptt_arrays.h"
+#include "task_internal.h"
+
+/* One set of sequences on disk, as arrays read in place. */
+typedef struct file_source {
+    char path[BP_TASK_PATH_MAX];   /* the x file (names it in errors) */
+    char y_path[BP_TASK_PATH_MAX]; /* the file holding y (the same but for .npy) */
+    bp_st_file *st;
+    bp_npy *npy[3];                /* x, y, lengths */
+    bp_csv_set csv;
+    bool is_csv;
+    bp_array x, y;                 /* views (CSV: over csv.x and own_y) */
+    float *own_y;                  /* CSV: the targets, class ids or values */
+    int *len;                      /* [N]: each sequence's steps; NULL: all have T */
+    long N;
+    int T, I;                      /* steps, features per step (1 for tokens) */
+    bool tokens;
+    bp_target_kind target;
+    int O;                         /* values per target, or classes (largest id + 1) */
+    double max_token;              /* tokens: the largest id... */
+    char max_token_at[96];         /* ...and where ("x[3, 7]") */
+} file_source;
+
+/* Open src and check its arrays: shapes, lengths, every value (see bptt_tasks.h). CSV
+ * class labels stay as numbers until file_source_map_classes. On failure the source is
+ * left for file_source_close. */
+bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_file_set_opts *o,
+                           bp_error *err);
+void file_source_close(file_source *s);
+/* CSV classes: the label values (sorted, distinct) of the training source... */
+bp_status file_source_labels(const file_source *s, double **values, int *n, bp_error *err);
+/* ...and every row's label as its id among them; a label not among them is an error
+ * naming file:row. */
+bp_status file_source_map_classes(file_source *s, const double *values, int n, bp_error *err);
+/* Rows of s into b's rows [at, at + n): x, y and lengths, converted to bp_real. */
+void file_source_gather(const file_source *s, const long *rows, int n, bp_batch *b, int at);
+
+#endif

@@ -1,0 +1,339 @@
+/* task_files.c — a data set from files: the training and validation rows (a file each, or
+ * the validation rows split off the training file), the epoch stream of training batches,
+ * slices for evaluation and prediction, and the data set's own baseline. */
+#include "files_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct file_set {
+    file_source train, valid;  /* valid unused when the rows are split off train */
+    const file_source *src[2]; /* by split: where each split's rows live */
+    long *rows[2], n[2];       /* by split: row indices into src, in file order */
+    uint64_t seed;
+    long *perm, perm_epoch;    /* the current epoch's order of the training rows */
+};
+
+void bp_file_set_opts_default(bp_file_set_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->csv_features = 1;
+    o->csv_header = -1;
+    o->seed = 1;
+}
+
+void bp_file_set_free(struct file_set *f)
+{
+    if (!f)
+        return;
+    file_source_close(&f->train);
+    file_source_close(&f->valid);
+    free(f->rows[0]);
+    free(f->rows[1]);
+    free(f->perm);
+    free(f);
+}
+
+/* A seeded permutation of 0..n-1 (Fisher-Yates). */
+static void shuffle(long *p, long n, uint64_t seed)
+{
+    bp_rng r;
+    bp_rng_seed(&r, seed);
+    for (long i = 0; i < n; i++)
+        p[i] = i;
+    for (long i = n - 1; i > 0; i--) {
+        long j = (long)(bp_rng_next(&r) % (uint64_t)(i + 1)); /* n < 2^31: bias < 2^-33 */
+        long tmp = p[i];
+        p[i] = p[j];
+        p[j] = tmp;
+    }
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* Which rows train and which validate: a validation file's all; else the training
+ * file's last valid_last, or a seeded valid_fraction of them; else (no validation set)
+ * evaluation reads the training rows. */
+static bp_status split_rows(struct file_set *f, const bp_file_set_opts *o, bp_error *err)
+{
+    long N = f->train.N, nv = 0;
+    bool own = o->valid.x[0];
+    if (!own && o->valid_last > 0)
+        nv = o->valid_last;
+    else if (!own && o->valid_fraction > 0)
+        nv = (long)llround(o->valid_fraction * (double)N) > 0 ? llround(o->valid_fraction * (double)N) : 1;
+    if (nv >= N)
+        return bp_error_set(err, BP_ERR_VALUE, "%s: %ld sequences, too few to hold out %ld for "
+                            "validation and train on the rest", f->train.path, N, nv);
+    long *order = malloc(((size_t)N + 1) * sizeof *order);
+    f->rows[0] = malloc(((size_t)N + 1) * sizeof *f->rows[0]);
+    f->rows[1] = malloc(((size_t)(own ? f->valid.N : nv ? nv : N) + 1) * sizeof *f->rows[1]);
+    if (!order || !f->rows[0] || !f->rows[1]) {
+        free(order);
+        return bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
+    }
+    if (o->valid_last > 0 || !nv)
+        for (long i = 0; i < N; i++)
+            order[i] = N - 1 - i; /* the last rows first */
+    else
+        shuffle(order, N, o->seed ^ 0x5B117ull);
+    long *v = f->rows[1], *t = f->rows[0];
+    memcpy(v, order, (size_t)nv * sizeof *v);
+    memcpy(t, order + nv, (size_t)(N - nv) * sizeof *t);
+    qsort(v, (size_t)nv, sizeof *v, cmp_long);
+    qsort(t, (size_t)(N - nv), sizeof *t, cmp_long);
+    free(order);
+    f->n[0] = N - nv;
+    f->n[1] = nv;
+    f->src[0] = f->src[1] = &f->train;
+    if (own) {
+        f->src[1] = &f->valid;
+        f->n[1] = f->valid.N;
+    } else if (!nv) {
+        f->n[1] = f->n[0]; /* no validation set: evaluate on the training rows */
+        memcpy(v, t, (size_t)f->n[0] * sizeof *v);
+    }
+    if (own)
+        for (long i = 0; i < f->valid.N; i++)
+            v[i] = i;
+    return BP_OK;
+}
+
+/* The validation file must be the training file's kind of data. */
+static bp_status check_match(const file_source *a, const file_source *b, bp_error *err)
+{
+    const char *what = a->T != b->T ? "steps" : a->I != b->I ? "features per step"
+                       : a->tokens != b->tokens ? "input kind (token ids or features)"
+                       : a->target != b->target ? "target kind"
+                       : !bp_target_is_class(a->target) && a->O != b->O ? "target width" : NULL;
+    if (!what)
+        return BP_OK;
+    return bp_error_set(err, BP_ERR_SHAPE, "%s: its %s differ from %s's (T %d vs %d, I %d vs %d, "
+                        "O %d vs %d)", b->path, what, a->path, b->T, a->T, b->I, a->I, b->O, a->O);
+}
+
+static bp_status csv_classes(bp_task *t, struct file_set *f, bool has_valid, bp_error *err)
+{
+    if (!f->train.is_csv || f->train.y.dtype != BP_DTYPE_I32)
+        return BP_OK;
+    bp_status st = file_source_labels(&f->train, &t->class_values, &t->n_classes, err);
+    if (st == BP_OK)
+        st = file_source_map_classes(&f->train, t->class_values, t->n_classes, err);
+    if (st == BP_OK && has_valid && f->valid.is_csv)
+        st = file_source_map_classes(&f->valid, t->class_values, t->n_classes, err);
+    return st;
+}
+
+/* The baseline of the data set itself, on the validation rows from training statistics:
+ * classes -- the cross-entropy of the training prior (add-one smoothed) and the majority
+ * class's accuracy; values -- the MSE of predicting the training mean. */
+static void baseline(bp_task *t, const struct file_set *f);
+
+static bp_status fill_random(const bp_task *t, bp_batch *b, bp_split split, bp_rng *rng,
+                             bp_error *err)
+{
+    const struct file_set *f = t->files;
+    long *rows = malloc((size_t)b->B * sizeof *rows);
+    if (!rows)
+        return bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
+    for (int i = 0; i < b->B; i++)
+        rows[i] = f->rows[split][bp_rng_below(rng, (uint32_t)f->n[split])];
+    file_source_gather(f->src[split], rows, b->B, b, 0);
+    free(rows);
+    return BP_OK;
+}
+
+bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
+{
+    bp_task *t = bp_task_alloc("files", err);
+    struct file_set *f = t ? calloc(1, sizeof *f) : NULL;
+    if (!f) {
+        if (t)
+            bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
+        free(t);
+        return NULL;
+    }
+    t->files = f;
+    f->seed = o->seed;
+    f->perm_epoch = -1;
+    bool has_valid = o->valid.x[0];
+    bp_status st = file_source_open(&f->train, &o->train, o, err);
+    if (st == BP_OK && has_valid)
+        st = file_source_open(&f->valid, &o->valid, o, err);
+    if (st == BP_OK)
+        st = csv_classes(t, f, has_valid, err);
+    if (st == BP_OK && has_valid)
+        st = check_match(&f->train, &f->valid, err);
+    if (st == BP_OK)
+        st = split_rows(f, o, err);
+    if (st == BP_OK && !(f->perm = malloc(((size_t)f->n[0] + 1) * sizeof *f->perm)))
+        st = bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
+    if (st != BP_OK) {
+        bp_task_free(t);
+        return NULL;
+    }
+    const file_source *s = &f->train;
+    t->T = t->steps = s->T;
+    t->F = s->I;
+    t->tokens = s->tokens;
+    t->n_in = s->tokens ? (int)s->max_token + 1 : s->I;
+    t->target = s->target;
+    int O = has_valid && f->valid.O > s->O ? f->valid.O : s->O;
+    t->O = O;
+    t->fill = fill_random;
+    baseline(t, f);
+    return t;
+}
+
+static bp_batch *files_batch(bp_task *t, bp_split split, const long *rows, int n, bp_error *err)
+{
+    const file_source *s = t->files->src[split];
+    bp_batch *b = bp_batch_new(n, t->steps, t->F, t->tokens, t->target, t->O, err);
+    if (b && s->len && !(b->len = malloc((size_t)n * sizeof *b->len))) {
+        bp_batch_free(b);
+        b = NULL;
+        bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
+    }
+    if (b)
+        file_source_gather(s, rows, n, b, 0);
+    return b;
+}
+
+long bp_task_rows(const bp_task *t, bp_split split)
+{
+    return t->files && (split == BP_SPLIT_TRAIN || split == BP_SPLIT_EVAL) ? t->files->n[split] : 0;
+}
+
+bp_batch *bp_task_slice(bp_task *t, bp_split split, long first, int count, bp_error *err)
+{
+    long n = bp_task_rows(t, split);
+    if (count < 1 || first < 0 || first + count > n) {
+        bp_error_set(err, BP_ERR_VALUE, "%s task: rows [%ld, %ld) are not within its %ld rows",
+                     t->name, first, first + count, n);
+        return NULL;
+    }
+    return files_batch(t, split, t->files->rows[split] + first, count, err);
+}
+
+bp_batch *bp_task_train_batch(bp_task *t, int B, long step, bp_rng *rng, bp_error *err)
+{
+    struct file_set *f = t->files;
+    if (!f)
+        return bp_task_batch(t, B, BP_SPLIT_TRAIN, rng, err);
+    if (B < 1 || step < 0) {
+        bp_error_set(err, BP_ERR_VALUE, "data set: batch %d at step %ld", B, step);
+        return NULL;
+    }
+    long *rows = malloc((size_t)B * sizeof *rows), n = f->n[0];
+    if (!rows) {
+        bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < B; i++) {
+        long p = step * B + i, e = p / n;
+        if (e != f->perm_epoch) { /* each epoch in its own order, drawn from (seed, e) */
+            shuffle(f->perm, n, f->seed ^ ((uint64_t)e * 0x9E3779B97F4A7C15ull) ^ 0xE90C);
+            f->perm_epoch = e;
+        }
+        rows[i] = f->rows[0][f->perm[p % n]];
+    }
+    bp_batch *b = files_batch(t, BP_SPLIT_TRAIN, rows, B, err);
+    free(rows);
+    return b;
+}
+
+double bp_task_class_value(const bp_task *t, int k)
+{
+    return t->n_classes && k >= 0 && k < t->n_classes ? t->class_values[k] : k;
+}
+
+double bp_task_baseline_metric(const bp_task *t)
+{
+    return t->baseline_metric;
+}
+
+/* ---------------------------------------------------------------- the baseline */
+
+/* Sum over a split's targets within their sequences: fn(ctx, target id or value, o). */
+typedef void (*target_fn)(void *ctx, double v, int o);
+static void each_target(const struct file_set *f, int split, target_fn fn, void *ctx)
+{
+    const file_source *s = f->src[split];
+    bool per_step = bp_target_per_step(s->target), cls = bp_target_is_class(s->target);
+    int w = cls ? 1 : s->O, steps = per_step ? s->T : 1;
+    for (long i = 0; i < f->n[split]; i++) {
+        long r = f->rows[split][i];
+        int L = per_step ? (s->len ? s->len[r] : s->T) : 1;
+        for (int t = 0; t < L; t++)
+            for (int o = 0; o < w; o++)
+                fn(ctx, bp_array_get(&s->y, ((size_t)r * steps + t) * w + o), o);
+    }
+}
+
+typedef struct stats {
+    double *sum; /* classes: counts per class; values: sums per output (then means) */
+    double n, loss, hits;
+    int O;
+    bool cls;
+    long best;
+} stats;
+
+static void add_stat(void *ctx, double v, int o)
+{
+    stats *s = ctx;
+    if (s->cls) {
+        if (v < s->O)
+            s->sum[(int)v] += 1;
+        s->n += 1;
+    } else {
+        s->sum[o] += v;
+        s->n += o == 0;
+    }
+}
+
+static void score(void *ctx, double v, int o)
+{
+    stats *s = ctx;
+    if (s->cls) {
+        double total = 0;
+        for (int k = 0; k < s->O; k++)
+            total += s->sum[k];
+        double c = v < s->O ? s->sum[(int)v] : 0;
+        s->loss -= log((c + 1) / (total + s->O));
+        s->hits += (long)v == s->best;
+        s->n += 1;
+    } else {
+        double d = v - s->sum[o];
+        s->loss += d * d;
+        s->n += 1;
+    }
+}
+
+static void baseline(bp_task *t, const struct file_set *f)
+{
+    stats s = {.O = t->O, .cls = bp_target_is_class(t->target)};
+    t->baseline = t->baseline_metric = NAN;
+    t->baseline_name = s.cls ? "the training class prior (accuracy: the majority class)"
+                             : "predicting the training mean";
+    if (!(s.sum = calloc((size_t)t->O + 1, sizeof *s.sum)))
+        return;
+    each_target(f, 0, add_stat, &s);
+    for (int k = 0; k < t->O; k++) {
+        if (s.cls && s.sum[k] > s.sum[s.best])
+            s.best = k;
+        if (!s.cls && s.n > 0)
+            s.sum[k] /= s.n;
+    }
+    s.n = 0;
+    each_target(f, 1, score, &s);
+    if (s.n > 0) {
+        t->baseline = s.cls ? s.loss / s.n : s.loss / s.n;
+        t->baseline_metric = s.cls ? s.hits / s.n : t->baseline;
+    }
+    free(s.sum);
+}
