@@ -40,6 +40,11 @@ bp_model_config *args_load(const char *cmd, const model_args *a, int *exit_code)
 bp_trainer *args_trainer(const char *cmd, const bp_model_config *c, const char *weights,
                          int *exit_code);
 
+/* The trainer of a checkpoint, from its metadata's task (no data read) when it has one,
+ * else from the model file's data (cmd_predict.c); prints errors. */
+bp_trainer *predict_trainer(const char *cmd, const bp_model_config *c, const char *weights,
+                            int *rc);
+
 /* Can a file be written at path? Creates and removes a temporary file beside it, so a
  * long run learns of a bad --out before it starts. Prints the error and returns -1. */
 int args_check_output(const char *cmd, const char *what, const char *path);

@@ -40,5 +40,7 @@ int cmd_summary(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_gradflow(int argc, char **argv);
 int cmd_graph(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 #endif

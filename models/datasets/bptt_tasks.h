@@ -64,6 +64,11 @@ typedef struct bp_file_set_opts {
     bool csv_label_last;     /* CSV: the label is the last cell (default: the first) */
     int csv_header;          /* CSV: -1 auto (default), 0 none, 1 the first row is one */
     bool csv_values;         /* CSV: the label is a value to regress, not a class */
+    /* For prediction: read x (and lengths) only -- y may be absent and is not read (a CSV's
+     * label cell is skipped); the batches get zero targets of this kind and width. */
+    bool inputs_only;
+    bp_target_kind target;
+    int O;
 } bp_file_set_opts;
 
 void bp_file_set_opts_default(bp_file_set_opts *o);

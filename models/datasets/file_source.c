@@ -52,9 +52,10 @@ static void read_elems(const bp_array *a, size_t first, size_t n, bp_real *dst)
     }
 }
 
-static bp_status open_npy(file_source *s, const bp_file_source *src, bp_error *err)
+static bp_status open_npy(file_source *s, const bp_file_source *src, bool inputs_only,
+                          bp_error *err)
 {
-    if (!src->y[0])
+    if (!src->y[0] && !inputs_only)
         return bp_error_set(err, BP_ERR_VALUE, "%s: a NumPy data set needs its targets too "
                             "(data.train: {x: X.npy, y: Y.npy, lengths: L.npy})", src->x);
     const char *paths[3] = {src->x, src->y, src->lengths};
@@ -62,12 +63,13 @@ static bp_status open_npy(file_source *s, const bp_file_source *src, bp_error *e
         if (paths[i][0] && !(s->npy[i] = bp_npy_open(paths[i], err)))
             return err ? err->status : BP_ERR_IO;
     s->x = *bp_npy_array(s->npy[0]);
-    s->y = *bp_npy_array(s->npy[1]);
+    if (s->npy[1])
+        s->y = *bp_npy_array(s->npy[1]);
     snprintf(s->y_path, sizeof s->y_path, "%s", src->y);
     return BP_OK;
 }
 
-static bp_status open_safetensors(file_source *s, bp_error *err)
+static bp_status open_safetensors(file_source *s, bool inputs_only, bp_error *err)
 {
     if (!(s->st = bp_st_map(s->path, err)))
         return err ? err->status : BP_ERR_IO;
@@ -78,7 +80,7 @@ static bp_status open_safetensors(file_source *s, bp_error *err)
                                 "holds x, y and optionally lengths)", s->path, n);
     }
     bp_status st = bp_st_array(s->st, "x", &s->x, err);
-    if (st == BP_OK)
+    if (st == BP_OK && !inputs_only)
         st = bp_st_array(s->st, "y", &s->y, err);
     snprintf(s->y_path, sizeof s->y_path, "%s", s->path);
     return st;
@@ -131,6 +133,10 @@ static bp_status read_shapes(file_source *s, bp_error *err)
     s->T = x.dim[1];
     s->I = x.ndim == 3 ? x.dim[2] : 1;
     s->tokens = xi;
+    if (s->inputs_only)
+        return (size_t)s->N * s->T * s->I > (size_t)1 << 31
+                   ? bp_error_set(err, BP_ERR_VALUE, "%s: x has more than 2^31 elements", s->path)
+                   : BP_OK;
     if (y.ndim < 1 || y.dim[0] != s->N)
         return bp_error_set(err, BP_ERR_SHAPE, "%s: y is %s but x has %ld sequences", s->y_path,
                             shape_text(y, sy, sizeof sy), s->N);
@@ -252,8 +258,11 @@ bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_f
     if (!npy && (src->y[0] || src->lengths[0]))
         return bp_error_set(err, BP_ERR_VALUE, "%s: y and lengths files go with .npy data; a %s "
                             "file holds its own", src->x, csv ? "CSV" : "safetensors");
-    bp_status st = npy ? open_npy(s, src, err) : csv ? open_csv(s, o, err)
-                                                     : open_safetensors(s, err);
+    s->inputs_only = o->inputs_only;
+    s->target = o->target;
+    s->O = o->O;
+    bp_status st = npy ? open_npy(s, src, o->inputs_only, err) : csv ? open_csv(s, o, err)
+                                                     : open_safetensors(s, o->inputs_only, err);
     if (st == BP_OK)
         st = read_shapes(s, err);
     bp_array len;
@@ -268,7 +277,7 @@ bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_f
         st = read_lengths(s, l, npy ? src->lengths : s->path, err);
     if (st == BP_OK)
         st = check_x(s, err);
-    if (st == BP_OK && !csv)
+    if (st == BP_OK && !csv && !o->inputs_only)
         st = check_y(s, err);
     return st;
 }
@@ -334,7 +343,8 @@ void file_source_gather(const file_source *s, const long *rows, int n, bp_batch 
     for (int k = 0; k < n; k++) {
         long r = rows[k];
         read_elems(&s->x, (size_t)r * xw, xw, b->x + (size_t)(at + k) * xw);
-        read_elems(&s->y, (size_t)r * yw, yw, b->y + (size_t)(at + k) * yw);
+        if (!s->inputs_only)
+            read_elems(&s->y, (size_t)r * yw, yw, b->y + (size_t)(at + k) * yw);
         if (b->len)
             b->len[at + k] = row_len(s, r);
         /* zeros past the end, whatever the file holds there (NaN padding would reach the

@@ -14,6 +14,7 @@ typedef struct file_source {
     bp_npy *npy[3];                /* x, y, lengths */
     bp_csv_set csv;
     bool is_csv;
+    bool inputs_only;              /* predict: y not read (zero targets of target, O) */
     bp_array x, y;                 /* views (CSV: over csv.x and own_y) */
     float *own_y;                  /* CSV: the targets, class ids or values */
     int *len;                      /* [N]: each sequence's steps; NULL: all have T */

@@ -165,7 +165,7 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
     bp_status st = file_source_open(&f->train, &o->train, o, err);
     if (st == BP_OK && has_valid)
         st = file_source_open(&f->valid, &o->valid, o, err);
-    if (st == BP_OK)
+    if (st == BP_OK && !o->inputs_only)
         st = csv_classes(t, f, has_valid, err);
     if (st == BP_OK && has_valid)
         st = check_match(&f->train, &f->valid, err);
@@ -186,7 +186,10 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
     int O = has_valid && f->valid.O > s->O ? f->valid.O : s->O;
     t->O = O;
     t->fill = fill_random;
-    baseline(t, f);
+    if (o->inputs_only)
+        t->baseline = t->baseline_metric = NAN, t->baseline_name = "none (inputs only)";
+    else
+        baseline(t, f);
     return t;
 }
 

@@ -128,10 +128,12 @@ bp_task *bp_checkpoint_task(const char *path, bp_error *err)
               meta_int(f, "task_input", 1, BP_LAYER_MAX_SIZE, &g.input_size) &&
               meta_int(f, "task_tokens", 0, 1, &tokens) &&
               meta_int(f, "task_output", 1, BP_LAYER_MAX_SIZE, &g.output_size);
+    int kind = -1;
     for (int i = 0; ok && i < 4; i++)
         if (!strcmp(target, target_names[i]))
-            g.target = (bp_target_kind)i, target = NULL;
-    ok = ok && !target;
+            kind = i;
+    ok = ok && kind >= 0;
+    g.target = (bp_target_kind)kind;
     const char *vocab = bp_st_meta(f, "vocab"), *classes = bp_st_meta(f, "classes");
     ok = ok && (!vocab || read_vocab(vocab, &g));
     double *values = NULL;
