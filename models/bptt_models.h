@@ -41,6 +41,8 @@ typedef struct bp_data_config {
 typedef struct bp_train_config {
     int batch;                 /* sequences per step (default 32) */
     long steps;                /* optimizer steps (default 1000) */
+    double epochs;             /* > 0 and no steps given: passes over a data set's training
+                                  rows, steps = ceil(epochs rows / batch) (bp_trainer_new) */
     uint64_t seed;             /* initial weights and data (default 1) */
     long eval_every;           /* evaluate on held-out data every N steps (default 100; 0: at the end only) */
     int eval_batch;            /* held-out sequences per evaluation (default 256) */

@@ -2,6 +2,7 @@
  * `bptt init`, `bptt batch`, `bptt grads`, `bptt eval`, `bptt summary`. */
 #include "args.h"
 #include "cli.h"
+#include "eval_report.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -185,9 +186,20 @@ int cmd_eval(int argc, char **argv)
         s.rc = EXIT_USAGE;
     } else if (!s.rc) {
         const bp_task *task = bp_trainer_task(s.tr);
-        printf("%s on %s: loss %.6f  %s %.6f  (baseline %s %.6f)\n", s.c->name,
-               s.o.batch ? s.o.batch : "the held-out batch", ev.loss, ev.metric_name, ev.metric,
-               bp_task_baseline_name(task), bp_task_baseline(task));
+        long rows = bp_task_rows(task, BP_SPLIT_EVAL);
+        char where[64];
+        snprintf(where, sizeof where, "the validation set (%ld sequences)", rows);
+        if (strcmp(bp_task_name(task), "files") || s.o.batch)
+            printf("%s on %s: loss %.6f  %s %.6f  (baseline %s %.6f)\n", s.c->name,
+                   s.o.batch ? s.o.batch : "the held-out batch", ev.loss, ev.metric_name,
+                   ev.metric, bp_task_baseline_name(task), bp_task_baseline(task));
+        else
+            printf("%s on %s: loss %.6f  %s %.6f\n", s.c->name, where, ev.loss, ev.metric_name,
+                   ev.metric);
+        if (eval_report(s.tr, b, &ev, &err) != BP_OK) {
+            cli_error("eval", "%s", err.msg);
+            s.rc = EXIT_RUNTIME;
+        }
     }
     bp_batch_free(b);
     return close_session(&s);

@@ -115,8 +115,15 @@ int cmd_train(int argc, char **argv)
     int used = t->threads < t->batch ? t->threads : t->batch; /* a row is not split */
     if (used > 1)
         snprintf(threads, sizeof threads, " split across %d threads", used);
-    printf("training %s: %s task, T = %d, batch %d%s, %ld steps, %zu parameters (%s)\n", c->name,
-           bp_task_name(task), bp_task_steps(task), t->batch, threads, t->steps,
+    char data[BP_PATH_MAX + 96];
+    if (bp_task_rows(task, BP_SPLIT_TRAIN))
+        snprintf(data, sizeof data, "%s (%ld training, %ld validation sequences)",
+                 c->data.files.train.x, bp_task_rows(task, BP_SPLIT_TRAIN),
+                 bp_task_rows(task, BP_SPLIT_EVAL));
+    else
+        snprintf(data, sizeof data, "%s task", bp_task_name(task));
+    printf("training %s: %s, T = %d, batch %d%s, %ld steps, %zu parameters (%s)\n", c->name,
+           data, bp_task_steps(task), t->batch, threads, t->steps,
            bp_params_elements(bp_trainer_params(tr)), BP_REAL_NAME);
     fflush(stdout);
     struct sigaction sa = {.sa_handler = on_sigint};

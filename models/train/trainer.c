@@ -134,6 +134,18 @@ bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp
     task = NULL; /* the trainer's now */
     if (fit_to_task(&tr->cfg.net, tr->task, c->data.loss, err) != BP_OK)
         goto fail;
+    bp_train_config *tc = &tr->cfg.train;
+    if (tc->epochs > 0 && tc->steps == 0) {
+        long rows = bp_task_rows(tr->task, BP_SPLIT_TRAIN);
+        if (!rows) {
+            bp_error_set(err, BP_ERR_VALUE, "train.epochs counts passes over a data set's rows; "
+                         "the %s task draws fresh sequences: give train.steps",
+                         bp_task_name(tr->task));
+            goto fail;
+        }
+        double steps = ceil(tc->epochs * (double)rows / tc->batch);
+        tc->steps = steps < 1 ? 1 : steps > 1e9 ? 1000000000L : (long)steps;
+    }
     bp_optim_config *oc = &tr->cfg.train.optim;
     if (oc->schedule == BP_LR_COSINE && oc->total_steps == 0)
         oc->total_steps = tr->cfg.train.steps;

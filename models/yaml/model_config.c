@@ -17,7 +17,7 @@ static const char *const layer_keys[] = {"name", "type", "hidden", "size", "acti
                                          "init", "gain", "std", "spectral_radius", "clip_grad",
                                          "residual", "skip", "forget_bias"};
 static const char *const train_keys[] = {
-    "batch", "steps", "seed", "eval_every", "eval_batch", "log_every", "checkpoint",
+    "batch", "steps", "epochs", "seed", "eval_every", "eval_batch", "log_every", "checkpoint",
     "checkpoint_every", "max_memory_mb", "threads", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
     "weight_decay", "schedule", "step_every", "step_gamma", "lr_min", "clip_norm",
     "clip_value"};
@@ -232,6 +232,9 @@ static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *e
     int kind, schedule;
     TRY(get_int(t, "batch", o->batch, 1, 1 << 20, &o->batch, err));
     TRY(get_long(t, "steps", o->steps, 0, 1000000000, &o->steps, err));
+    TRY(bp_yd_get_double(t, "epochs", 0, 0, 1e6, &o->epochs, err));
+    if (o->epochs > 0 && !bp_yd_get(t, "steps"))
+        o->steps = 0; /* the trainer counts them from the data set's rows */
     TRY(bp_yd_get_int(t, "seed", (long long)o->seed, 0, 0x7fffffffffffffffLL, &seed, err));
     o->seed = (uint64_t)seed;
     TRY(get_long(t, "eval_every", o->eval_every, 0, 1000000000, &o->eval_every, err));
@@ -261,8 +264,8 @@ static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *e
     TRY(bp_yd_get_double(t, "lr_min", q->lr_min, 0, 1e6, &q->lr_min, err));
     TRY(bp_yd_get_double(t, "clip_norm", q->clip_norm, 0, 1e30, &q->clip_norm, err));
     TRY(bp_yd_get_double(t, "clip_value", q->clip_value, 0, 1e30, &q->clip_value, err));
-    if (q->schedule == BP_LR_COSINE)
-        q->total_steps = o->steps > 0 ? o->steps : 1;
+    if (q->schedule == BP_LR_COSINE && o->steps > 0)
+        q->total_steps = o->steps;
     bp_error e;
     if (bp_optim_config_check(q, &e) != BP_OK)
         return bp_yd_fail(t, BP_ERR_VALUE, err, "%s", e.msg);
