@@ -1,5 +1,6 @@
 /* batch_file.c — a bp_batch as a safetensors file: x [B, T, F] F32 or [B, T]
- * I32 tokens; y [B, O] F32 values, [B] or [B, T] I32 class ids. */
+ * I32 tokens; y [B, O] or [B, T, O] F32 values, [B] or [B, T] I32 class ids; optional
+ * lengths [B] I32 (each row's steps). */
 #include "bptt_safetensors.h"
 
 #include <math.h>
@@ -7,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const target_names[] = {"values", "class_last", "class_seq"};
+static const char *const target_names[] = {"values", "class_last", "class_seq", "values_seq"};
 
 bp_status bp_batch_save(const char *path, const bp_batch *b, bp_error *err)
 {
@@ -17,15 +18,18 @@ bp_status bp_batch_save(const char *path, const bp_batch *b, bp_error *err)
     bp_shape xs = b->tokens ? bp_shape2(b->B, b->T) : (bp_shape){3, {b->B, b->T, b->F}};
     bp_shape ys = b->target == BP_TARGET_VALUES       ? bp_shape2(b->B, b->O)
                   : b->target == BP_TARGET_CLASS_LAST ? bp_shape1(b->B)
-                                                      : bp_shape2(b->B, b->T);
-    bp_dtype yt = b->target == BP_TARGET_VALUES ? BP_DTYPE_F32 : BP_DTYPE_I32;
+                  : b->target == BP_TARGET_CLASS_SEQ  ? bp_shape2(b->B, b->T)
+                                                      : (bp_shape){3, {b->B, b->T, b->O}};
+    bp_dtype yt = bp_target_is_class(b->target) ? BP_DTYPE_I32 : BP_DTYPE_F32;
     char classes[32];
     snprintf(classes, sizeof classes, "%d", b->O);
     bp_status s = bp_st_writer_meta(w, "format", "bptt-batch", err);
     if (s == BP_OK)
         s = bp_st_writer_meta(w, "target", target_names[b->target], err);
-    if (s == BP_OK && b->target != BP_TARGET_VALUES)
+    if (s == BP_OK && bp_target_is_class(b->target))
         s = bp_st_writer_meta(w, "classes", classes, err);
+    if (s == BP_OK && b->len)
+        s = bp_st_writer_add_raw(w, "lengths", BP_DTYPE_I32, bp_shape1(b->B), b->len, err);
     if (s == BP_OK)
         s = bp_st_writer_add(w, "x", b->tokens ? BP_DTYPE_I32 : BP_DTYPE_F32, xs, b->x, err);
     if (s == BP_OK)
@@ -88,15 +92,28 @@ static int index_of(const bp_st_file *f, const char *name)
     return -1;
 }
 
+/* lengths [B] whole numbers in [1, T]. */
+static bp_status read_lengths(const bp_st_file *f, bp_batch *b, bp_error *err)
+{
+    int *len = malloc((size_t)b->B * sizeof *len);
+    if (!len)
+        return bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", bp_st_path(f));
+    bp_status st = bp_st_read_raw(f, "lengths", BP_DTYPE_I32, bp_shape1(b->B), len, err);
+    if (st == BP_OK && (st = bp_batch_set_lengths(b, len, err)) != BP_OK)
+        bp_error_prefix(err, "%s", bp_st_path(f));
+    free(len);
+    return st;
+}
+
 static bp_batch *load(const bp_st_file *f, bp_error *err)
 {
     const char *path = bp_st_path(f);
     char s1[64], s2[64];
     for (int i = 0; i < bp_st_count(f); i++) {
         const char *n = bp_st_at(f, i)->name;
-        if (strcmp(n, "x") != 0 && strcmp(n, "y") != 0) {
-            bp_error_set(err, BP_ERR_PARSE, "%s: unexpected tensor '%s' (a batch holds x and y)",
-                         path, n);
+        if (strcmp(n, "x") != 0 && strcmp(n, "y") != 0 && strcmp(n, "lengths") != 0) {
+            bp_error_set(err, BP_ERR_PARSE, "%s: unexpected tensor '%s' (a batch holds x, y and "
+                         "optionally lengths)", path, n);
             return NULL;
         }
     }
@@ -117,18 +134,19 @@ static bp_batch *load(const bp_st_file *f, bp_error *err)
     int B = x->shape.dim[0], T = x->shape.dim[1], F = tokens ? 1 : x->shape.dim[2];
     bp_target_kind kind;
     if (!is_int(y->dtype))
-        kind = BP_TARGET_VALUES;
+        kind = y->shape.ndim == 3 ? BP_TARGET_VALUES_SEQ : BP_TARGET_VALUES;
     else
         kind = y->shape.ndim == 1 ? BP_TARGET_CLASS_LAST : BP_TARGET_CLASS_SEQ;
     bool shape_ok = kind == BP_TARGET_VALUES ? y->shape.ndim == 2 && y->shape.dim[0] == B
-                    : kind == BP_TARGET_CLASS_LAST
-                        ? y->shape.dim[0] == B
+                    : kind == BP_TARGET_CLASS_LAST ? y->shape.dim[0] == B
+                    : kind == BP_TARGET_VALUES_SEQ ? y->shape.dim[0] == B && y->shape.dim[1] == T
                         : y->shape.ndim == 2 && y->shape.dim[0] == B && y->shape.dim[1] == T;
     if (!shape_ok) {
         char wbuf[64];
+        bool values = !bp_target_is_class(kind);
         snprintf(wbuf, sizeof wbuf, "%s (%s y: %s)",
-                 kind == BP_TARGET_VALUES ? "[B, O]" : "[B] or [B, T]", bp_dtype_name(y->dtype),
-                 kind == BP_TARGET_VALUES ? "values" : "class ids");
+                 values ? "[B, O] or [B, T, O]" : "[B] or [B, T]", bp_dtype_name(y->dtype),
+                 values ? "values" : "class ids");
         bp_error_set(err, BP_ERR_SHAPE, "%s: y has shape %s but x is %s; y must be %s", path,
                      bp_shape_str(y->shape, s1, sizeof s1), bp_shape_str(x->shape, s2, sizeof s2),
                      wbuf);
@@ -143,7 +161,7 @@ static bp_batch *load(const bp_st_file *f, bp_error *err)
     }
     double classes = 0;
     const char *cmeta = bp_st_meta(f, "classes");
-    if (cmeta && kind != BP_TARGET_VALUES) {
+    if (cmeta && bp_target_is_class(kind)) {
         char *end;
         long c = strtol(cmeta, &end, 10);
         if (end == cmeta || *end || c < 1 || c > (1L << 24)) {
@@ -161,13 +179,14 @@ static bp_batch *load(const bp_st_file *f, bp_error *err)
         goto done;
     if (tokens && check_ids(f, "x", xv, x->size, 0, "token id", &max, err) != BP_OK)
         goto done;
-    if (kind != BP_TARGET_VALUES) {
+    if (bp_target_is_class(kind)) {
         if (check_ids(f, "y", yv, y->size, classes, "class id", &max, err) != BP_OK)
             goto done;
         if (classes == 0)
             classes = max + 1;
     }
-    int O = kind == BP_TARGET_VALUES ? y->shape.dim[1] : (int)(classes > 0 ? classes : 1);
+    int O = kind == BP_TARGET_VALUES ? y->shape.dim[1] : kind == BP_TARGET_VALUES_SEQ
+            ? y->shape.dim[2] : (int)(classes > 0 ? classes : 1);
     b = bp_batch_new(B, T, F, tokens, kind, O, err);
     if (!b) {
         bp_error_prefix(err, "%s", path);
@@ -175,6 +194,10 @@ static bp_batch *load(const bp_st_file *f, bp_error *err)
     }
     memcpy(b->x, xv, x->size * sizeof *xv);
     memcpy(b->y, yv, bp_batch_y_size(b) * sizeof *yv);
+    if (index_of(f, "lengths") >= 0 && read_lengths(f, b, err) != BP_OK) {
+        bp_batch_free(b);
+        b = NULL;
+    }
 done:
     free(xv);
     free(yv);
