@@ -1,0 +1,408 @@
+/* test_datasets.c — data sets read from files: every format and target kind, the
+ * validation splits, the epoch stream, the data set's baseline, training and resuming on
+ * file data bit for bit, checkpoints' data signature, prediction, and the refusals. */
+#include "bptt_models.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static const char *path(const char *name)
+{
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "/tmp/bptt_data_XXXXXX");
+        cr_assert_not_null(mkdtemp(dir));
+    }
+    static char paths[8][256];
+    static int next;
+    char *p = paths[next++ % 8];
+    snprintf(p, 256, "%s/%s", dir, name);
+    return p;
+}
+
+static void write_text(const char *p, const char *text)
+{
+    FILE *f = fopen(p, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+enum { N = 40, T = 5, I = 2 };
+
+/* x [N, T, I] F32 (x = r + t / 10 + i / 100), y [N] I32 (r % 3), lengths 1 + r % T. */
+static void write_st_set(const char *p, bool with_lengths, bool nan_in_x, int bad_len)
+{
+    static float x[N * T * I];
+    static int32_t y[N], len[N];
+    for (int r = 0; r < N; r++) {
+        y[r] = r % 3;
+        len[r] = 1 + r % T;
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < I; i++)
+                x[(r * T + t) * I + i] = t < len[r] || !with_lengths
+                                             ? (float)(r + t / 10.0 + i / 100.0) : NAN;
+    }
+    if (nan_in_x)
+        x[(7 * T + 0) * I + 1] = NAN; /* row 7, step 0, feature 1: within its length */
+    if (bad_len)
+        len[3] = bad_len;
+    bp_st_writer *w = bp_st_writer_new();
+    bp_error err = {0};
+    cr_assert_eq(bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, (bp_shape){3, {N, T, I}}, x, &err), BP_OK);
+    cr_assert_eq(bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(N), y, &err), BP_OK);
+    if (with_lengths)
+        cr_assert_eq(bp_st_writer_add_raw(w, "lengths", BP_DTYPE_I32, bp_shape1(N), len, &err), BP_OK);
+    cr_assert_eq(bp_st_writer_save(w, p, &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+}
+
+static bp_task *open_set(const char *x, bp_file_set_opts *o, bp_error *err)
+{
+    snprintf(o->train.x, sizeof o->train.x, "%s", x);
+    return bp_task_files(o, err);
+}
+
+Test(datasets, safetensors_with_lengths_reads_shapes_targets_and_rows)
+{
+    const char *p = path("set.safetensors");
+    write_st_set(p, true, false, 0);
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    o.valid_last = 10;
+    bp_error err = {0};
+    bp_task *t = open_set(p, &o, &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    cr_expect_str_eq(bp_task_name(t), "files");
+    cr_expect_eq(bp_task_steps(t), T);
+    cr_expect_eq(bp_task_input_size(t), I);
+    cr_expect_eq(bp_task_target(t), BP_TARGET_CLASS_LAST);
+    cr_expect_eq(bp_task_output_size(t), 3);
+    cr_expect_eq(bp_task_rows(t, BP_SPLIT_TRAIN), 30);
+    cr_expect_eq(bp_task_rows(t, BP_SPLIT_EVAL), 10);
+    /* the validation rows are the file's last 10, in order, with their lengths; padding
+     * (NaN in the file) reads as zeros */
+    bp_batch *b = bp_task_slice(t, BP_SPLIT_EVAL, 0, 10, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_assert_not_null(b->len);
+    for (int k = 0; k < 10; k++) {
+        int r = 30 + k;
+        cr_expect_eq(b->len[k], 1 + r % T);
+        cr_expect_eq(b->y[k], r % 3);
+        cr_expect_float_eq(b->x[(size_t)k * T * I + 1], r + 0.01, 1e-5);
+        for (int s = b->len[k]; s < T; s++)
+            cr_expect_eq(b->x[((size_t)k * T + s) * I], 0);
+    }
+    bp_batch_free(b);
+    cr_expect_null(bp_task_slice(t, BP_SPLIT_EVAL, 5, 6, &err));
+    cr_expect(strstr(err.msg, "rows [5, 11) are not within its 10 rows"), "%s", err.msg);
+    bp_task_free(t);
+}
+
+Test(datasets, each_epoch_visits_every_training_row_once_in_its_own_seeded_order)
+{
+    const char *p = path("epochs.safetensors");
+    write_st_set(p, false, false, 0);
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    o.valid_fraction = 0.25;
+    o.seed = 5;
+    bp_error err = {0};
+    bp_task *t = open_set(p, &o, &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    long n = bp_task_rows(t, BP_SPLIT_TRAIN);
+    cr_assert_eq(n, 30);
+    cr_assert_eq(bp_task_rows(t, BP_SPLIT_EVAL), 10);
+    /* rows are told apart by x[r, 0, 0] = r; batches of 7 straddle the epochs */
+    int seen[2][N] = {{0}}, first[2][7];
+    for (long step = 0; step < 60 / 7 + 1; step++) {
+        bp_batch *b = bp_task_train_batch(t, 7, step, NULL, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        for (int k = 0; k < 7; k++) {
+            long pos = step * 7 + k;
+            if (pos >= 60)
+                break;
+            int r = (int)b->x[(size_t)k * T * I];
+            seen[pos / n][r]++;
+            if (step == 0)
+                first[0][k] = r;
+        }
+        bp_batch_free(b);
+    }
+    bp_batch *v = bp_task_slice(t, BP_SPLIT_EVAL, 0, 10, &err);
+    for (int e = 0; e < 2; e++)
+        for (int r = 0; r < N; r++) {
+            bool valid = false;
+            for (int k = 0; k < 10; k++)
+                valid |= (int)v->x[(size_t)k * T * I] == r;
+            cr_expect_eq(seen[e][r], valid ? 0 : 1, "epoch %d, row %d seen %d times", e, r,
+                         seen[e][r]);
+        }
+    bp_batch_free(v);
+    /* the same step gives the same rows (a resumed run draws what it would have) */
+    bp_batch *again = bp_task_train_batch(t, 7, 0, NULL, &err);
+    for (int k = 0; k < 7; k++)
+        cr_expect_eq((int)again->x[(size_t)k * T * I], first[0][k]);
+    bp_batch_free(again);
+    bp_task_free(t);
+}
+
+Test(datasets, numpy_files_with_per_step_values)
+{
+    float x[N * T], y[N * T * 2];
+    int64_t len[N];
+    for (int r = 0; r < N; r++) {
+        len[r] = T - r % 2;
+        for (int t = 0; t < T; t++) {
+            x[r * T + t] = (float)(r * 0.1 + t);
+            y[(r * T + t) * 2] = (float)t;
+            y[(r * T + t) * 2 + 1] = -(float)t;
+        }
+    }
+    bp_error err = {0};
+    cr_assert_eq(bp_npy_save(path("x.npy"), BP_DTYPE_F32, bp_shape2(N, T), x, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(bp_npy_save(path("y.npy"), BP_DTYPE_F32, (bp_shape){3, {N, T, 2}}, y, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(path("len.npy"), BP_DTYPE_I64, bp_shape1(N), len, &err), BP_OK);
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    snprintf(o.train.y, sizeof o.train.y, "%s", path("y.npy"));
+    snprintf(o.train.lengths, sizeof o.train.lengths, "%s", path("len.npy"));
+    bp_task *t = open_set(path("x.npy"), &o, &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    cr_expect_eq(bp_task_target(t), BP_TARGET_VALUES_SEQ);
+    cr_expect_eq(bp_task_output_size(t), 2);
+    cr_expect_eq(bp_task_input_size(t), 1);
+    /* no validation set: evaluation reads the training rows */
+    cr_expect_eq(bp_task_rows(t, BP_SPLIT_EVAL), N);
+    bp_batch *b = bp_task_slice(t, BP_SPLIT_EVAL, 1, 1, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_expect_eq(b->len[0], T - 1);
+    cr_expect_eq(b->y[(T - 2) * 2 + 1], -(T - 2));
+    cr_expect_eq(b->y[(T - 1) * 2], 0, "zeros past the end");
+    /* the baseline predicts the training mean of each output, over the steps within */
+    cr_expect(isfinite(bp_task_baseline(t)));
+    cr_expect_float_eq(bp_task_baseline(t), bp_task_baseline_metric(t), 1e-12);
+    bp_batch_free(b);
+    bp_task_free(t);
+}
+
+Test(datasets, csv_labels_map_to_classes_and_padding_to_lengths)
+{
+    const char *p = path("set.csv");
+    write_text(p, "label,a,b,c\n7,1,2,3\n3,4,NaN,\n7,5,6,NaN\n3,1,1,1\n");
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    bp_error err = {0};
+    bp_task *t = open_set(p, &o, &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    cr_expect_eq(bp_task_output_size(t), 2);
+    cr_expect_eq(bp_task_class_value(t, 0), 3);
+    cr_expect_eq(bp_task_class_value(t, 1), 7);
+    bp_batch *b = bp_task_slice(t, BP_SPLIT_EVAL, 0, 4, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    int want_len[4] = {3, 1, 2, 3}, want_y[4] = {1, 0, 1, 0};
+    for (int r = 0; r < 4; r++) {
+        cr_expect_eq(b->len[r], want_len[r]);
+        cr_expect_eq(b->y[r], want_y[r]);
+    }
+    /* majority class: a tie, the first (3) wins; accuracy 2/4 on the same rows */
+    cr_expect_float_eq(bp_task_baseline_metric(t), 0.5, 1e-12);
+    bp_batch_free(b);
+    bp_task_free(t);
+    /* a validation file whose label the training set never had */
+    const char *v = path("valid.csv");
+    write_text(v, "5,1,2,3\n");
+    snprintf(o.valid.x, sizeof o.valid.x, "%s", v);
+    o.csv_header = -1;
+    cr_expect_null(open_set(p, &o, &err));
+    cr_expect(strstr(err.msg, "valid.csv:1: label 5 is not among the training set's 2 classes"),
+              "%s", err.msg);
+}
+
+static void expect_refused(const char *p, const bp_file_set_opts *base, const char *msg)
+{
+    bp_file_set_opts o = *base;
+    bp_error err = {0};
+    bp_task *t = open_set(p, &o, &err);
+    cr_expect_null(t, "%s was accepted", p);
+    bp_task_free(t);
+    cr_expect(strstr(err.msg, msg), "message \"%s\" lacks \"%s\"", err.msg, msg);
+    cr_expect(strstr(err.msg, p) || strstr(err.msg, "set"), "message \"%s\" names no file", err.msg);
+}
+
+Test(datasets, bad_data_is_refused_naming_the_file_and_the_place)
+{
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    const char *p = path("bad.safetensors");
+    write_st_set(p, true, true, 0);
+    expect_refused(p, &o, "x[7, 0, 1] is nan");
+    write_st_set(p, true, false, T + 1);
+    expect_refused(p, &o, "lengths[3] is 6, not in [1, 5]");
+    write_st_set(p, true, false, -2);
+    expect_refused(p, &o, "lengths[3] is -2");
+    write_st_set(p, false, false, 0);
+    o.valid_last = N;
+    expect_refused(p, &o, "40 sequences, too few to hold out 40");
+    o.valid_last = 0;
+    expect_refused(path("set.parquet"), &o, "unknown data format");
+    expect_refused(path("missing.safetensors"), &o, "missing.safetensors");
+    /* y that does not fit x */
+    float x[4 * 3] = {0};
+    int32_t y[3] = {0, 1, -1};
+    bp_st_writer *w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, bp_shape2(4, 3), x, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(3), y, NULL);
+    bp_st_writer_save(w, p, NULL);
+    bp_st_writer_free(w);
+    expect_refused(p, &o, "y is [3] but x has 4 sequences");
+    w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, bp_shape2(3, 4), x, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(3), y, NULL);
+    bp_st_writer_save(w, p, NULL);
+    bp_st_writer_free(w);
+    expect_refused(p, &o, "y[2] is -1, not a class id");
+    /* a token id that is not whole */
+    float tok[2 * 2] = {1, 2.5f, 0, 1};
+    int32_t ty[2] = {0, 1};
+    w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F64, bp_shape2(2, 2), (double[]){1, 2, 0, 1}, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(2), ty, NULL);
+    cr_assert_eq(bp_st_writer_save(w, p, NULL), BP_OK);
+    bp_st_writer_free(w);
+    bp_error err = {0};
+    bp_task *ok = open_set(p, &o, &err); /* float x [N, T]: features, I = 1 */
+    cr_expect_not_null(ok, "%s", err.msg);
+    bp_task_free(ok);
+    (void)tok;
+    /* a NumPy x without its y */
+    cr_assert_eq(bp_npy_save(path("lonely.npy"), BP_DTYPE_F32, bp_shape2(2, 2), x, &err), BP_OK);
+    expect_refused(path("lonely.npy"), &o, "needs its targets too");
+}
+
+/* ---------------------------------------------------------------- training on files */
+
+static bp_model_config *model(const char *yaml, const char *const sets[], int n)
+{
+    const char *p = path("model.yaml");
+    write_text(p, yaml);
+    bp_error err = {0};
+    bp_model_config *c = bp_model_config_load(p, sets, n, &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    return c;
+}
+
+static const char *gru_model =
+    "model:\n  layers:\n    - {type: gru, hidden: 6}\n"
+    "data:\n  train: set.safetensors\n  valid_split: 0.2\n"
+    "train: {batch: 8, steps: 6, optimizer: adam, lr: 0.01, eval_batch: 5}\n";
+
+Test(datasets, training_on_file_data_resumes_bit_for_bit)
+{
+    write_st_set(path("set.safetensors"), true, false, 0);
+    bp_model_config *c = model(gru_model, NULL, 0);
+    cr_expect_str_eq(c->data.task, "files");
+    bp_error err = {0};
+    bp_trainer *a = bp_trainer_new(c, &err), *b = bp_trainer_new(c, &err);
+    cr_assert_not_null(a, "%s", err.msg);
+    double loss;
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(bp_trainer_step(a, &loss, NULL, &err), BP_OK, "%s", err.msg);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(bp_trainer_step(b, &loss, NULL, &err), BP_OK, "%s", err.msg);
+    const char *ck = path("ck.safetensors");
+    cr_assert_eq(bp_trainer_save(b, ck, &err), BP_OK, "%s", err.msg);
+    bp_trainer_free(b);
+    b = bp_trainer_new(c, &err);
+    cr_assert_eq(bp_trainer_load(b, ck, false, &err), BP_OK, "%s", err.msg);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(bp_trainer_step(b, &loss, NULL, &err), BP_OK, "%s", err.msg);
+    bp_params *pa = bp_trainer_params(a), *pb = bp_trainer_params(b);
+    for (int i = 0; i < bp_params_count(pa); i++)
+        cr_expect_eq(memcmp(bp_params_at(pa, i)->value, bp_params_at(pb, i)->value,
+                            bp_params_at(pa, i)->size * sizeof(bp_real)), 0, "%s differs",
+                     bp_params_at(pa, i)->name);
+    /* the evaluation reads the whole validation split (8 rows, eval_batch 5: two slices) */
+    bp_net_eval ev;
+    cr_assert_eq(bp_trainer_eval(a, &ev, &err), BP_OK, "%s", err.msg);
+    cr_expect(ev.metric >= 0 && ev.metric <= 1);
+    bp_trainer_free(a);
+    bp_trainer_free(b);
+    bp_model_config_free(c);
+}
+
+Test(datasets, a_checkpoint_carries_the_data_signature_for_prediction)
+{
+    write_st_set(path("set.safetensors"), true, false, 0);
+    bp_model_config *c = model(gru_model, NULL, 0);
+    bp_error err = {0};
+    bp_trainer *tr = bp_trainer_new(c, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    const char *ck = path("sig.safetensors");
+    cr_assert_eq(bp_trainer_save(tr, ck, &err), BP_OK, "%s", err.msg);
+    bp_task *sig = bp_checkpoint_task(ck, &err);
+    cr_assert_not_null(sig, "%s", err.msg);
+    cr_expect_eq(bp_task_steps(sig), T);
+    cr_expect_eq(bp_task_input_size(sig), I);
+    cr_expect_eq(bp_task_output_size(sig), 3);
+    cr_expect_eq(bp_task_target(sig), BP_TARGET_CLASS_LAST);
+    cr_expect_not(bp_task_has_data(sig));
+    cr_expect_null(bp_task_batch(sig, 2, BP_SPLIT_TRAIN, &(bp_rng){{1, 2, 3, 4}}, &err));
+    bp_trainer *pt = bp_trainer_new_with_task(c, sig, &err);
+    cr_assert_not_null(pt, "%s", err.msg);
+    cr_assert_eq(bp_trainer_load(pt, ck, true, &err), BP_OK, "%s", err.msg);
+    /* predictions: probabilities that sum to 1, the same from both trainers */
+    bp_batch *b = bp_task_slice(bp_trainer_task(tr), BP_SPLIT_EVAL, 0, 8, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    bp_real p1[8 * 3], p2[8 * 3];
+    cr_assert_eq(bp_net_predict(bp_trainer_net(tr), bp_trainer_tape(tr), b, NULL, p1, &err), BP_OK,
+                 "%s", err.msg);
+    cr_assert_eq(bp_net_predict(bp_trainer_net(pt), bp_trainer_tape(pt), b, NULL, p2, &err), BP_OK);
+    for (int r = 0; r < 8; r++) {
+        double s = p1[r * 3] + p1[r * 3 + 1] + p1[r * 3 + 2];
+        cr_expect_float_eq(s, 1.0, 1e-12);
+    }
+    cr_expect_eq(memcmp(p1, p2, sizeof p1), 0);
+    bp_batch_free(b);
+    bp_trainer_free(pt);
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+}
+
+Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
+{
+    write_st_set(path("set.safetensors"), true, false, 0);
+    const char *sets1[] = {"model.input=3"};
+    bp_model_config *c = model(gru_model, sets1, 1);
+    bp_error err = {0};
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "input is 3 but the data set has features per step: 2"), "%s", err.msg);
+    bp_model_config_free(c);
+    const char *sets2[] = {"model.output=2"};
+    c = model(gru_model, sets2, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "classes (output) is 2 but the data set holds classes (output) up to 2"),
+              "%s", err.msg);
+    bp_model_config_free(c);
+    const char *sets3[] = {"loss=mse"};
+    c = model(gru_model, sets3, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "loss 'mse' does not fit the data set's class targets"), "%s", err.msg);
+    bp_model_config_free(c);
+    /* epochs: passes over the rows; a generated task has none */
+    const char *sets4[] = {"train.epochs=2"};
+    const char *yaml = "model:\n  layers:\n    - {type: gru, hidden: 6}\n"
+                       "data:\n  train: set.safetensors\n  valid_split: 0.2\n"
+                       "train: {batch: 8, optimizer: adam}\n";
+    c = model(yaml, sets4, 1);
+    bp_trainer *tr = bp_trainer_new(c, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    cr_expect_eq(bp_trainer_config(tr)->train.steps, 8); /* ceil(2 * 32 / 8) */
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+}
