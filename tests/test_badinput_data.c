@@ -1,0 +1,176 @@
+/* test_badinput_data.c — the data path from the command line, as a user runs it: a
+ * classifier trained on a CSV, evaluated (its confusion matrix), predicting into every
+ * output format; text sampled from a character model; and every kind of bad data file
+ * refused with exit 2, a message naming the file and the place, before any training step,
+ * with nothing the user had overwritten. */
+#include "test_badinput_run.h"
+
+static void setup(void)
+{
+    make_dir();
+}
+
+static void teardown(void)
+{
+    remove_dir();
+}
+
+TestSuite(data_cli, .init = setup, .fini = teardown, .timeout = 240);
+
+/* 60 sequences of 3 to 6 steps, 2 features; label 1 when the first feature's sum is
+ * positive, else 2 (labels need not start at 0). Shorter rows end in empty cells. */
+static void write_csv_set(const char *name)
+{
+    FILE *f = fopen(tmp(name), "w");
+    cr_assert_not_null(f);
+    bp_rng rng;
+    bp_rng_seed(&rng, 3);
+    for (int r = 0; r < 60; r++) {
+        int L = 3 + (int)bp_rng_below(&rng, 4);
+        double x[12], sum = 0;
+        for (int i = 0; i < 2 * L; i++) {
+            x[i] = 2 * bp_rng_uniform(&rng) - 1;
+            if (i % 2 == 0)
+                sum += x[i];
+        }
+        fprintf(f, "%d", sum > 0 ? 1 : 2);
+        for (int i = 0; i < 12; i++)
+            if (i < 2 * L)
+                fprintf(f, ",%.5f", x[i]);
+            else
+                fprintf(f, ",");
+        fprintf(f, "\n");
+    }
+    fclose(f);
+}
+
+static const char *classifier =
+    "model:\n  layers:\n    - {type: gru, hidden: 8}\n"
+    "data:\n  train: seqs.csv\n  features: 2\n  valid_last: 12\n"
+    "train: {batch: 16, steps: 60, optimizer: adam, lr: 0.02, eval_every: 0}\n";
+
+Test(data_cli, a_classifier_on_a_csv_trains_evaluates_and_predicts)
+{
+    write_csv_set("seqs.csv");
+    write_text(tmp("m.yaml"), classifier);
+    expect_run(0, "", "train m.yaml --out ck.safetensors --quiet");
+    cr_expect(strstr(out, "seqs.csv (48 training, 12 validation sequences), T = 6"), "%s", out);
+    expect_run(0, "", "eval m.yaml --weights ck.safetensors");
+    cr_expect(strstr(out, "on the validation set (12 sequences)"), "%s", out);
+    cr_expect(strstr(out, "confusion matrix"), "%s", out);
+    cr_expect(strstr(out, "baseline (the data set's own"), "%s", out);
+    /* predict reads the checkpoint's signature, not the training file */
+    expect_run(0, "", "predict m.yaml --weights ck.safetensors --input seqs.csv --out p.csv");
+    cr_expect(strstr(out, "wrote predictions for 60 sequences"), "%s", out);
+    char csv[1 << 14];
+    slurp(tmp("p.csv"), csv, sizeof csv);
+    cr_expect(!strncmp(csv, "row,label,p_1,p_2\n0,", 20), "%s", csv);
+    int lines = 0;
+    for (const char *c = csv; *c; c++)
+        lines += *c == '\n';
+    cr_expect_eq(lines, 61);
+    expect_run(0, "", "predict m.yaml --weights ck.safetensors --input seqs.csv --out p.safetensors");
+    bp_error err = {0};
+    bp_st_file *f = bp_st_load(tmp("p.safetensors"), &err);
+    cr_assert_not_null(f, "%s", err.msg);
+    cr_expect_eq(bp_st_find(f, "probs")->shape.dim[0], 60);
+    cr_expect_eq(bp_st_find(f, "probs")->shape.dim[1], 2);
+    cr_expect_not_null(bp_st_find(f, "class"));
+    bp_st_free(f);
+    expect_run(0, "", "predict m.yaml --weights ck.safetensors --input seqs.csv --out p.npy");
+    cr_expect_eq(access(tmp("p.class.npy"), R_OK), 0);
+    /* the output may not be an input of the run */
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = read_bytes(tmp("seqs.csv"), &n0);
+    expect_run(2, "the output is also an input",
+               "predict m.yaml --weights ck.safetensors --input seqs.csv --out seqs.csv");
+    unsigned char *after = read_bytes(tmp("seqs.csv"), &n1);
+    cr_expect(n0 == n1 && !memcmp(before, after, n0), "seqs.csv changed");
+    free(before);
+    free(after);
+    /* an input that does not fit the model */
+    write_text(tmp("wide.csv"), "1,1,2,3\n2,4,5,6\n");
+    expect_run(2, "wide.csv: has 1 features per step; the model reads 2",
+               "predict m.yaml --weights ck.safetensors --input wide.csv --out q.csv "
+               "--set data.features=1");
+    expect_run(2, "the output's extension says its format",
+               "predict m.yaml --weights ck.safetensors --input seqs.csv --out p.txt");
+}
+
+Test(data_cli, sample_writes_text_from_the_checkpoints_vocabulary)
+{
+    write_text(tmp("text.txt"), "the cat sat on the mat. the dog sat on the log. "
+                                "the cat and the dog sat on the mat and the log.\n");
+    expect_run(0, "", "train %s --set data.path=text.txt --set data.steps=8 --set train.steps=5 "
+               "--set model.layers[1].hidden=16 --set train.batch=4 --set train.eval_batch=4 "
+               "--out c.safetensors --quiet", MODEL("char_lstm"));
+    remove(tmp("text.txt")); /* sampling needs no text file */
+    expect_run(0, "", "sample %s --set model.layers[1].hidden=16 --set data.path=text.txt --weights c.safetensors --prime 'the ' "
+               "--length 40 --seed 4", MODEL("char_lstm"));
+    cr_expect(!strncmp(out, "the ", 4), "%s", out);
+    cr_expect_eq(strlen(out), 4 + 40 + 1, "%s", out);
+    char first[256];
+    snprintf(first, sizeof first, "%s", out);
+    expect_run(0, "", "sample %s --set model.layers[1].hidden=16 --set data.path=text.txt --weights c.safetensors --prime 'the ' "
+               "--length 40 --seed 4", MODEL("char_lstm"));
+    cr_expect_str_eq(out, first, "the same seed gives the same text");
+    expect_run(2, "is not in the model's vocabulary",
+               "sample %s --set model.layers[1].hidden=16 --set data.path=text.txt --weights c.safetensors --prime 'THE'",
+               MODEL("char_lstm"));
+    expect_run(2, "--temperature needs a number in (0, 100]",
+               "sample %s --set model.layers[1].hidden=16 --weights c.safetensors --temperature 0", MODEL("char_lstm"));
+    write_csv_set("seqs.csv");
+    write_text(tmp("m.yaml"), classifier);
+    expect_run(0, "", "init m.yaml --out w.safetensors");
+    expect_run(2, "not a character model", "sample m.yaml --weights w.safetensors");
+}
+
+/* `bptt train m.yaml` on a data file; exit 2, the message, and no step taken. */
+static void expect_refused(const char *data_yaml, const char *msg)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, "model:\n  layers:\n    - {type: rnn, hidden: 4}\n%s"
+             "train: {batch: 2, steps: 3}\n", data_yaml);
+    write_text(tmp("bad.yaml"), yaml);
+    expect_run(2, msg, "train bad.yaml --out keep.safetensors");
+    cr_expect(!strstr(out, "step 1"), "a step ran: %s", out);
+}
+
+Test(data_cli, bad_data_files_are_refused_before_training_naming_the_place)
+{
+    write_text(tmp("keep.safetensors"), "the user's file");
+    write_text(tmp("cells.csv"), "1,1,2,3\n2,4,5\n");
+    expect_refused("data: {train: cells.csv}\n", "cells.csv:2:");
+    write_text(tmp("nan.csv"), "1,1,x,3\n");
+    expect_refused("data: {train: nan.csv, header: false}\n", "nan.csv:1:3");
+    write_text(tmp("gap.csv"), "1,1,,3\n2,1,2,3\n");
+    expect_refused("data: {train: gap.csv}\n", "gap.csv:1:");
+    write_text(tmp("odd.csv"), "1,1,2,3\n2,1,2,3\n");
+    expect_refused("data: {train: odd.csv, features: 2}\n", "odd.csv:1");
+    write_text(tmp("empty.csv"), "");
+    expect_refused("data: {train: empty.csv}\n", "empty.csv");
+    expect_refused("data: {train: none.csv}\n", "none.csv");
+    expect_refused("data: {train: x.json}\n", "x.json: unknown data format");
+    expect_refused("data: {task: adding, train: x.csv}\n", "give one");
+    expect_refused("data: {train: cells.csv, steps: 10}\n", "'steps' is for the built-in tasks");
+    expect_refused("data: {task: adding, features: 3}\n", "'features' is for data files");
+    /* a truncated safetensors set, a FIFO and a directory */
+    write_text(tmp("trunc.safetensors"), "\x40\x00\x00\x00\x00\x00\x00\x00{\"x\"");
+    expect_refused("data: {train: trunc.safetensors}\n", "trunc.safetensors");
+    cr_assert_eq(mkfifo(tmp("fifo.csv"), 0600), 0);
+    expect_refused("data: {train: fifo.csv}\n", "fifo.csv: not a regular file");
+    cr_assert_eq(mkdir(tmp("dir.csv"), 0700), 0);
+    expect_refused("data: {train: dir.csv}\n", "dir.csv");
+    /* a model that does not fit the data: both sides named */
+    write_text(tmp("ok.csv"), "1,1,2,3\n2,4,5,6\n1,1,1,1\n");
+    write_text(tmp("fit.yaml"), "model:\n  input: 3\n  layers:\n    - {type: rnn, hidden: 4}\n"
+                                "data: {train: ok.csv}\ntrain: {batch: 2, steps: 3}\n");
+    expect_run(2, "input is 3 but the data set has features per step: 1", "train fit.yaml");
+    write_text(tmp("loss.yaml"), "model:\n  layers:\n    - {type: rnn, hidden: 4}\nloss: mse\n"
+                                 "data: {train: ok.csv}\ntrain: {batch: 2, steps: 3}\n");
+    expect_run(2, "loss 'mse' does not fit the data set's class targets", "train loss.yaml");
+    size_t n;
+    unsigned char *kept = read_bytes(tmp("keep.safetensors"), &n);
+    cr_expect(n == 15 && !memcmp(kept, "the user's file", 15), "keep.safetensors was overwritten");
+    free(kept);
+}
