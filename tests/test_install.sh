@@ -91,6 +91,8 @@ example_run() {
 
 example_run train_by_hand.c \
   '^step 0: loss [0-9.]+  \|dL/dW_h\| ' '^mean loss of the last 50 steps: '
+example_run own_data/classify.c '^held-out accuracy [0-9.]+ \(majority class ' \
+  '^sequence 0 \([0-9]+ steps, label [01]\): p\(0\) '
 example_run check_gradients.c '^d/dx: .*, pass ' '^d/dW: .*, pass ' '^d/db: .*, pass '
 example_run custom_op/swish.c \
   '^swish: 4 cases, all passed$' '^  input 0: max abs err [0-9.e+-]+, max rel err .*, pass; worst' \
