@@ -53,40 +53,83 @@ long bench_status_kib(const char *field)
     return kib;
 }
 
+void bench_cpu(char *model, size_t n, const char **isa)
+{
+    char name[128] = "unknown", family[16] = "?", mod[16] = "?", stepping[16] = "?", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (*line == '\n') /* the first processor's block is enough */
+            break;
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        char *v = colon + 1 + (colon[1] == ' ');
+        v[strcspn(v, "\n")] = '\0';
+        size_t k = (size_t)(colon - line);
+        while (k && (line[k - 1] == ' ' || line[k - 1] == '\t'))
+            k--;
+        line[k] = '\0';
+        if (!strcmp(line, "model name"))
+            snprintf(name, sizeof name, "%s", v);
+        else if (!strcmp(line, "cpu family"))
+            snprintf(family, sizeof family, "%s", v);
+        else if (!strcmp(line, "model"))
+            snprintf(mod, sizeof mod, "%s", v);
+        else if (!strcmp(line, "stepping"))
+            snprintf(stepping, sizeof stepping, "%s", v);
+    }
+    if (f)
+        fclose(f);
+    snprintf(model, n, "%s (family %s, model %s, stepping %s)", name, family, mod, stepping);
+    *isa = "baseline";
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(BP_NO_CLONES) /* as BP_KERNEL's clones are picked (ops/vmath.h) */
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4"))
+        *isa = "x86-64-v4 (AVX-512)";
+    else if (__builtin_cpu_supports("x86-64-v3"))
+        *isa = "x86-64-v3 (AVX2)";
+#endif
+}
+
 /* ---------------------------------------------------------------- the trainer */
 
-/* The model a configuration names, as a model file would give it: one layer on the
- * adding task (input 2, a readout of the last step, mse). */
-static bp_trainer *make_trainer(const bench_cfg *c, int threads, bp_error *err)
+void bench_model_config(const bench_cfg *c, int threads, bp_model_config *m, bp_layer_spec *l)
 {
     bp_layer_kind kind = !strcmp(c->cell, "lstm") ? BP_LAYER_LSTM
                          : !strcmp(c->cell, "gru") ? BP_LAYER_GRU
                                                    : BP_LAYER_RNN;
-    bp_layer_spec l;
-    bp_layer_spec_default(&l, kind);
-    l.size = c->H;
+    bp_layer_spec_default(l, kind);
+    l->size = c->H;
     if (!strcmp(c->cell, "irnn")) { /* Le, Jaitly & Hinton 2015 */
-        l.act = BP_ACT_RELU;
-        l.init = BP_INIT_IDENTITY;
+        l->act = BP_ACT_RELU;
+        l->init = BP_INIT_IDENTITY;
     }
-    bp_model_config m = {0};
-    snprintf(m.name, sizeof m.name, "bench_%s", c->cell);
-    bp_net_spec_default(&m.net);
-    m.net.input_size = m.net.output_size = 0; /* from the task: 2 and 1 */
-    m.net.n_layers = 1;
-    m.net.layers = &l;
-    m.layers = &l;
-    snprintf(m.data.task, sizeof m.data.task, "adding");
-    m.data.steps = c->T;
-    bp_train_config_default(&m.train); /* Adam, seed 1 */
+    *m = (bp_model_config){0};
+    snprintf(m->name, sizeof m->name, "bench_%s", c->cell);
+    bp_net_spec_default(&m->net);
+    m->net.input_size = m->net.output_size = 0; /* from the task: 2 and 1 */
+    m->net.n_layers = 1;
+    m->net.layers = l;
+    m->layers = l;
+    snprintf(m->data.task, sizeof m->data.task, "adding");
+    m->data.steps = c->T;
+    bp_train_config_default(&m->train); /* Adam, seed 1 */
     /* The figures are time and memory, not learning: a small step keeps a long IRNN
      * finite over the bench's steps (one Adam step of 1e-3 on every element of W_h
      * gives it a radius of 1.13, and 1.13^1000 overflows). */
-    m.train.optim.lr = 1e-5;
-    m.train.batch = c->B;
-    m.train.eval_batch = 1;   /* the held-out batch is never used here */
-    m.train.max_memory_mb = 0; /* no estimate: tcurve goes to T = 100000 */
-    m.train.threads = threads;
+    m->train.optim.lr = 1e-5;
+    m->train.batch = c->B;
+    m->train.eval_batch = 1;   /* the held-out batch is never used here */
+    m->train.max_memory_mb = 0; /* no estimate: tcurve goes to T = 100000 */
+    m->train.threads = threads;
+}
+
+static bp_trainer *make_trainer(const bench_cfg *c, int threads, bp_error *err)
+{
+    bp_layer_spec l;
+    bp_model_config m;
+    bench_model_config(c, threads, &m, &l);
     return bp_trainer_new(&m, err);
 }
 

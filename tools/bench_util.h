@@ -25,6 +25,17 @@ typedef struct bench_cfg {
     int H, B, T;
 } bench_cfg;
 
+/* The model a configuration names, as a model file would give it: one layer (l, which m
+ * points to) on the adding task (data.task "adding", data.steps T: input 2, a readout of
+ * the last step, mse), Adam at lr 1e-5 (time, not learning), train.batch B,
+ * train.threads threads. A caller may point m->data elsewhere (a data file). */
+void bench_model_config(const bench_cfg *c, int threads, bp_model_config *m, bp_layer_spec *l);
+
+/* The CPU for a bench's header: /proc/cpuinfo's model name (with its family, model and
+ * stepping: a VM may hide the name), and the variant the BP_KERNEL loops (ops/vmath.h)
+ * run: "x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2)", "baseline". */
+void bench_cpu(char *model, size_t n, const char **isa);
+
 /* One sgemm call as the tape made it (row-major CBLAS arguments). */
 typedef struct bench_gemm {
     bool ta, tb;
@@ -98,6 +109,9 @@ int bench_steps(const bench_opts *o);
 int bench_tcurve(const bench_opts *o);
 int bench_memory(const bench_opts *o, const char *self);
 int bench_memory_child(int argc, char **argv);
+/* The data path (bench_data.c): a 100 MB safetensors set loaded and a 100 MB CSV set
+ * parsed (MB/s), and W1's step with file data against the generator's ("data": {...}). */
+int bench_data(const bench_opts *o);
 
 /* Run the program at path with argv in a child process, its stdout into out (cut to
  * size, terminated). EXIT_OK when it exited 0; errors are printed. */

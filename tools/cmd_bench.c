@@ -1,6 +1,6 @@
 /* cmd_bench.c — `bptt bench`: the options, and `bptt bench tape`, the figures of the
  * autodiff core, each against a baseline measured in the same run. Training steps
- * are in bench_steps.c, memory in bench_memory.c. */
+ * are in bench_steps.c, memory in bench_memory.c, the data path in bench_data.c. */
 #include "bench_util.h"
 #include "blas.h"
 #include "cli.h"
@@ -186,15 +186,19 @@ static double load_average(void)
 }
 
 static const char bench_usage[] =
-    "bptt bench [steps|memory|tcurve|recompute|tape|all] [--threads 1|2] [--json] [--reps N]\n"
-    "           [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock] [--max-T N]\n"
+    "bptt bench [steps|memory|tcurve|recompute|data|tape|all] [--threads 1|2] [--json]\n"
+    "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
+    "           [--max-T N]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
     "  tcurve  ms per step against T = 10, 100, ... --max-T (10000): is the cost linear?\n"
     "  recompute  peak memory and time of plain BPTT against recomputation (k = sqrt(T),\n"
     "          then k = 10, 32, ... 3162) at T = 10000 (--size), rnn and lstm (--cell)\n"
+    "  data    MB/s of loading a 100 MB safetensors set and parsing a 100 MB CSV set (in a\n"
+    "          temporary folder, removed after), and W1's step (--cell, --size) with\n"
+    "          batches from the file against the generator's, on 1 thread\n"
     "  tape    the autodiff core's overheads\n"
-    "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute\n"
+    "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute, data\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
     "               serial part plus the longest worker's share (the wall time on idle\n"
     "               cores), which other processes on a busy machine do not inflate";
@@ -267,11 +271,11 @@ int cmd_bench(int argc, char **argv)
         return bench_recompute_child(argc - 1, argv + 1);
     const char *what = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
     bool known = !strcmp(what, "tape") || !strcmp(what, "steps") || !strcmp(what, "memory") ||
-                 !strcmp(what, "tcurve") || !strcmp(what, "recompute") || !strcmp(what, "all") ||
-                 !*what;
+                 !strcmp(what, "tcurve") || !strcmp(what, "recompute") || !strcmp(what, "data") ||
+                 !strcmp(what, "all") || !*what;
     if (!known) {
         cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tcurve, recompute, "
-                  "tape, all", what);
+                  "data, tape, all", what);
         return EXIT_USAGE;
     }
     bench_opts o;
@@ -288,6 +292,7 @@ int cmd_bench(int argc, char **argv)
     bool memory = !*what || !strcmp(what, "memory") || !strcmp(what, "all");
     bool tcurve = !strcmp(what, "tcurve") || !strcmp(what, "all");
     bool recompute = !strcmp(what, "recompute") || !strcmp(what, "all");
+    bool data = !strcmp(what, "data") || !strcmp(what, "all");
     if (tape && o.json) {
         cli_error("bench", "tape has no --json output");
         return EXIT_USAGE;
@@ -333,6 +338,13 @@ int cmd_bench(int argc, char **argv)
         if (!o.json && (steps || memory || tcurve))
             printf("\n");
         rc = bench_recompute(&o, self);
+        if (o.json && data)
+            printf(",\n");
+    }
+    if (!rc && data) {
+        if (!o.json && (steps || memory || tcurve || recompute))
+            printf("\n");
+        rc = bench_data(&o);
     }
     if (o.json)
         printf("\n}\n");

@@ -36,7 +36,8 @@ const cli_command cli_commands[] = {
     {"grads", "write the loss and every parameter's gradient for one batch", cmd_grads,
      "bptt grads MODEL.yaml --weights W --batch B --out G.safetensors"},
     {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
-     "bptt bench [steps|memory|tcurve|tape|all] [--threads 1|2] [--json] [--cpu-clock]"},
+     "bptt bench [steps|memory|tcurve|recompute|data|tape|all] [--threads 1|2] [--json]\n"
+     "           [--cpu-clock]"},
     {"gradcheck", "check gradients against finite differences, in double precision",
      cmd_gradcheck,
      "bptt gradcheck MODEL.yaml [--batch-size N] [--seed S] [--set key.path=value]...\n"
