@@ -63,7 +63,8 @@ typedef struct bp_mapped_file bp_mapped_file;
 
 /* A whole regular file mapped read-only. Anything else is refused without blocking
  * (a FIFO, a device, a socket: "PATH: not a regular file"; "PATH: is a directory"),
- * BP_ERR_IO. An empty file maps to size 0 with a non-NULL data pointer. The caller
+ * BP_ERR_IO. An empty file maps to size 0 with a non-NULL data pointer; a file on a
+ * file system that cannot map it (ENODEV) is read into memory instead. The caller
  * owns the result: bp_unmap_file (NULL is a no-op). */
 bp_mapped_file *bp_map_file(const char *path, bp_error *err);
 const unsigned char *bp_mapped_data(const bp_mapped_file *m);

@@ -91,6 +91,12 @@ typedef struct bp_st_info {
  * caller's: bp_st_free (NULL is a no-op). Every pointer the functions below return
  * (infos, names, metadata strings) is the file's, valid until bp_st_free. */
 bp_st_file *bp_st_load(const char *path, bp_error *err);
+/* As bp_st_load, but the file is mapped read-only (bp_map_file) rather than read into
+ * memory, for data sets far larger than a checkpoint; the same validation, and the
+ * same errors (a FIFO or device is refused without blocking). bp_st_array (in
+ * bptt_arrays.h) then gives a tensor in place. The file must not shrink while it is
+ * open (a read of a truncated mapping faults). */
+bp_st_file *bp_st_map(const char *path, bp_error *err);
 void bp_st_free(bp_st_file *f);
 const char *bp_st_path(const bp_st_file *f);
 

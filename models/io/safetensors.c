@@ -1,5 +1,7 @@
 /* safetensors.c — reading safetensors files, validating every header field and
- * offset before any tensor byte is touched. Writing is in safetensors_write.c. */
+ * offset before any tensor byte is touched: read into memory (bp_st_load) or mapped
+ * (bp_st_map). Writing is in safetensors_write.c. */
+#include "bptt_arrays.h"
 #include "bptt_safetensors.h"
 #include "json.h"
 #include "st_bytes.h"
@@ -22,7 +24,9 @@ typedef struct st_tensor {
 
 struct bp_st_file {
     char *path;
-    unsigned char *buf; /* the whole file */
+    unsigned char *buf;         /* the whole file, when read (bp_st_load) */
+    bp_mapped_file *map;        /* the whole file, when mapped (bp_st_map) */
+    const unsigned char *bytes; /* buf or the mapping */
     size_t size;
     const unsigned char *data; /* after the header */
     size_t data_size;
@@ -77,6 +81,7 @@ void bp_st_free(bp_st_file *f)
     free(f->meta_key);
     free(f->meta_val);
     free(f->buf);
+    bp_unmap_file(f->map);
     free(f->path);
     free(f);
 }
@@ -97,6 +102,43 @@ static bp_status read_all(int fd, unsigned char *buf, size_t n, size_t *got)
         done += (size_t)r;
     }
     *got = done;
+    return BP_OK;
+}
+
+/* The file's size against the 8-byte length and the header length it gives. */
+static bp_status check_lengths(const char *path, uint64_t fsize, uint64_t hlen, bp_error *err)
+{
+    if (fsize < 8)
+        return fail(err, BP_ERR_PARSE, path,
+                    "file is %llu bytes, too short for a safetensors file (it starts with an "
+                    "8-byte header length)",
+                    (unsigned long long)fsize);
+    if (hlen > BP_ST_MAX_HEADER)
+        return fail(err, BP_ERR_PARSE, path,
+                    "header length %llu is larger than the limit of %llu bytes (corrupt file?)",
+                    (unsigned long long)hlen, (unsigned long long)BP_ST_MAX_HEADER);
+    if (hlen > fsize - 8)
+        return fail(err, BP_ERR_PARSE, path,
+                    "truncated or corrupt: the header length is %llu bytes but only %llu bytes "
+                    "follow it",
+                    (unsigned long long)hlen, (unsigned long long)(fsize - 8));
+    return BP_OK;
+}
+
+/* Map the file: the same size checks as load_bytes, on the mapped bytes. */
+static bp_status map_bytes(bp_st_file *f, bp_error *err)
+{
+    if (!(f->map = bp_map_file(f->path, err)))
+        return err->status;
+    const unsigned char *p = bp_mapped_data(f->map);
+    uint64_t fsize = bp_mapped_size(f->map);
+    bp_status s = check_lengths(f->path, fsize, fsize < 8 ? 0 : st_le64(p), err);
+    if (s != BP_OK)
+        return s;
+    f->bytes = p;
+    f->size = (size_t)fsize;
+    f->data = p + 8 + st_le64(p);
+    f->data_size = (size_t)(fsize - 8 - st_le64(p));
     return BP_OK;
 }
 
@@ -125,10 +167,7 @@ static bp_status load_bytes(bp_st_file *f, bp_error *err)
     }
     uint64_t fsize = (uint64_t)st.st_size;
     if (fsize < 8) {
-        s = fail(err, BP_ERR_PARSE, path,
-                 "file is %llu bytes, too short for a safetensors file (it starts with an "
-                 "8-byte header length)",
-                 (unsigned long long)fsize);
+        s = check_lengths(path, fsize, 0, err);
         goto done;
     }
     if (read_all(fd, len8, 8, &got) != BP_OK || got != 8) {
@@ -136,19 +175,8 @@ static bp_status load_bytes(bp_st_file *f, bp_error *err)
         goto done;
     }
     uint64_t hlen = st_le64(len8);
-    if (hlen > BP_ST_MAX_HEADER) {
-        s = fail(err, BP_ERR_PARSE, path,
-                 "header length %llu is larger than the limit of %llu bytes (corrupt file?)",
-                 (unsigned long long)hlen, (unsigned long long)BP_ST_MAX_HEADER);
+    if ((s = check_lengths(path, fsize, hlen, err)) != BP_OK)
         goto done;
-    }
-    if (hlen > fsize - 8) {
-        s = fail(err, BP_ERR_PARSE, path,
-                 "truncated or corrupt: the header length is %llu bytes but only %llu bytes "
-                 "follow it",
-                 (unsigned long long)hlen, (unsigned long long)(fsize - 8));
-        goto done;
-    }
     if (fsize > SIZE_MAX || !(f->buf = malloc((size_t)fsize))) {
         s = fail(err, BP_ERR_NOMEM, path, "out of memory reading %llu bytes",
                  (unsigned long long)fsize);
@@ -164,6 +192,7 @@ static bp_status load_bytes(bp_st_file *f, bp_error *err)
         goto done;
     }
     f->size = (size_t)fsize;
+    f->bytes = f->buf;
     f->data = f->buf + 8 + hlen;
     f->data_size = (size_t)(fsize - 8 - hlen);
 done:
@@ -467,8 +496,8 @@ done:
 
 static bp_status parse_header(bp_st_file *f, bp_error *err)
 {
-    const char *h = (const char *)f->buf + 8;
-    size_t hlen = (size_t)(f->data - f->buf) - 8;
+    const char *h = (const char *)f->bytes + 8;
+    size_t hlen = (size_t)(f->data - f->bytes) - 8;
     size_t at = 0;
     const char *why = NULL;
     if (!bp_json_check(h, hlen, BP_ST_MAX_DEPTH, &at, &why))
@@ -510,7 +539,8 @@ static bp_status parse_header(bp_st_file *f, bp_error *err)
     return check_layout(f, err);
 }
 
-bp_st_file *bp_st_load(const char *path, bp_error *err)
+/* Read (or map) and validate: the two ways share everything after the bytes. */
+static bp_st_file *open_file(const char *path, bool map, bp_error *err)
 {
     bp_st_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(path))) {
@@ -521,11 +551,22 @@ bp_st_file *bp_st_load(const char *path, bp_error *err)
     bp_error local = {0};
     if (!err)
         err = &local;
-    if (load_bytes(f, err) != BP_OK || parse_header(f, err) != BP_OK) {
+    bp_status s = map ? map_bytes(f, err) : load_bytes(f, err);
+    if (s != BP_OK || parse_header(f, err) != BP_OK) {
         bp_st_free(f);
         return NULL;
     }
     return f;
+}
+
+bp_st_file *bp_st_load(const char *path, bp_error *err)
+{
+    return open_file(path, false, err);
+}
+
+bp_st_file *bp_st_map(const char *path, bp_error *err)
+{
+    return open_file(path, true, err);
 }
 
 /* ---------------------------------------------------------------- queries */
@@ -683,5 +724,15 @@ bp_status bp_st_read_raw(const bp_st_file *f, const char *name, bp_dtype dtype, 
             memcpy((unsigned char *)dst + 8 * j, &u, 8);
         }
     }
+    return BP_OK;
+}
+
+bp_status bp_st_array(const bp_st_file *f, const char *name, bp_array *out, bp_error *err)
+{
+    int i = lookup(f, name, err);
+    if (i < 0)
+        return BP_ERR_NAME;
+    const st_tensor *t = &f->t[i];
+    *out = (bp_array){t->info.dtype, t->info.shape, t->info.size, f->data + t->begin};
     return BP_OK;
 }
