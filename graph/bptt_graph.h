@@ -206,6 +206,11 @@ struct bp_op {
     int n_attr;                             /* numeric attributes, 0..BP_MAX_ATTRS */
     const char *attr_names[BP_MAX_ATTRS];   /* their names, as a model file writes them */
     const char *formula;                    /* one line: "y = tanh(x)" */
+    /* For the op tables (`bptt ops --markdown`, README and docs/ops.md): its inputs and
+     * their shapes, "A (M,K), B (K,N)"; and its backward, "dA += dC Bᵀ; dB += Aᵀ dC".
+     * NULL prints as nothing. */
+    const char *inputs_doc;
+    const char *grad_formula;
     /* Output shape from the inputs' shapes and attrs, or an error naming them. */
     bp_status (*shape)(const bp_node *n, bp_shape *out, bp_error *err);
     /* n->value = f(inputs). The value buffer is allocated by the tape. */

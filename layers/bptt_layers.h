@@ -32,24 +32,46 @@ extern "C" {
 
 /* ---------------------------------------------------------------- specs */
 
-typedef enum bp_layer_kind {
-    BP_LAYER_LINEAR,
-    BP_LAYER_RNN,
-    BP_LAYER_LSTM,
-    BP_LAYER_GRU,
-    BP_LAYER_EMBEDDING,
-    BP_LAYER_CELL, /* a recurrent cell written as a graph of registered ops (bp_cell_spec) */
-} bp_layer_kind;
+/* Each list of names is one X-macro, expanded for the enum, the names, the parsers and the
+ * model-file schema alike: a new entry is one line. X(ID, "name", ...). */
 
-typedef enum bp_act { BP_ACT_NONE, BP_ACT_TANH, BP_ACT_RELU } bp_act;
+/* Layer kinds: X(ID, name, in the layer form of a model file). */
+#define BP_LAYER_KIND_LIST(X)                                                              \
+    X(LINEAR, "linear", true)                                                              \
+    X(RNN, "rnn", true)                                                                    \
+    X(LSTM, "lstm", true)                                                                  \
+    X(GRU, "gru", true)                                                                    \
+    X(EMBEDDING, "embedding", true)                                                        \
+    X(CELL, "cell", false) /* a recurrent cell written as a graph of registered ops */
+
+/* Activations: X(ID, name, the op applying it, the rnn's fused step op or NULL). An rnn
+ * whose activation has no fused op records xw + rec + b and the activation unfused. */
+#define BP_ACT_LIST(X)                                                                     \
+    X(NONE, "none", NULL, NULL)                                                            \
+    X(TANH, "tanh", bp_tanh, bp_rnn_tanh)                                                  \
+    X(RELU, "relu", bp_relu, bp_rnn_relu)
+
+/* Inits of W_h: X(ID, name). */
+#define BP_INIT_LIST(X)                                                                    \
+    X(DEFAULT, "default")       /* PyTorch's: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)) */ \
+    X(IDENTITY, "identity")     /* IRNN (Le, Jaitly & Hinton 2015): W_h = gain I, W_x ~ N(0, 0.001^2), b = 0 */ \
+    X(NORMAL, "normal")         /* W_h ~ N(0, std^2) */                                    \
+    X(ORTHOGONAL, "orthogonal") /* W_h = gain Q, Q orthogonal (QR of a Gaussian), per gate block */
+
+#define BP_LIST_ENUM_KIND(id, name, form) BP_LAYER_##id,
+#define BP_LIST_COUNT_KIND(id, name, form) +1
+typedef enum bp_layer_kind { BP_LAYER_KIND_LIST(BP_LIST_ENUM_KIND) } bp_layer_kind;
+enum { BP_LAYER_KIND_COUNT = 0 BP_LAYER_KIND_LIST(BP_LIST_COUNT_KIND) };
+#define BP_LIST_ENUM_ACT(id, name, op, fused) BP_ACT_##id,
+#define BP_LIST_COUNT_ACT(id, name, op, fused) +1
+typedef enum bp_act { BP_ACT_LIST(BP_LIST_ENUM_ACT) } bp_act;
+enum { BP_ACT_COUNT = 0 BP_ACT_LIST(BP_LIST_COUNT_ACT) };
 
 /* How the recurrent matrix W_h is initialised (the other parameters: see docs). */
-typedef enum bp_init_kind {
-    BP_INIT_DEFAULT,    /* PyTorch's: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)) */
-    BP_INIT_IDENTITY,   /* IRNN (Le, Jaitly & Hinton 2015): W_h = gain I, W_x ~ N(0, 0.001^2), b = 0 */
-    BP_INIT_NORMAL,     /* W_h ~ N(0, std^2) */
-    BP_INIT_ORTHOGONAL, /* W_h = gain Q, Q orthogonal (QR of a Gaussian), per gate block */
-} bp_init_kind;
+#define BP_LIST_ENUM_INIT(id, name) BP_INIT_##id,
+#define BP_LIST_COUNT_INIT(id, name) +1
+typedef enum bp_init_kind { BP_INIT_LIST(BP_LIST_ENUM_INIT) } bp_init_kind;
+enum { BP_INIT_COUNT = 0 BP_INIT_LIST(BP_LIST_COUNT_INIT) };
 
 #define BP_SKIP_NONE (-1)  /* no skip connection in the stack */
 #define BP_SKIP_INPUT (-2) /* add the layer's own input to its output */
@@ -142,9 +164,8 @@ typedef struct bp_layer_spec {
 /* Defaults for a kind: size 32, act tanh (rnn) / none (linear), default init with
  * gain 1 and std 0.01, no clip, residual or skip, empty name. */
 void bp_layer_spec_default(bp_layer_spec *s, bp_layer_kind kind);
-/* "linear", "rnn", "lstm", "gru", "embedding", "cell" / "none", "tanh", "relu" /
- * "default", "identity", "normal", "orthogonal" (static strings); and back (false
- * when unknown). */
+/* The names of BP_LAYER_KIND_LIST, BP_ACT_LIST and BP_INIT_LIST (static strings; "?"
+ * out of range), and back (false when unknown). */
 const char *bp_layer_kind_name(bp_layer_kind k);
 const char *bp_act_name(bp_act a);
 const char *bp_init_kind_name(bp_init_kind k);

@@ -4,14 +4,37 @@
  * Shapes: x is (B, in), h and c are (B, H); gate products are (B, G*H). */
 #include "net_internal.h"
 
+typedef bp_node *(*act_fn)(bp_tape *, bp_node *);
+static bp_node *apply(act_fn op, bp_tape *t, bp_node *x)
+{
+    return op ? op(t, x) : x;
+}
+
+/* act(x) by its op in BP_ACT_LIST (none: x itself). */
 static bp_node *activate(bp_tape *t, bp_act act, bp_node *x)
 {
     switch (act) {
-    case BP_ACT_TANH: return bp_tanh(t, x);
-    case BP_ACT_RELU: return bp_relu(t, x);
-    case BP_ACT_NONE: break;
+#define APPLY(id, name, op, fused) \
+    case BP_ACT_##id: return apply(op, t, x);
+        BP_ACT_LIST(APPLY)
+#undef APPLY
+    default: break;
     }
     return x;
+}
+
+/* The rnn's fused step op for act (rnn_tanh, rnn_relu), or NULL when it has none. */
+typedef bp_node *(*fused_fn)(bp_tape *, bp_node *, bp_node *, bp_node *);
+static fused_fn fused_step(bp_act act)
+{
+    switch (act) {
+#define FUSED(id, name, op, fused) \
+    case BP_ACT_##id: return fused;
+        BP_ACT_LIST(FUSED)
+#undef FUSED
+    default: break;
+    }
+    return NULL;
 }
 
 /* Where a recurrent layer passes h_t on: through clip_grad when set, so the gradient
@@ -39,8 +62,9 @@ void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io)
 {
     io->rec = bp_matmul(t, io->h, l->W_h);
     bp_node *xw = input_product(t, l, io);
-    bp_node *h = l->spec.act == BP_ACT_RELU ? bp_rnn_relu(t, xw, io->rec, l->b)
-                                            : bp_rnn_tanh(t, xw, io->rec, l->b);
+    fused_fn fused = fused_step(l->spec.act);
+    bp_node *h = fused ? fused(t, xw, io->rec, l->b)
+                       : activate(t, l->spec.act, bp_add(t, bp_add(t, xw, io->rec), l->b));
     if (l->spec.residual)
         h = bp_skip(t, h, io->h);
     io->h_new = clip_state(t, l, h);

@@ -25,9 +25,12 @@ void bp_net_spec_default(bp_net_spec *s)
     s->head = BP_HEAD_LAST;
 }
 
-static const char *const kind_names[] = {"linear", "rnn", "lstm", "gru", "embedding", "cell"};
-static const char *const act_names[] = {"none", "tanh", "relu"};
-static const char *const init_names[] = {"default", "identity", "normal", "orthogonal"};
+#define KIND_NAME(id, name, form) name,
+#define ACT_NAME(id, name, op, fused) name,
+#define INIT_NAME(id, name) name,
+static const char *const kind_names[] = {BP_LAYER_KIND_LIST(KIND_NAME)};
+static const char *const act_names[] = {BP_ACT_LIST(ACT_NAME)};
+static const char *const init_names[] = {BP_INIT_LIST(INIT_NAME)};
 static const char *const head_names[] = {"last", "seq"};
 #define COUNT(a) ((int)(sizeof(a) / sizeof *(a)))
 
@@ -127,7 +130,7 @@ static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
         bp_error_prefix(err, "layer '%s'", name); \
         return st; \
     } while (0)
-    if ((int)l->kind < 0 || l->kind > BP_LAYER_CELL)
+    if ((int)l->kind < 0 || (int)l->kind >= BP_LAYER_KIND_COUNT)
         return bp_error_set(err, BP_ERR_VALUE, "layer %d: unknown kind %d (known: linear, rnn, "
                             "lstm, gru, embedding, cell)", i, (int)l->kind);
     if (!good_name(l->name))
@@ -145,10 +148,10 @@ static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
         FAIL(BP_ERR_VALUE, "size must be in [1, %d], not %d", BP_LAYER_MAX_SIZE, l->size);
 
     bool rec = bp_layer_is_recurrent(l->kind);
-    if (l->kind == BP_LAYER_RNN && l->act != BP_ACT_TANH && l->act != BP_ACT_RELU)
-        FAIL(BP_ERR_VALUE, "an rnn's act is tanh or relu, not %s", bp_act_name(l->act));
-    if (l->kind == BP_LAYER_LINEAR && ((int)l->act < 0 || l->act > BP_ACT_RELU))
-        FAIL(BP_ERR_VALUE, "a linear layer's act is none, tanh or relu");
+    if ((int)l->act < 0 || (int)l->act >= BP_ACT_COUNT)
+        FAIL(BP_ERR_VALUE, "unknown activation %d", (int)l->act);
+    if (l->kind == BP_LAYER_RNN && l->act == BP_ACT_NONE)
+        FAIL(BP_ERR_VALUE, "an rnn needs an activation, not none");
     if ((int)l->init < 0 || l->init > BP_INIT_ORTHOGONAL)
         FAIL(BP_ERR_VALUE, "unknown init %d (known: default, identity, normal, orthogonal)",
              (int)l->init);

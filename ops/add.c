@@ -4,8 +4,11 @@
 
 const bp_op bp_op_add = {
     .name = "add",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(add),
+    .n_attr = BP_OP_NATTR(add),
     .formula = "y = a + b  (b may be one row, broadcast over the batch)",
+    .inputs_doc = "a, b (a's shape, or one row)",
+    .grad_formula = "da += dy; db += dy (summed over rows when broadcast)",
     .shape = bp_shape_broadcast,
     .forward = bp_add_forward,
     .backward = bp_add_backward, /* da += dy; db += dy (summed over broadcast rows) */

@@ -37,10 +37,12 @@ void bp_case_clip(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_clip_grad = {
     .name = "clip_grad",
-    .n_in = 1,
-    .n_attr = 1,
+    .n_in = BP_OP_NIN(clip_grad),
+    .n_attr = BP_OP_NATTR(clip_grad),
     .attr_names = {"c"},
     .formula = "y = x;  dx = clamp(dy, -c, c)",
+    .inputs_doc = "x",
+    .grad_formula = "dx += clamp(dy, −c, c)",
     .shape = bp_shape_clip,
     .forward = bp_identity_forward,
     .backward = clip_grad_backward,

@@ -18,10 +18,12 @@ static void clip_grad_norm_backward(bp_node *n)
 
 const bp_op bp_op_clip_grad_norm = {
     .name = "clip_grad_norm",
-    .n_in = 1,
-    .n_attr = 1,
+    .n_in = BP_OP_NIN(clip_grad_norm),
+    .n_attr = BP_OP_NATTR(clip_grad_norm),
     .attr_names = {"c"},
     .formula = "y = x;  dx = dy min(1, c / |dy|)",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy · min(1, c / ‖dy‖)",
     .shape = bp_shape_clip,
     .forward = bp_identity_forward,
     .backward = clip_grad_norm_backward,

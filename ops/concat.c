@@ -48,8 +48,11 @@ static void concat_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_concat = {
     .name = "concat",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(concat),
+    .n_attr = BP_OP_NATTR(concat),
     .formula = "y = [a, b]  (along the feature axis)",
+    .inputs_doc = "a (B,Fa), b (B,Fb)",
+    .grad_formula = "da += dy[:, :Fa]; db += dy[:, Fa:]",
     .shape = concat_shape,
     .forward = concat_forward,
     .backward = concat_backward,

@@ -53,8 +53,11 @@ static void embedding_ids(int input, bp_node *x, const bp_check_case *c, bp_rng 
 
 const bp_op bp_op_embedding = {
     .name = "embedding",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(embedding),
+    .n_attr = BP_OP_NATTR(embedding),
     .formula = "y_b = E[t_b]",
+    .inputs_doc = "E (V,D), t (B) ids",
+    .grad_formula = "dE[t_b] += dy_b",
     .shape = embedding_shape,
     .forward = embedding_forward,
     .backward = embedding_backward,

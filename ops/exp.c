@@ -19,8 +19,11 @@ static void exp_backward(bp_node *n)
 
 const bp_op bp_op_exp = {
     .name = "exp",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(exp),
+    .n_attr = BP_OP_NATTR(exp),
     .formula = "y = exp(x)",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy y",
     .shape = bp_shape_like_input,
     .forward = exp_forward,
     .backward = exp_backward,

@@ -87,9 +87,12 @@ static void gru_gates_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_gru_gates = {
     .name = "gru_gates",
-    .n_in = 4,
+    .n_in = BP_OP_NIN(gru_gates),
+    .n_attr = BP_OP_NATTR(gru_gates),
     .formula = "a = xw + b_x, u = rec + b_h; y = [sigmoid(a_r + u_r), sigmoid(a_z + u_z), "
                "tanh(a_n + r * u_n)]",
+    .inputs_doc = "xw, rec (B,3H); b_x, b_h (3H)",
+    .grad_formula = "dn' = dn (1 − n²); dr' = (dr + dn' u_n) r (1 − r); dz' = dz z (1 − z); da = [dr', dz', dn'], du = [dr', dz', dn' r]",
     .shape = gru_gates_shape,
     .forward = gru_gates_forward,
     .backward = gru_gates_backward,

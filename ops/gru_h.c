@@ -50,8 +50,11 @@ static void gru_h_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_gru_h = {
     .name = "gru_h",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(gru_h),
+    .n_attr = BP_OP_NATTR(gru_h),
     .formula = "h = n + z * (h_prev - n)  (gates y = [r, z, n], B x 3H)",
+    .inputs_doc = "y (B,3H) gates, h_prev (B,H)",
+    .grad_formula = "dz += dh (h_prev − n); dn += dh (1 − z); dh_prev += dh z",
     .shape = gru_h_shape,
     .forward = gru_h_forward,
     .backward = gru_h_backward,

@@ -68,10 +68,12 @@ static void layernorm_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_layernorm = {
     .name = "layernorm",
-    .n_in = 1,
-    .n_attr = 1,
+    .n_in = BP_OP_NIN(layernorm),
+    .n_attr = BP_OP_NATTR(layernorm),
     .attr_names = {"eps"},
     .formula = "y = (x - mean(x)) / sqrt(var(x) + eps)  (per row)",
+    .inputs_doc = "x (B,F)",
+    .grad_formula = "dx += (dy − mean(dy) − y · mean(dy ⊙ y)) / σ",
     .shape = layernorm_shape,
     .forward = layernorm_forward,
     .backward = layernorm_backward,

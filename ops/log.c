@@ -19,8 +19,11 @@ static void log_backward(bp_node *n)
 
 const bp_op bp_op_log = {
     .name = "log",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(log),
+    .n_attr = BP_OP_NATTR(log),
     .formula = "y = ln(x)",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy / x",
     .shape = bp_shape_like_input,
     .forward = log_forward,
     .backward = log_backward,

@@ -53,8 +53,11 @@ static void lstm_c_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_lstm_c = {
     .name = "lstm_c",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(lstm_c),
+    .n_attr = BP_OP_NATTR(lstm_c),
     .formula = "c = f * c_prev + i * g  (gates y = [i, f, g, o], B x 4H)",
+    .inputs_doc = "y (B,4H) gates, c_prev (B,H)",
+    .grad_formula = "di += dc g; df += dc c_prev; dg += dc i; dc_prev += dc f",
     .shape = lstm_c_shape,
     .forward = lstm_c_forward,
     .backward = lstm_c_backward,

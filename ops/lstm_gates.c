@@ -60,8 +60,11 @@ static void lstm_gates_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_lstm_gates = {
     .name = "lstm_gates",
-    .n_in = 3,
+    .n_in = BP_OP_NIN(lstm_gates),
+    .n_attr = BP_OP_NATTR(lstm_gates),
     .formula = "z = xw + rec + b; y = [sigmoid z_i, sigmoid z_f, tanh z_g, sigmoid z_o]",
+    .inputs_doc = "xw, rec (B,4H); b (4H)",
+    .grad_formula = "dz = dy y (1 − y) (σ blocks), dy (1 − y²) (g); dxw, drec, db += dz",
     .shape = lstm_gates_shape,
     .forward = lstm_gates_forward,
     .backward = lstm_gates_backward,

@@ -55,8 +55,11 @@ static void lstm_h_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_lstm_h = {
     .name = "lstm_h",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(lstm_h),
+    .n_attr = BP_OP_NATTR(lstm_h),
     .formula = "h = o * tanh(c)  (gates y = [i, f, g, o], B x 4H)",
+    .inputs_doc = "y (B,4H) gates, c (B,H)",
+    .grad_formula = "do += dh tanh c; dc += dh o (1 − tanh² c)",
     .shape = lstm_h_shape,
     .forward = lstm_h_forward,
     .backward = lstm_h_backward,

@@ -43,8 +43,11 @@ static void matmul_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_matmul = {
     .name = "matmul",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(matmul),
+    .n_attr = BP_OP_NATTR(matmul),
     .formula = "C = A B",
+    .inputs_doc = "A (M,K), B (K,N)",
+    .grad_formula = "dA += dC Bᵀ; dB += Aᵀ dC",
     .shape = matmul_shape,
     .forward = matmul_forward,
     .backward = matmul_backward,

@@ -20,8 +20,11 @@ static void mean_backward(bp_node *n)
 
 const bp_op bp_op_mean = {
     .name = "mean",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(mean),
+    .n_attr = BP_OP_NATTR(mean),
     .formula = "y = (1/n) sum_i x_i",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy / n",
     .shape = bp_shape_scalar,
     .forward = mean_forward,
     .backward = mean_backward,

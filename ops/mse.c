@@ -25,8 +25,11 @@ static void mse_backward(bp_node *n)
 
 const bp_op bp_op_mse = {
     .name = "mse",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(mse),
+    .n_attr = BP_OP_NATTR(mse),
     .formula = "y = mean((p - t)^2)",
+    .inputs_doc = "p, t (same shape)",
+    .grad_formula = "dp += 2(p − t) dy / n; dt −= the same",
     .shape = bp_shape_exact_scalar,
     .forward = mse_forward,
     .backward = mse_backward,

@@ -33,8 +33,11 @@ static void mul_backward(bp_node *n)
 
 const bp_op bp_op_mul = {
     .name = "mul",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(mul),
+    .n_attr = BP_OP_NATTR(mul),
     .formula = "y = a * b  (elementwise; b may be one row, broadcast over the batch)",
+    .inputs_doc = "a, b (a's shape, or one row)",
+    .grad_formula = "da += dy ⊙ b; db += dy ⊙ a",
     .shape = bp_shape_broadcast,
     .forward = mul_forward,
     .backward = mul_backward,

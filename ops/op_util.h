@@ -7,6 +7,17 @@
 
 #include <string.h>
 
+/* An op's inputs and attributes, from its line in registry.def: the one place that says
+ * them (the C wrapper's signature is made from the same line), so a descriptor cannot
+ * disagree with its wrapper. */
+enum {
+#define BP_OP(name, n_in, n_attr) BP_OP_NIN_##name = n_in, BP_OP_NATTR_##name = n_attr,
+#include "registry.def"
+#undef BP_OP
+};
+#define BP_OP_NIN(name) BP_OP_NIN_##name
+#define BP_OP_NATTR(name) BP_OP_NATTR_##name
+
 #define X(n) ((n)->in[0])
 #define Y(n) ((n)->in[1])
 

@@ -18,8 +18,11 @@ static void relu_backward(bp_node *n)
 
 const bp_op bp_op_relu = {
     .name = "relu",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(relu),
+    .n_attr = BP_OP_NATTR(relu),
     .formula = "y = max(x, 0)",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy [x > 0] (not smooth at 0)",
     .shape = bp_shape_like_input,
     .forward = relu_forward,
     .backward = relu_backward,

@@ -47,8 +47,11 @@ static void rnn_relu_case(int k, bp_rng *rng, bp_check_case *c)
  * within eps of 0 has probability ~1e-6 per element (the seeds are fixed). */
 const bp_op bp_op_rnn_relu = {
     .name = "rnn_relu",
-    .n_in = 3,
+    .n_in = BP_OP_NIN(rnn_relu),
+    .n_attr = BP_OP_NATTR(rnn_relu),
     .formula = "h = max(xw + rec + b, 0)  (b one row)",
+    .inputs_doc = "xw, rec (B,H); b (H)",
+    .grad_formula = "dz = dh [h > 0]; dxw, drec, db as rnn_tanh",
     .shape = rnn_relu_shape,
     .forward = rnn_relu_forward,
     .backward = rnn_relu_backward,

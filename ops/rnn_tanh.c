@@ -43,8 +43,11 @@ static void rnn_tanh_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_rnn_tanh = {
     .name = "rnn_tanh",
-    .n_in = 3,
+    .n_in = BP_OP_NIN(rnn_tanh),
+    .n_attr = BP_OP_NATTR(rnn_tanh),
     .formula = "h = tanh(xw + rec + b)  (b one row)",
+    .inputs_doc = "xw, rec (B,H); b (H)",
+    .grad_formula = "dz = dh (1 − h²); dxw += dz; drec += dz; db += Σ_b dz",
     .shape = rnn_tanh_shape,
     .forward = rnn_tanh_forward,
     .backward = rnn_tanh_backward,

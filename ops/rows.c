@@ -44,10 +44,12 @@ static void rows_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_rows = {
     .name = "rows",
-    .n_in = 1,
-    .n_attr = 2,
+    .n_in = BP_OP_NIN(rows),
+    .n_attr = BP_OP_NATTR(rows),
     .attr_names = {"begin", "count"},
     .formula = "y = x[begin : begin + count, :]  (a view: no copy)",
+    .inputs_doc = "x (N,F)",
+    .grad_formula = "nothing to do: dy is written into those rows of dx",
     .shape = rows_shape,
     .forward = rows_forward,
     .backward = rows_backward,

@@ -25,10 +25,12 @@ static void scale_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_scale = {
     .name = "scale",
-    .n_in = 1,
-    .n_attr = 1,
+    .n_in = BP_OP_NIN(scale),
+    .n_attr = BP_OP_NATTR(scale),
     .attr_names = {"c"},
     .formula = "y = c x",
+    .inputs_doc = "x",
+    .grad_formula = "dx += c dy",
     .shape = bp_shape_like_input,
     .forward = scale_forward,
     .backward = scale_backward,

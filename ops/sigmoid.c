@@ -27,8 +27,11 @@ static void sigmoid_backward(bp_node *n)
 
 const bp_op bp_op_sigmoid = {
     .name = "sigmoid",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(sigmoid),
+    .n_attr = BP_OP_NATTR(sigmoid),
     .formula = "y = 1 / (1 + exp(-x))",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy y (1 − y)",
     .shape = bp_shape_like_input,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,

@@ -5,8 +5,11 @@
 
 const bp_op bp_op_skip = {
     .name = "skip",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(skip),
+    .n_attr = BP_OP_NATTR(skip),
     .formula = "y = fx + x",
+    .inputs_doc = "fx, x (same shape)",
+    .grad_formula = "dfx += dy; dx += dy",
     .shape = bp_shape_exact,
     .forward = bp_add_forward,
     .backward = bp_add_backward, /* dfx += dy; dx += dy */

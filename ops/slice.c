@@ -48,10 +48,12 @@ static void slice_case(int k, bp_rng *rng, bp_check_case *c)
 
 const bp_op bp_op_slice = {
     .name = "slice",
-    .n_in = 1,
-    .n_attr = 2,
+    .n_in = BP_OP_NIN(slice),
+    .n_attr = BP_OP_NATTR(slice),
     .attr_names = {"begin", "len"},
     .formula = "y = x[:, begin : begin + len]",
+    .inputs_doc = "x (B,F)",
+    .grad_formula = "dx[:, begin : begin+len] += dy",
     .shape = slice_shape,
     .forward = slice_forward,
     .backward = slice_backward,

@@ -88,8 +88,11 @@ static void xent_targets(int input, bp_node *x, const bp_check_case *c, bp_rng *
 
 const bp_op bp_op_softmax_xent = {
     .name = "softmax_xent",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(softmax_xent),
+    .n_attr = BP_OP_NATTR(softmax_xent),
     .formula = "y = -(1/B) sum_b log softmax(z_b)[t_b] (t_b = -1: no target)",
+    .inputs_doc = "z (B,C) logits, t (B) class ids (−1: none)",
+    .grad_formula = "dz_b += (softmax(z_b) − onehot(t_b)) dy / B",
     .shape = xent_shape,
     .forward = xent_forward,
     .backward = xent_backward,

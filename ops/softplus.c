@@ -21,8 +21,11 @@ static void softplus_backward(bp_node *n)
 
 const bp_op bp_op_softplus = {
     .name = "softplus",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(softplus),
+    .n_attr = BP_OP_NATTR(softplus),
     .formula = "y = ln(1 + exp(x))",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy · sigmoid(x)",
     .shape = bp_shape_like_input,
     .forward = softplus_forward,
     .backward = softplus_backward,

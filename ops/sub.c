@@ -29,8 +29,11 @@ static void sub_backward(bp_node *n)
 
 const bp_op bp_op_sub = {
     .name = "sub",
-    .n_in = 2,
+    .n_in = BP_OP_NIN(sub),
+    .n_attr = BP_OP_NATTR(sub),
     .formula = "y = a - b  (b may be one row, broadcast over the batch)",
+    .inputs_doc = "a, b (a's shape, or one row)",
+    .grad_formula = "da += dy; db −= dy",
     .shape = bp_shape_broadcast,
     .forward = sub_forward,
     .backward = sub_backward,

@@ -19,8 +19,11 @@ static void sum_backward(bp_node *n)
 
 const bp_op bp_op_sum = {
     .name = "sum",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(sum),
+    .n_attr = BP_OP_NATTR(sum),
     .formula = "y = sum_i x_i",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy",
     .shape = bp_shape_scalar,
     .forward = sum_forward,
     .backward = sum_backward,

@@ -20,8 +20,11 @@ static void tanh_backward(bp_node *n)
 
 const bp_op bp_op_tanh = {
     .name = "tanh",
-    .n_in = 1,
+    .n_in = BP_OP_NIN(tanh),
+    .n_attr = BP_OP_NATTR(tanh),
     .formula = "y = tanh(x)",
+    .inputs_doc = "x",
+    .grad_formula = "dx += dy (1 − y²)",
     .shape = bp_shape_like_input,
     .forward = tanh_forward,
     .backward = tanh_backward,

@@ -61,8 +61,11 @@ static void where_mask(int input, bp_node *x, const bp_check_case *c, bp_rng *rn
 
 const bp_op bp_op_where = {
     .name = "where",
-    .n_in = 3,
+    .n_in = BP_OP_NIN(where),
+    .n_attr = BP_OP_NATTR(where),
     .formula = "y_r = m_r ? a_r : b_r (row mask m)",
+    .inputs_doc = "m (B) 0/1 mask, a, b (B,F)",
+    .grad_formula = "da_r += m_r dy_r; db_r += (1 − m_r) dy_r",
     .shape = where_shape,
     .forward = where_forward,
     .backward = where_backward,

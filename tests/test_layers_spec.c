@@ -115,7 +115,7 @@ Test(layers_spec, errors_name_the_layer_and_the_setting)
     expect_error(l, 2, 2, false, BP_ERR_VALUE, "layer 'linear0': clip_grad applies to recurrent layers only");
     l[1] = fx_layer(BP_LAYER_RNN, 8);
     l[1].act = BP_ACT_NONE;
-    expect_error(l, 2, 2, false, BP_ERR_VALUE, "layer 'rnn1': an rnn's act is tanh or relu, not none");
+    expect_error(l, 2, 2, false, BP_ERR_VALUE, "layer 'rnn1': an rnn needs an activation, not none");
     l[1] = fx_layer(BP_LAYER_RNN, 8);
     l[1].clip_grad = -1;
     expect_error(l, 2, 2, false, BP_ERR_VALUE, "layer 'rnn1': clip_grad must be >= 0 (0 = off), not -1");

@@ -19,6 +19,20 @@ extern "C" {
 #define BP_TASK_MAX_T 1000000
 
 typedef struct bp_task bp_task;
+
+/* Where batches come from, one line each: X(ID, name, default T, least T, its loss). The
+ * model file's data.task takes the built-in ones; data.train makes "files". */
+#define BP_TASK_LIST(X)                                                                    \
+    X(ADDING, "adding", 100, 2, "mse")                                                     \
+    X(COPY, "copy", 100, 1, "xent")                                                        \
+    X(CHARS, "chars", 64, 1, "xent")                                                       \
+    X(FILES, "files", 0, 0, NULL) /* the targets decide */
+#define BP_LIST_ENUM_TASK(id, name, T, lo, loss) BP_TASK_##id,
+#define BP_LIST_COUNT_TASK(id, name, T, lo, loss) +1
+typedef enum bp_task_kind { BP_TASK_LIST(BP_LIST_ENUM_TASK) } bp_task_kind;
+enum { BP_TASK_KIND_COUNT = 0 BP_TASK_LIST(BP_LIST_COUNT_TASK) };
+const char *bp_task_kind_name(bp_task_kind k);  /* "?" out of range */
+bool bp_task_kind_parse(const char *name, bp_task_kind *k);
 typedef enum { BP_SPLIT_TRAIN, BP_SPLIT_EVAL } bp_split;
 
 /* Adding problem (Hochreiter & Schmidhuber 1997), 2 <= T: per step x = (value ~ U[0,1),

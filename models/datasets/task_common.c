@@ -128,13 +128,28 @@ int bp_task_char_id(const bp_task *t, unsigned char byte)
 
 /* ---------------------------------------------------------------- signatures */
 
+#define TASK_NAME(id, name, T, lo, loss) name,
+static const char *const task_names[] = {BP_TASK_LIST(TASK_NAME)};
+
+const char *bp_task_kind_name(bp_task_kind k)
+{
+    return (int)k >= 0 && (int)k < BP_TASK_KIND_COUNT ? task_names[k] : "?";
+}
+
+bool bp_task_kind_parse(const char *name, bp_task_kind *k)
+{
+    for (int i = 0; name && i < BP_TASK_KIND_COUNT; i++)
+        if (!strcmp(name, task_names[i])) {
+            *k = (bp_task_kind)i;
+            return true;
+        }
+    return false;
+}
+
 bp_task *bp_task_from_signature(const bp_task_signature *s, bp_error *err)
 {
-    static const char *const names[] = {"adding", "copy", "chars", "files"};
-    const char *name = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (!strcmp(s->name, names[i]))
-            name = names[i];
+    bp_task_kind kind;
+    const char *name = bp_task_kind_parse(s->name, &kind) ? bp_task_kind_name(kind) : NULL;
     if (!name || s->steps < 1 || s->steps > BP_TASK_MAX_T || s->input_size < 1 ||
         s->output_size < 1 || s->n_vocab < 0 || s->n_vocab > 256 || s->n_classes < 0 ||
         (unsigned)s->target > BP_TARGET_VALUES_SEQ) {

@@ -11,19 +11,18 @@ enum { STREAM_INIT = 0x1A17, STREAM_DATA = 0xDA7A, STREAM_EVAL = 0xE7A1 };
 
 static bp_task *make_task(const bp_data_config *d, uint64_t seed, bp_error *err)
 {
-    if (!strcmp(d->task, "files")) {
-        bp_file_set_opts o = d->files;
-        o.seed = seed;
-        return bp_task_files(&o, err);
+    bp_task_kind kind;
+    bp_file_set_opts o = d->files;
+    if (!bp_task_kind_parse(d->task, &kind)) {
+        bp_error_set(err, BP_ERR_NAME, "unknown task '%s'", d->task);
+        return NULL;
     }
-    if (!strcmp(d->task, "adding"))
-        return bp_task_adding(d->steps, err);
-    if (!strcmp(d->task, "copy"))
-        return bp_task_copy(d->steps, err);
-    if (!strcmp(d->task, "chars"))
-        return bp_task_chars(d->path, d->steps, err);
-    bp_error_set(err, BP_ERR_NAME, "unknown task '%s' (known: adding, copy, chars, files)",
-                 d->task);
+    switch (kind) {
+    case BP_TASK_ADDING: return bp_task_adding(d->steps, err);
+    case BP_TASK_COPY: return bp_task_copy(d->steps, err);
+    case BP_TASK_CHARS: return bp_task_chars(d->path, d->steps, err);
+    case BP_TASK_FILES: o.seed = seed; return bp_task_files(&o, err);
+    }
     return NULL;
 }
 
@@ -48,7 +47,7 @@ static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *lo
 {
     int in = bp_task_input_size(task), out = bp_task_output_size(task);
     const char *name = bp_task_name(task);
-    bool files = !strcmp(name, "files");
+    bool files = !strcmp(name, bp_task_kind_name(BP_TASK_FILES));
     bp_target_kind target = bp_task_target(task);
     const char *need = bp_target_is_class(target) ? "xent" : "mse";
     if (loss[0] && strcmp(loss, need))

@@ -11,9 +11,12 @@
 static const char *const data_keys[] = {"task",  "steps",  "path",   "train",  "valid",
                                         "valid_split", "valid_last", "features", "label",
                                         "header", "target"};
-/* the built-in tasks, and "files" (what data.train makes) */
-static const char *const tasks[] = {"adding", "copy", "chars", "files"};
-enum { TASK_ADDING, TASK_COPY, TASK_CHARS, TASK_FILES, N_BUILTIN = TASK_FILES };
+/* the built-in tasks' names and settings, from their list (bptt_tasks.h) */
+#define TASK_NAME(id, name, T, lo, loss) name,
+#define TASK_T(id, name, T, lo, loss) T,
+#define TASK_LO(id, name, T, lo, loss) lo,
+static const char *const tasks[] = {BP_TASK_LIST(TASK_NAME)};
+static const int default_T[] = {BP_TASK_LIST(TASK_T)}, least_T[] = {BP_TASK_LIST(TASK_LO)};
 static const char *const source_keys[] = {"x", "y", "lengths"};
 static const char *const label_sides[] = {"first", "last"};
 static const char *const headers[] = {"auto", "false", "true"};
@@ -112,24 +115,23 @@ bp_status bp_model_read_data(const bp_yd_node *d, const char *model_path, bp_dat
         return bp_yd_fail(train, BP_ERR_VALUE, err, "'train' names a data file; 'task' a "
                           "built-in task: give one");
     if (train) {
-        snprintf(out->task, sizeof out->task, "%s", tasks[TASK_FILES]);
+        snprintf(out->task, sizeof out->task, "%s", tasks[BP_TASK_FILES]);
         return read_files(d, model_path, &out->files, err);
     }
     static const char *const file_only[] = {"valid", "valid_split", "valid_last", "features",
                                             "label", "header", "target"};
     TRY(only_for(d, file_only, COUNT(file_only), "data files (data.train)", err));
     int task;
-    TRY(bp_yd_enum(task_node, tasks, N_BUILTIN, &task, err));
+    TRY(bp_yd_enum(task_node, tasks, BP_TASK_FILES, &task, err)); /* the built-in ones */
     snprintf(out->task, sizeof out->task, "%s", tasks[task]);
     long long steps;
-    TRY(bp_yd_get_int(d, "steps", task == TASK_CHARS ? 64 : 100, task == TASK_ADDING ? 2 : 1,
-                      BP_TASK_MAX_T, &steps, err));
+    TRY(bp_yd_get_int(d, "steps", default_T[task], least_T[task], BP_TASK_MAX_T, &steps, err));
     out->steps = (int)steps;
     const bp_yd_node *p = bp_yd_get(d, "path");
-    if (task == TASK_CHARS && !p)
+    if (task == BP_TASK_CHARS && !p)
         return bp_yd_fail(d, BP_ERR_VALUE, err,
                           "the chars task needs 'path' (a text file; or --set data.path=FILE)");
-    if (task != TASK_CHARS && p)
+    if (task != BP_TASK_CHARS && p)
         return bp_yd_fail(p, BP_ERR_VALUE, err, "'path' is for the chars task; '%s' makes its "
                                                 "own data", tasks[task]);
     if (p)

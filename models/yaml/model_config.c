@@ -21,9 +21,25 @@ static const char *const train_keys[] = {
     "checkpoint_every", "max_memory_mb", "threads", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
     "weight_decay", "schedule", "step_every", "step_gamma", "lr_min", "clip_norm",
     "clip_value"};
-static const char *const layer_types[] = {"linear", "rnn", "lstm", "gru", "embedding"};
-static const char *const activations[] = {"none", "tanh", "relu"};
-static const char *const inits[] = {"default", "identity", "normal", "orthogonal"};
+/* The names the layer form takes, from the layers' own lists (bptt_layers.h). */
+#define FORM_KIND(id, name, form) form,
+#define ACT_NAME(id, name, op, fused) name,
+#define INIT_NAME(id, name) name,
+static const bool in_layer_form[] = {BP_LAYER_KIND_LIST(FORM_KIND)};
+static const char *const activations[] = {BP_ACT_LIST(ACT_NAME)};
+static const char *const inits[] = {BP_INIT_LIST(INIT_NAME)};
+
+/* The layer kinds a model file's layer form names ("cell" comes from model.graph). */
+static int layer_types(const char *names[BP_LAYER_KIND_COUNT], bp_layer_kind ids[BP_LAYER_KIND_COUNT])
+{
+    int n = 0;
+    for (int k = 0; k < BP_LAYER_KIND_COUNT; k++)
+        if (in_layer_form[k]) {
+            ids[n] = (bp_layer_kind)k;
+            names[n++] = bp_layer_kind_name((bp_layer_kind)k);
+        }
+    return n;
+}
 static const char *const losses[] = {"mse", "xent"};
 static const char *const optimizers[] = {"sgd", "rmsprop", "adam"};
 static const char *const schedules[] = {"constant", "step", "cosine"};
@@ -121,14 +137,16 @@ static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_err
     TRY(bp_yd_check_keys(n, layer_keys, COUNT(layer_keys), err));
     const bp_yd_node *type_node;
     TRY(bp_yd_require(n, "type", &type_node, err));
-    TRY(bp_yd_enum(type_node, layer_types, COUNT(layer_types), &type, err));
-    bp_layer_spec_default(l, (bp_layer_kind)type);
+    const char *type_names[BP_LAYER_KIND_COUNT];
+    bp_layer_kind type_ids[BP_LAYER_KIND_COUNT];
+    TRY(bp_yd_enum(type_node, type_names, layer_types(type_names, type_ids), &type, err));
+    bp_layer_spec_default(l, type_ids[type]);
     bool recurrent = bp_layer_is_recurrent(l->kind);
 
     const char *name;
     TRY(bp_yd_get_string(n, "name", "", &name, err));
     if (!name[0])
-        snprintf(l->name, sizeof l->name, "%s%d", layer_types[type], i);
+        snprintf(l->name, sizeof l->name, "%s%d", type_names[type], i);
     else
         TRY(bp_model_copy_text(bp_yd_get(n, "name"), name, l->name, sizeof l->name, err));
 
@@ -136,7 +154,7 @@ static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_err
     const char *want = recurrent ? "hidden" : "size", *other = recurrent ? "size" : "hidden";
     if (bp_yd_get(n, other))
         return bp_yd_fail(bp_yd_get(n, other), BP_ERR_NAME, err,
-                          "layer type '%s' sets its width with '%s', not '%s'", layer_types[type],
+                          "layer type '%s' sets its width with '%s', not '%s'", type_names[type],
                           want, other);
     const bp_yd_node *width;
     TRY(bp_yd_require(n, want, &width, err));
@@ -282,13 +300,15 @@ static bp_status check_loss(const bp_yd_node *root, bp_data_config *d, bp_error 
     int loss;
     TRY(bp_yd_enum(n, losses, COUNT(losses), &loss, err));
     snprintf(d->loss, sizeof d->loss, "%s", losses[loss]);
-    if (!strcmp(d->task, "files"))
+#define TASK_LOSS(id, name, T, lo, loss) loss,
+    static const char *const task_loss[] = {BP_TASK_LIST(TASK_LOSS)};
+    bp_task_kind kind;
+    if (!bp_task_kind_parse(d->task, &kind) || !task_loss[kind])
         return BP_OK;
-    int need = strcmp(d->task, "adding") ? 1 : 0;
-    if (loss != need)
+    if (strcmp(losses[loss], task_loss[kind]))
         return bp_yd_fail(n, BP_ERR_VALUE, err,
                           "loss '%s' does not fit the %s task, whose targets need '%s'",
-                          losses[loss], d->task, losses[need]);
+                          losses[loss], d->task, task_loss[kind]);
     return BP_OK;
 }
 
