@@ -7,7 +7,7 @@
  * same parameter leaves; bp_backward walks the tape in reverse and the gradient of a
  * shared weight is the sum over steps. docs/layers.md writes out every equation.
  *
- * Parameters (names "<layer>.<param>", shapes as in ../shared/DESIGN.md):
+ * Parameters (names "<layer>.<param>", shapes below; docs/layers.md has every equation):
  *   linear     W [in, out], b [out]                 y = act(x W + b)
  *   rnn        W_x [in, H], W_h [H, H], b [H]       h_t = act(x_t W_x + h_{t-1} W_h + b)
  *   lstm       W_x [in, 4H], W_h [H, 4H], b [4H]    gate blocks i, f, g, o (PyTorch's order);

@@ -44,6 +44,25 @@ for lib in bptt bptt_f64; do
   esac
 done
 libdir=$(cd "$(pkg-config --variable=libdir bptt)" && pwd -P)
+# the installed programs start on their own (their RPATH), before LD_LIBRARY_PATH is set
+for exe in bptt bptt-f64; do
+  env -u LD_LIBRARY_PATH "$prefix/bin/$exe" --version >"$tmp/version.out" 2>&1 ||
+    { cat "$tmp/version.out"; fail "the installed $exe does not start"; }
+done
+env -u LD_LIBRARY_PATH "$prefix/bin/bptt" train "$src/models/irnn_adding.yaml" --steps 3 \
+  --set train.batch=2 --set train.eval_batch=2 --quiet >"$tmp/train.out" 2>&1 ||
+  { cat "$tmp/train.out"; fail "the installed bptt cannot train"; }
+echo "the installed bptt and bptt-f64 start and train on their own"
+# every installed header compiles on its own, and names no file that is not installed
+incdir=$(pkg-config --variable=includedir bptt)/bptt
+for h in "$incdir"/*.h; do
+  echo "#include <$(basename "$h")>" | "$compiler" -std=c11 -Wall -Wextra -Werror -fsyntax-only \
+    $(pkg-config --cflags bptt) -x c - || fail "$(basename "$h") does not compile on its own"
+  for ref in $(grep -o '[A-Za-z_]*\.md' "$h" | sort -u); do
+    [ -f "$prefix/share/doc/bptt/$ref" ] || fail "$(basename "$h") names $ref, which is not installed"
+  done
+done
+echo "installed headers: self-contained, and the pages they name are installed"
 export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export OPENBLAS_NUM_THREADS=1
 

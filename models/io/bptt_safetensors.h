@@ -159,7 +159,7 @@ bp_status bp_st_writer_save(const bp_st_writer *w, const char *path, bp_error *e
 
 /* ---------------------------------------------------------------- batch files */
 
-/* A batch as a safetensors file (DESIGN.md's contract): x [B, T, F] F32, or
+/* A batch as a safetensors file (docs/formats.md): x [B, T, F] F32, or
  * [B, T] I32 token ids; y [B, O] F32 values, [B] or [B, T] I32 class ids.
  * Metadata: "format": "bptt-batch", "target": "values" | "class_last" |
  * "class_seq", "classes": O (for class targets). */
