@@ -19,9 +19,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The shared libraries are built with hidden visibility: they export exactly what the
+ * installed headers declare, each of which wraps its declarations in BP_API_BEGIN and
+ * BP_API_END (one mark per header, so no new public function can forget its own). */
+#if defined(__GNUC__)
+#define BP_API_BEGIN _Pragma("GCC visibility push(default)")
+#define BP_API_END _Pragma("GCC visibility pop")
+#else
+#define BP_API_BEGIN
+#define BP_API_END
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 /* The scalar type: float by default; the same sources build in double
  * (-DBP_DOUBLE, the bptt_f64 library) for tight finite-difference checks. */
@@ -357,6 +369,8 @@ bp_status bp_gradcheck(bp_check_fn fn, void *ctx, bp_node *const inputs[], int n
 bp_status bp_gradcheck_op(const bp_op *op, const bp_check_case *c, uint64_t seed,
                           const bp_check_opts *opts, bp_check_result result[BP_MAX_INPUTS],
                           bool *all_ok, bp_error *err);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 typedef enum { BP_OPT_SGD, BP_OPT_RMSPROP, BP_OPT_ADAM } bp_opt_kind;
 typedef enum { BP_LR_CONSTANT, BP_LR_STEP, BP_LR_COSINE } bp_lr_kind;
@@ -109,6 +110,8 @@ double bp_grad_global_norm(const bp_params *p);
 bool bp_clip_grad_global_norm(bp_params *p, double max_norm, double *norm_before);
 /* Clamp every grad element to [-c, c] (c > 0); returns whether any element changed. */
 bool bp_clip_grad_value(bp_params *p, double c);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 /* ---------------------------------------------------------------- specs */
 
@@ -346,6 +347,8 @@ bp_status bp_spectral_radius(const bp_real *w, int n, double *rho, bp_error *err
 /* Scale W in place to spectral radius target > 0. Errors: those above, a target
  * <= 0 and a W of radius 0, which no scaling fixes (BP_ERR_VALUE). */
 bp_status bp_set_spectral_radius(bp_real *w, int n, double target, bp_error *err);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 #define BP_PATH_MAX 1024
 #define BP_NAME_MAX 64
@@ -161,6 +162,8 @@ double bp_trainer_lr(const bp_trainer *tr);
  * result; nothing is updated). For `bptt grads` and cross-checks. The batch stays
  * the caller's; it must fit the model (else the forward's error: BP_ERR_SHAPE). */
 bp_status bp_trainer_grads(bp_trainer *tr, const bp_batch *batch, double *loss, bp_error *err);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 #define BP_OP_SIGNATURE_1_0(name) bp_node *bp_##name(bp_tape *t, bp_node *x)
 #define BP_OP_SIGNATURE_1_1(name) bp_node *bp_##name(bp_tape *t, bp_node *x, double a0)
@@ -108,6 +109,8 @@ bp_status bp_gradcheck_op_all(const bp_op *op, const bp_check_opts *opts, bp_che
  *       element 5, analytic 0.4123 vs numeric 0.4123      (one line in the output)
  * Writes at most n bytes into buf (cut, always terminated); returns buf. */
 char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, size_t n);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

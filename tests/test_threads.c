@@ -3,8 +3,7 @@
  * and across a resume, and handles odd batches, batches smaller than the thread
  * count, truncated BPTT and a worker's error. */
 #include "bptt_models.h"
-#include "parallel.h"
-#include "trainer_internal.h"
+#include "bptt_workers.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -133,11 +132,11 @@ Test(threads, a_batch_smaller_than_the_thread_count_uses_fewer_workers)
     bp_model_config c = config(BP_LAYER_RNN, "adding", 10, 3, 4); /* 3 workers of 1 row */
     expect_same_as_one_thread(&c, 4, 4);
     bp_trainer *tr = make(&c);
-    cr_expect_null(tr->workers, "no thread before the first split step");
+    cr_expect_null(bp_trainer_workers(tr), "no thread before the first split step");
     double loss[1];
     run(tr, 1, loss);
-    cr_assert_not_null(tr->workers, "the first split step starts the threads");
-    cr_expect_eq(bp_workers_used(tr->workers), 3);
+    cr_assert_not_null(bp_trainer_workers(tr), "the first split step starts the threads");
+    cr_expect_eq(bp_workers_used(bp_trainer_workers(tr)), 3);
 
     /* one row cannot be split: the step is the 1-thread step, bit for bit */
     c = config(BP_LAYER_LSTM, "adding", 10, 1, 2);

@@ -2,8 +2,7 @@
 #include "bench_util.h"
 #include "blas.h"
 #include "bptt_ops.h"
-#include "parallel.h"
-#include "trainer_internal.h"
+#include "bptt_workers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +134,7 @@ static bp_trainer *make_trainer(const bench_cfg *c, int threads, bp_error *err)
 
 static bp_workers *workers(bench_trainer *b)
 {
-    return b->tr->workers;
+    return bp_trainer_workers(b->tr);
 }
 
 bench_trainer *bench_trainer_new(const bench_cfg *c, int threads, bp_error *err)

@@ -14,6 +14,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 /* The longest sequence a task accepts (T). */
 #define BP_TASK_MAX_T 1000000
@@ -153,6 +154,8 @@ const char *bp_task_baseline_name(const bp_task *t);
 int bp_task_vocab(const bp_task *t, unsigned char *bytes /* 256 */);
 /* The id of a byte in the chars vocabulary, or -1 when the file has no such byte. */
 int bp_task_char_id(const bp_task *t, unsigned char byte);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 /* ---------------------------------------------------------------- arrays */
 
@@ -158,6 +159,8 @@ bp_status bp_csv_set_parse(const char *buf, size_t n, const char *path, const bp
                            bp_csv_set *out, bp_error *err);
 /* Free the arrays and zero s; a zeroed set is a no-op. */
 void bp_csv_set_free(bp_csv_set *s);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 /* The element types bptt reads and writes (safetensors' names in quotes). */
 typedef enum bp_dtype {
@@ -173,6 +174,8 @@ bp_status bp_batch_save(const char *path, const bp_batch *b, bp_error *err);
  * metadata that contradicts y (BP_ERR_PARSE); shapes that break the contract
  * (BP_ERR_SHAPE); ids that are not whole or out of range (BP_ERR_VALUE). */
 bp_batch *bp_batch_load(const char *path, bp_error *err);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

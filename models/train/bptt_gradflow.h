@@ -33,6 +33,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+BP_API_BEGIN
 
 typedef struct bp_gradflow_layer {
     int layer;                    /* index in the stack */
@@ -65,6 +66,8 @@ void bp_gradflow_free(bp_gradflow *g);
 /* The value of a curve (dh, dh_raw or dw of one layer) at a distance d from the loss,
  * i.e. at step T - 1 - d; NaN when d is outside [0, T). */
 double bp_gradflow_at(const bp_gradflow *g, const double *curve, int distance);
+
+BP_API_END
 
 #ifdef __cplusplus
 }

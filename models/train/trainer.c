@@ -330,6 +330,7 @@ double bp_trainer_lr(const bp_trainer *tr)
 }
 
 bp_params *bp_trainer_params(bp_trainer *tr) { return tr->params; }
+bp_workers *bp_trainer_workers(bp_trainer *tr) { return tr->workers; }
 bp_net *bp_trainer_net(bp_trainer *tr) { return tr->net; }
 bp_task *bp_trainer_task(bp_trainer *tr) { return tr->task; }
 bp_tape *bp_trainer_tape(bp_trainer *tr) { return tr->tape; }

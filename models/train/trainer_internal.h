@@ -2,7 +2,7 @@
 #ifndef BPTT_TRAINER_INTERNAL_H
 #define BPTT_TRAINER_INTERNAL_H
 
-#include "bptt_models.h"
+#include "bptt_workers.h"
 
 struct bp_trainer {
     bp_model_config cfg;       /* a copy; cfg.net.layers points at layers */
@@ -31,12 +31,6 @@ bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, b
 bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *tape,
                                    bp_net_state *state, const bp_batch *b, bp_real scale,
                                    double *loss, bp_error *err);
-/* One optimizer step on batch b: forward and backward (split across the workers when
- * train.threads > 1), update; on failure the grads are zeroed. Leaves the tape's
- * keep-grads setting alone (bp_trainer_step releases grads during it). */
-bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_step_info *info,
-                            bp_error *err);
-
 /* train.max_memory_mb (trainer_budget.c): the parameters alone, from the layer shapes,
  * before the net exists; then the whole run's estimate, once the net and tape exist. A
  * model over the limit fails with BP_ERR_VALUE "model too large: ...". */

@@ -290,7 +290,7 @@ bp_status bp_yd_string(const bp_yd_node *n, const char **out, bp_error *err)
 bp_status bp_yd_enum(const bp_yd_node *n, const char *const names[], int n_names, int *out,
                      bp_error *err)
 {
-    const char *t;
+    const char *t = "";
     bp_status s = bp_yd_string(n, &t, err);
     if (s != BP_OK)
         return s;
