@@ -192,57 +192,91 @@ static bp_status read_lengths(file_source *s, const bp_array *l, const char *whe
 
 static int row_len(const file_source *s, long r) { return s->len ? s->len[r] : s->T; }
 
-/* x within each sequence: finite features, or whole non-negative token ids. */
+/* x within each sequence: finite features, or whole non-negative token ids. A row at a
+ * time, converted in one loop per dtype (read_elems); the place is formatted only for an
+ * error. */
 static bp_status check_x(file_source *s, bp_error *err)
 {
+    size_t w = (size_t)s->T * s->I;
+    bp_real *row = malloc((w + 1) * sizeof *row);
+    if (!row)
+        return bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", s->path);
     s->max_token = -1;
-    for (long r = 0; r < s->N; r++)
-        for (int t = 0; t < row_len(s, r); t++)
-            for (int i = 0; i < s->I; i++) {
-                size_t k = ((size_t)r * s->T + t) * s->I + i;
-                double v = bp_array_get(&s->x, k);
-                if (!s->tokens && !isfinite(v))
-                    return bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d, %d] is %g: sequence "
-                                        "%ld, step %d (from 0) must be finite (end a shorter "
-                                        "sequence with lengths, or NaN cells in CSV)", s->path,
-                                        r, t, i, v, r, t);
-                if (s->tokens && !(v >= 0 && v < 1 << 24 && v == floor(v)))
-                    return bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d] is %g, not a token "
-                                        "id (a whole number in [0, 2^24))", s->path, r, t, v);
-                if (s->tokens && v > s->max_token) {
-                    s->max_token = v;
-                    snprintf(s->max_token_at, sizeof s->max_token_at, "x[%ld, %d]", r, t);
-                }
+    bp_status st = BP_OK;
+    for (long r = 0; r < s->N && st == BP_OK; r++) {
+        size_t n = (size_t)row_len(s, r) * s->I;
+        read_elems(&s->x, (size_t)r * w, n, row);
+        for (size_t k = 0; k < n; k++) {
+            double v = (double)row[k];
+            int t = (int)(k / (size_t)s->I), i = (int)(k % (size_t)s->I);
+            if (!s->tokens && !isfinite(v)) {
+                st = bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d, %d] is %g: sequence %ld, "
+                                  "step %d (from 0) must be finite (end a shorter sequence with "
+                                  "lengths, or NaN cells in CSV)", s->path, r, t, i, v, r, t);
+                break;
             }
-    return BP_OK;
+            if (s->tokens && !(v >= 0 && v < 1 << 24 && v == floor(v))) {
+                st = bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d] is %g, not a token id (a "
+                                  "whole number in [0, 2^24))", s->path, r, t, v);
+                break;
+            }
+            if (s->tokens && v > s->max_token) {
+                s->max_token = v;
+                snprintf(s->max_token_at, sizeof s->max_token_at, "x[%ld, %d]", r, t);
+            }
+        }
+    }
+    free(row);
+    return st;
+}
+
+/* Where y's element k of row r is, for an error: "y[3]", "y[3, 5]", "y[3, 5, 1]". */
+static void y_place(const file_source *s, long r, size_t k, int w, char *at, size_t n)
+{
+    bool per_step = bp_target_per_step(s->target), cls = bp_target_is_class(s->target);
+    int t = (int)(k / (size_t)w), o = (int)(k % (size_t)w);
+    if (per_step && cls)
+        snprintf(at, n, "y[%ld, %d]", r, t);
+    else if (per_step)
+        snprintf(at, n, "y[%ld, %d, %d]", r, t, o);
+    else if (cls || s->y.shape.ndim == 1)
+        snprintf(at, n, "y[%ld]", r);
+    else
+        snprintf(at, n, "y[%ld, %d]", r, o);
 }
 
 /* y within each sequence: finite values, or whole non-negative class ids (O = max + 1). */
 static bp_status check_y(file_source *s, bp_error *err)
 {
     bool per_step = bp_target_per_step(s->target), cls = bp_target_is_class(s->target);
-    int w = cls ? 1 : s->O, steps = per_step ? s->T : 1;
+    int w = cls ? 1 : s->O;
+    size_t stride = (size_t)(per_step ? s->T : 1) * w;
+    bp_real *row = malloc((stride + 1) * sizeof *row);
+    if (!row)
+        return bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", s->y_path);
     double max_id = -1;
-    for (long r = 0; r < s->N; r++)
-        for (int t = 0; t < (per_step ? row_len(s, r) : 1); t++)
-            for (int o = 0; o < w; o++) {
-                double v = bp_array_get(&s->y, ((size_t)r * steps + t) * w + o);
+    bp_status st = BP_OK;
+    for (long r = 0; r < s->N && st == BP_OK; r++) {
+        size_t n = (size_t)(per_step ? row_len(s, r) : 1) * w;
+        read_elems(&s->y, (size_t)r * stride, n, row);
+        for (size_t k = 0; k < n; k++) {
+            double v = (double)row[k];
+            bool bad = cls ? !(v >= 0 && v < 1 << 16 && v == floor(v)) : !isfinite(v);
+            if (bad) {
                 char at[64];
-                if (per_step)
-                    snprintf(at, sizeof at, "y[%ld, %d%s", r, t, cls ? "]" : ", ...]");
-                else
-                    snprintf(at, sizeof at, "y[%ld%s", r, cls ? "]" : ", ...]");
-                if (!cls && !isfinite(v))
-                    return bp_error_set(err, BP_ERR_VALUE, "%s: %s is %g; targets must be "
-                                        "finite", s->y_path, at, v);
-                if (cls && !(v >= 0 && v < 1 << 16 && v == floor(v)))
-                    return bp_error_set(err, BP_ERR_VALUE, "%s: %s is %g, not a class id (a "
-                                        "whole number in [0, 65536))", s->y_path, at, v);
-                max_id = v > max_id ? v : max_id;
+                y_place(s, r, k, w, at, sizeof at);
+                st = bp_error_set(err, BP_ERR_VALUE, cls ? "%s: %s is %g, not a class id (a whole "
+                                  "number in [0, 65536))" : "%s: %s is %g; targets must be finite",
+                                  s->y_path, at, v);
+                break;
             }
+            max_id = v > max_id ? v : max_id;
+        }
+    }
+    free(row);
     if (cls)
         s->O = (int)max_id + 1;
-    return BP_OK;
+    return st;
 }
 
 bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_file_set_opts *o,

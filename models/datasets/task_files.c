@@ -50,15 +50,9 @@ static void shuffle(long *p, long n, uint64_t seed)
     }
 }
 
-static int cmp_long(const void *a, const void *b)
-{
-    long x = *(const long *)a, y = *(const long *)b;
-    return (x > y) - (x < y);
-}
-
 /* Which rows train and which validate: a validation file's all; else the training
  * file's last valid_last, or a seeded valid_fraction of them; else (no validation set)
- * evaluation reads the training rows. */
+ * evaluation reads the training rows. Both lists in file order. */
 static bp_status split_rows(struct file_set *f, const bp_file_set_opts *o, bp_error *err)
 {
     long N = f->train.N, nv = 0;
@@ -66,41 +60,50 @@ static bp_status split_rows(struct file_set *f, const bp_file_set_opts *o, bp_er
     if (!own && o->valid_last > 0)
         nv = o->valid_last;
     else if (!own && o->valid_fraction > 0)
-        nv = (long)llround(o->valid_fraction * (double)N) > 0 ? llround(o->valid_fraction * (double)N) : 1;
+        nv = llround(o->valid_fraction * (double)N) > 0 ? llround(o->valid_fraction * (double)N) : 1;
     if (nv >= N)
         return bp_error_set(err, BP_ERR_VALUE, "%s: %ld sequences, too few to hold out %ld for "
                             "validation and train on the rest", f->train.path, N, nv);
-    long *order = malloc(((size_t)N + 1) * sizeof *order);
+    long n_valid = own ? f->valid.N : nv ? nv : N;
+    bool seeded = nv && o->valid_last <= 0;
     f->rows[0] = malloc(((size_t)N + 1) * sizeof *f->rows[0]);
-    f->rows[1] = malloc(((size_t)(own ? f->valid.N : nv ? nv : N) + 1) * sizeof *f->rows[1]);
-    if (!order || !f->rows[0] || !f->rows[1]) {
+    f->rows[1] = malloc(((size_t)n_valid + 1) * sizeof *f->rows[1]);
+    bool *held = calloc((size_t)N + 1, sizeof *held);
+    long *order = seeded ? malloc(((size_t)N + 1) * sizeof *order) : NULL;
+    if (!f->rows[0] || !f->rows[1] || !held || (seeded && !order)) {
+        free(held);
         free(order);
         return bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
     }
-    if (o->valid_last > 0 || !nv)
-        for (long i = 0; i < N; i++)
-            order[i] = N - 1 - i; /* the last rows first */
-    else
+    if (seeded) { /* the first nv rows of a seeded order are held out */
         shuffle(order, N, o->seed ^ 0x5B117ull);
-    long *v = f->rows[1], *t = f->rows[0];
-    memcpy(v, order, (size_t)nv * sizeof *v);
-    memcpy(t, order + nv, (size_t)(N - nv) * sizeof *t);
-    qsort(v, (size_t)nv, sizeof *v, cmp_long);
-    qsort(t, (size_t)(N - nv), sizeof *t, cmp_long);
+        for (long i = 0; i < nv; i++)
+            held[order[i]] = true;
+    } else {
+        for (long r = N - nv; r < N; r++)
+            held[r] = true;
+    }
+    long nt = 0, k = 0;
+    for (long r = 0; r < N; r++) {
+        if (held[r])
+            f->rows[1][k++] = r;
+        else
+            f->rows[0][nt++] = r;
+    }
+    free(held);
     free(order);
-    f->n[0] = N - nv;
+    f->n[0] = nt;
     f->n[1] = nv;
     f->src[0] = f->src[1] = &f->train;
     if (own) {
         f->src[1] = &f->valid;
         f->n[1] = f->valid.N;
-    } else if (!nv) {
-        f->n[1] = f->n[0]; /* no validation set: evaluate on the training rows */
-        memcpy(v, t, (size_t)f->n[0] * sizeof *v);
-    }
-    if (own)
         for (long i = 0; i < f->valid.N; i++)
-            v[i] = i;
+            f->rows[1][i] = i;
+    } else if (!nv) { /* no validation set: evaluate on the training rows */
+        f->n[1] = nt;
+        memcpy(f->rows[1], f->rows[0], (size_t)nt * sizeof *f->rows[1]);
+    }
     return BP_OK;
 }
 
