@@ -15,6 +15,7 @@
 #ifndef BPTT_GRAPH_H
 #define BPTT_GRAPH_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -70,6 +71,11 @@ typedef struct bp_error {
 /* Fill err (if not NULL) with a formatted message (cut to fit msg); returns status. */
 bp_status bp_error_set(bp_error *err, bp_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same from a va_list, the message after "prefix: " when prefix is not NULL: the one
+ * formatter every error helper of the library (a file's "path: ", a model file's
+ * "file:line:col: ") goes through. */
+bp_status bp_error_vset(bp_error *err, bp_status status, const char *prefix, const char *fmt,
+                        va_list ap);
 /* Prepend "prefix: " to err->msg (keeps the status). */
 void bp_error_prefix(bp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A short static name: "shape error", "bad value", ... */

@@ -18,6 +18,21 @@ bp_status bp_error_set(bp_error *err, bp_status status, const char *fmt, ...)
     return status;
 }
 
+bp_status bp_error_vset(bp_error *err, bp_status status, const char *prefix, const char *fmt,
+                        va_list ap)
+{
+    if (!err)
+        return status;
+    char msg[sizeof err->msg];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    err->status = status;
+    if (prefix)
+        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, msg);
+    else
+        memcpy(err->msg, msg, sizeof msg);
+    return status;
+}
+
 void bp_error_prefix(bp_error *err, const char *fmt, ...)
 {
     if (!err)

@@ -2,6 +2,7 @@
 #include "net_internal.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,17 +120,25 @@ static bool finite_nonneg(double x)
     return isfinite(x) && x >= 0;
 }
 
-static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
+/* "layer 'NAME': message" into err; returns st. */
+static bp_status layer_fail(bp_error *err, const char *name, bp_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static bp_status layer_fail(bp_error *err, const char *name, bp_status st, const char *fmt, ...)
+{
+    char prefix[BP_LAYER_NAME_MAX + 16];
+    snprintf(prefix, sizeof prefix, "layer '%s'", name);
+    va_list ap;
+    va_start(ap, fmt);
+    bp_status r = bp_error_vset(err, st, prefix, fmt, ap);
+    va_end(ap);
+    return r;
+}
+#define FAIL(st, ...) return layer_fail(err, name, st, __VA_ARGS__)
+
+/* Layer i's kind, name (its own, unique, not "out") and size. */
+static bp_status check_identity(const bp_net_spec *s, int i, const char *name, bp_error *err)
 {
     const bp_layer_spec *l = &s->layers[i];
-    char name[BP_LAYER_NAME_MAX];
-    net_layer_name(s, i, name);
-#define FAIL(st, ...) \
-    do { \
-        bp_error_set(err, st, __VA_ARGS__); \
-        bp_error_prefix(err, "layer '%s'", name); \
-        return st; \
-    } while (0)
     if ((int)l->kind < 0 || (int)l->kind >= BP_LAYER_KIND_COUNT)
         return bp_error_set(err, BP_ERR_VALUE, "layer %d: unknown kind %d (known: linear, rnn, "
                             "lstm, gru, embedding, cell)", i, (int)l->kind);
@@ -146,13 +155,18 @@ static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
     }
     if (l->size < 1 || l->size > BP_LAYER_MAX_SIZE)
         FAIL(BP_ERR_VALUE, "size must be in [1, %d], not %d", BP_LAYER_MAX_SIZE, l->size);
+    return BP_OK;
+}
 
+/* The activation, the init and its numbers, and the settings that only some kinds take. */
+static bp_status check_settings(const bp_layer_spec *l, const char *name, bp_error *err)
+{
     bool rec = bp_layer_is_recurrent(l->kind);
     if ((int)l->act < 0 || (int)l->act >= BP_ACT_COUNT)
         FAIL(BP_ERR_VALUE, "unknown activation %d", (int)l->act);
     if (l->kind == BP_LAYER_RNN && l->act == BP_ACT_NONE)
         FAIL(BP_ERR_VALUE, "an rnn needs an activation, not none");
-    if ((int)l->init < 0 || l->init > BP_INIT_ORTHOGONAL)
+    if ((int)l->init < 0 || (int)l->init >= BP_INIT_COUNT)
         FAIL(BP_ERR_VALUE, "unknown init %d (known: default, identity, normal, orthogonal)",
              (int)l->init);
     if (!rec && l->init != BP_INIT_DEFAULT)
@@ -178,35 +192,57 @@ static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
         FAIL(BP_ERR_VALUE, "forget_bias must be finite");
     if (l->forget_bias != 0 && l->kind != BP_LAYER_LSTM)
         FAIL(BP_ERR_VALUE, "forget_bias applies to lstm layers only");
-
-    if (l->kind == BP_LAYER_CELL && net_cell_check(l, err) != BP_OK)
-        FAIL(err ? err->status : BP_ERR_VALUE, "%s", err ? err->msg : "bad cell");
-    if (l->kind == BP_LAYER_EMBEDDING && (i != 0 || !s->tokens))
-        FAIL(BP_ERR_VALUE, "an embedding must be the first layer, and the input tokens");
-
-    if (l->skip_from != BP_SKIP_NONE) {
-        int from = l->skip_from, have;
-        char src[BP_LAYER_NAME_MAX];
-        if (l->kind == BP_LAYER_EMBEDDING)
-            FAIL(BP_ERR_VALUE, "an embedding takes no skip connection");
-        if (from == BP_SKIP_INPUT) {
-            have = net_layer_in_size(s, i);
-            snprintf(src, sizeof src, "%s", "its input");
-        } else if (from >= 0 && from < i) {
-            have = s->layers[from].size;
-            char n2[BP_LAYER_NAME_MAX];
-            net_layer_name(s, from, n2);
-            snprintf(src, sizeof src, "'%.29s'", n2);
-        } else {
-            FAIL(BP_ERR_VALUE, "skip_from %d is not an earlier layer (0..%d) or the input", from,
-                 i - 1);
-        }
-        if (have != l->size)
-            FAIL(BP_ERR_SHAPE, "skip from %s needs size %d, has %d", src, l->size, have);
-    }
-#undef FAIL
     return BP_OK;
 }
+
+/* A skip connection: from the layer's input or an earlier layer, of the layer's size. */
+static bp_status check_skip(const bp_net_spec *s, int i, const char *name, bp_error *err)
+{
+    const bp_layer_spec *l = &s->layers[i];
+    int from = l->skip_from, have;
+    char src[BP_LAYER_NAME_MAX];
+    if (from == BP_SKIP_NONE)
+        return BP_OK;
+    if (l->kind == BP_LAYER_EMBEDDING)
+        FAIL(BP_ERR_VALUE, "an embedding takes no skip connection");
+    if (from == BP_SKIP_INPUT) {
+        have = net_layer_in_size(s, i);
+        snprintf(src, sizeof src, "%s", "its input");
+    } else if (from >= 0 && from < i) {
+        have = s->layers[from].size;
+        char n2[BP_LAYER_NAME_MAX];
+        net_layer_name(s, from, n2);
+        snprintf(src, sizeof src, "'%.29s'", n2);
+    } else {
+        FAIL(BP_ERR_VALUE, "skip_from %d is not an earlier layer (0..%d) or the input", from,
+             i - 1);
+    }
+    if (have != l->size)
+        FAIL(BP_ERR_SHAPE, "skip from %s needs size %d, has %d", src, l->size, have);
+    return BP_OK;
+}
+
+static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
+{
+    const bp_layer_spec *l = &s->layers[i];
+    char name[BP_LAYER_NAME_MAX];
+    if ((int)l->kind < 0 || (int)l->kind >= BP_LAYER_KIND_COUNT)
+        return check_identity(s, i, "", err);
+    net_layer_name(s, i, name);
+    bp_status st = check_identity(s, i, name, err);
+    if (st == BP_OK)
+        st = check_settings(l, name, err);
+    if (st != BP_OK)
+        return st;
+    if (l->kind == BP_LAYER_CELL && net_cell_check(l, err) != BP_OK) {
+        bp_error_prefix(err, "layer '%s'", name);
+        return err ? err->status : BP_ERR_VALUE;
+    }
+    if (l->kind == BP_LAYER_EMBEDDING && (i != 0 || !s->tokens))
+        FAIL(BP_ERR_VALUE, "an embedding must be the first layer, and the input tokens");
+    return check_skip(s, i, name, err);
+}
+#undef FAIL
 
 bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err)
 {

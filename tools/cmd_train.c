@@ -78,6 +78,72 @@ static int save(bp_trainer *tr, const char *path)
     return EXIT_OK;
 }
 
+/* The run's first line: model, data, sizes, steps. */
+static void print_start(const bp_model_config *c, bp_trainer *tr)
+{
+    const bp_train_config *t = &bp_trainer_config(tr)->train;
+    const bp_task *task = bp_trainer_task(tr);
+    char threads[32] = "";
+    int used = t->threads < t->batch ? t->threads : t->batch; /* a row is not split */
+    if (used > 1)
+        snprintf(threads, sizeof threads, " split across %d threads", used);
+    char data[BP_PATH_MAX + 96];
+    if (bp_task_rows(task, BP_SPLIT_TRAIN))
+        snprintf(data, sizeof data, "%s (%ld training, %ld validation sequences)",
+                 c->data.files.train.x, bp_task_rows(task, BP_SPLIT_TRAIN),
+                 bp_task_rows(task, BP_SPLIT_EVAL));
+    else
+        snprintf(data, sizeof data, "%s task", bp_task_name(task));
+    printf("training %s: %s, T = %d, batch %d%s, %ld steps, %zu parameters (%s)\n", c->name,
+           data, bp_task_steps(task), t->batch, threads, t->steps,
+           bp_params_elements(bp_trainer_params(tr)), BP_REAL_NAME);
+    fflush(stdout);
+}
+
+/* The steps, with progress, the log, periodic checkpoints and evaluations, until the
+ * last step or Ctrl-C; the exit status so far, and *stopped when a failed step or save
+ * ended the run early. */
+static int run_steps(bp_trainer *tr, const char *out, FILE *log, bool quiet, bool *stopped)
+{
+    const bp_train_config *t = &bp_trainer_config(tr)->train;
+    int rc = EXIT_OK;
+    bp_error err;
+    progress bar;
+    progress_start(&bar, bp_trainer_steps_done(tr), t->steps, quiet,
+                   t->log_every ? t->log_every : (t->steps >= 20 ? t->steps / 20 : 1));
+    while (bp_trainer_steps_done(tr) < t->steps && !interrupted) {
+        double loss;
+        bp_step_info info;
+        if (bp_trainer_step(tr, &loss, &info, &err) != BP_OK) {
+            progress_end(&bar);
+            cli_error("train", "%s", err.msg);
+            *stopped = true; /* the last checkpoint on disk, if any, is untouched */
+            return err.status == BP_ERR_NONFINITE ? EXIT_RUNTIME : cli_status_exit(err.status);
+        }
+        long step = bp_trainer_steps_done(tr);
+        if (log)
+            fprintf(log, "%ld,%.8g,%.8g,%d,%.8g,,\n", step, loss, info.grad_norm, info.clipped,
+                    info.lr);
+        progress_update(&bar, step, loss, info.grad_norm, info.clipped);
+        if (out && t->checkpoint_every && step % t->checkpoint_every == 0 && step < t->steps) {
+            progress_clear(&bar);
+            if ((rc = save(tr, out)) != EXIT_OK) {
+                progress_end(&bar);
+                *stopped = true; /* the previous checkpoint, if any, is untouched */
+                return rc;
+            }
+            progress_redraw(&bar);
+        }
+        if (t->eval_every && step % t->eval_every == 0 && step < t->steps) {
+            progress_clear(&bar);
+            print_eval(tr, step, log, &rc);
+            progress_redraw(&bar);
+        }
+    }
+    progress_end(&bar);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv)
 {
     train_opts o = {0};
@@ -110,59 +176,15 @@ int cmd_train(int argc, char **argv)
     }
     if (log)
         fprintf(log, "step,loss,grad_norm,clipped,lr,eval_loss,eval_metric\n");
-    const bp_task *task = bp_trainer_task(tr);
-    char threads[32] = "";
-    int used = t->threads < t->batch ? t->threads : t->batch; /* a row is not split */
-    if (used > 1)
-        snprintf(threads, sizeof threads, " split across %d threads", used);
-    char data[BP_PATH_MAX + 96];
-    if (bp_task_rows(task, BP_SPLIT_TRAIN))
-        snprintf(data, sizeof data, "%s (%ld training, %ld validation sequences)",
-                 c->data.files.train.x, bp_task_rows(task, BP_SPLIT_TRAIN),
-                 bp_task_rows(task, BP_SPLIT_EVAL));
-    else
-        snprintf(data, sizeof data, "%s task", bp_task_name(task));
-    printf("training %s: %s, T = %d, batch %d%s, %ld steps, %zu parameters (%s)\n", c->name,
-           data, bp_task_steps(task), t->batch, threads, t->steps,
-           bp_params_elements(bp_trainer_params(tr)), BP_REAL_NAME);
-    fflush(stdout);
+    print_start(c, tr);
     struct sigaction sa = {.sa_handler = on_sigint};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    progress bar;
-    progress_start(&bar, bp_trainer_steps_done(tr), t->steps, o.quiet,
-                   t->log_every ? t->log_every : (t->steps >= 20 ? t->steps / 20 : 1));
-    while (bp_trainer_steps_done(tr) < t->steps && !interrupted) {
-        double loss;
-        bp_step_info info;
-        if (bp_trainer_step(tr, &loss, &info, &err) != BP_OK) {
-            progress_end(&bar);
-            cli_error("train", "%s", err.msg);
-            rc = err.status == BP_ERR_NONFINITE ? EXIT_RUNTIME : cli_status_exit(err.status);
-            goto done; /* the last checkpoint on disk, if any, is untouched */
-        }
-        long step = bp_trainer_steps_done(tr);
-        if (log)
-            fprintf(log, "%ld,%.8g,%.8g,%d,%.8g,,\n", step, loss, info.grad_norm, info.clipped,
-                    info.lr);
-        progress_update(&bar, step, loss, info.grad_norm, info.clipped);
-        if (out && t->checkpoint_every && step % t->checkpoint_every == 0 && step < t->steps) {
-            progress_clear(&bar);
-            if ((rc = save(tr, out)) != EXIT_OK) {
-                progress_end(&bar);
-                goto done; /* the previous checkpoint, if any, is untouched */
-            }
-            progress_redraw(&bar);
-        }
-        if (t->eval_every && step % t->eval_every == 0 && step < t->steps) {
-            progress_clear(&bar);
-            print_eval(tr, step, log, &rc);
-            progress_redraw(&bar);
-        }
-    }
-    progress_end(&bar);
+    bool stopped = false;
+    rc = run_steps(tr, out, log, o.quiet, &stopped);
+    if (stopped)
+        goto done;
     if (interrupted) {
         printf("interrupted at step %ld\n", bp_trainer_steps_done(tr));
         const char *path = out ? out : "interrupted.safetensors";

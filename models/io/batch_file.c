@@ -105,24 +105,92 @@ static bp_status read_lengths(const bp_st_file *f, bp_batch *b, bp_error *err)
     return st;
 }
 
-static bp_batch *load(const bp_st_file *f, bp_error *err)
+/* The target kind y's dtype and rank say, checked against x's B and T and against the
+ * metadata's "target". */
+static bool target_of(const bp_st_file *f, const bp_st_info *x, const bp_st_info *y,
+                      bp_target_kind *kind, bp_error *err)
 {
     const char *path = bp_st_path(f);
     char s1[64], s2[64];
+    int B = x->shape.dim[0], T = x->shape.dim[1];
+    if (!is_int(y->dtype))
+        *kind = y->shape.ndim == 3 ? BP_TARGET_VALUES_SEQ : BP_TARGET_VALUES;
+    else
+        *kind = y->shape.ndim == 1 ? BP_TARGET_CLASS_LAST : BP_TARGET_CLASS_SEQ;
+    bool shape_ok = *kind == BP_TARGET_VALUES ? y->shape.ndim == 2 && y->shape.dim[0] == B
+                    : *kind == BP_TARGET_CLASS_LAST ? y->shape.dim[0] == B
+                    : *kind == BP_TARGET_VALUES_SEQ ? y->shape.dim[0] == B && y->shape.dim[1] == T
+                        : y->shape.ndim == 2 && y->shape.dim[0] == B && y->shape.dim[1] == T;
+    if (!shape_ok) {
+        char wbuf[64];
+        bool values = !bp_target_is_class(*kind);
+        snprintf(wbuf, sizeof wbuf, "%s (%s y: %s)",
+                 values ? "[B, O] or [B, T, O]" : "[B] or [B, T]", bp_dtype_name(y->dtype),
+                 values ? "values" : "class ids");
+        bp_error_set(err, BP_ERR_SHAPE, "%s: y has shape %s but x is %s; y must be %s", path,
+                     bp_shape_str(y->shape, s1, sizeof s1), bp_shape_str(x->shape, s2, sizeof s2),
+                     wbuf);
+        return false;
+    }
+    const char *tmeta = bp_st_meta(f, "target");
+    if (tmeta && strcmp(tmeta, target_names[*kind]) != 0) {
+        bp_error_set(err, BP_ERR_PARSE, "%s: metadata says target '%s' but y (%s %s) is '%s'",
+                     path, tmeta, bp_dtype_name(y->dtype), bp_shape_str(y->shape, s1, sizeof s1),
+                     target_names[*kind]);
+        return false;
+    }
+    return true;
+}
+
+/* The metadata's "classes" for class targets (0 when absent: the largest id + 1). */
+static bool meta_classes(const bp_st_file *f, bp_target_kind kind, double *classes,
+                         bp_error *err)
+{
+    const char *cmeta = bp_st_meta(f, "classes");
+    *classes = 0;
+    if (!cmeta || !bp_target_is_class(kind))
+        return true;
+    char *end;
+    long c = strtol(cmeta, &end, 10);
+    if (end == cmeta || *end || c < 1 || c > (1L << 24)) {
+        bp_error_set(err, BP_ERR_PARSE,
+                     "%s: metadata 'classes' is '%s', not a whole number in [1, 16777216]",
+                     bp_st_path(f), cmeta);
+        return false;
+    }
+    *classes = (double)c;
+    return true;
+}
+
+/* x and y (and lengths) present, and nothing else. */
+static bool tensors_of(const bp_st_file *f, int *xi, int *yi, bp_error *err)
+{
+    const char *path = bp_st_path(f);
     for (int i = 0; i < bp_st_count(f); i++) {
         const char *n = bp_st_at(f, i)->name;
         if (strcmp(n, "x") != 0 && strcmp(n, "y") != 0 && strcmp(n, "lengths") != 0) {
             bp_error_set(err, BP_ERR_PARSE, "%s: unexpected tensor '%s' (a batch holds x, y and "
                          "optionally lengths)", path, n);
-            return NULL;
+            return false;
         }
     }
-    int xi = index_of(f, "x"), yi = index_of(f, "y");
-    if (xi < 0 || yi < 0) {
+    *xi = index_of(f, "x");
+    *yi = index_of(f, "y");
+    if (*xi < 0 || *yi < 0) {
         bp_error_set(err, BP_ERR_PARSE, "%s: a batch file needs tensors x and y; %s is missing",
-                     path, xi < 0 ? "x" : "y");
-        return NULL;
+                     path, *xi < 0 ? "x" : "y");
+        return false;
     }
+    return true;
+}
+
+static bp_batch *load(const bp_st_file *f, bp_error *err)
+{
+    const char *path = bp_st_path(f);
+    char s1[64];
+    int xi, yi;
+    if (!tensors_of(f, &xi, &yi, err))
+        return NULL;
     const bp_st_info *x = bp_st_at(f, xi), *y = bp_st_at(f, yi);
     bool tokens = is_int(x->dtype);
     if (tokens ? x->shape.ndim != 2 : x->shape.ndim != 3) {
@@ -133,45 +201,9 @@ static bp_batch *load(const bp_st_file *f, bp_error *err)
     }
     int B = x->shape.dim[0], T = x->shape.dim[1], F = tokens ? 1 : x->shape.dim[2];
     bp_target_kind kind;
-    if (!is_int(y->dtype))
-        kind = y->shape.ndim == 3 ? BP_TARGET_VALUES_SEQ : BP_TARGET_VALUES;
-    else
-        kind = y->shape.ndim == 1 ? BP_TARGET_CLASS_LAST : BP_TARGET_CLASS_SEQ;
-    bool shape_ok = kind == BP_TARGET_VALUES ? y->shape.ndim == 2 && y->shape.dim[0] == B
-                    : kind == BP_TARGET_CLASS_LAST ? y->shape.dim[0] == B
-                    : kind == BP_TARGET_VALUES_SEQ ? y->shape.dim[0] == B && y->shape.dim[1] == T
-                        : y->shape.ndim == 2 && y->shape.dim[0] == B && y->shape.dim[1] == T;
-    if (!shape_ok) {
-        char wbuf[64];
-        bool values = !bp_target_is_class(kind);
-        snprintf(wbuf, sizeof wbuf, "%s (%s y: %s)",
-                 values ? "[B, O] or [B, T, O]" : "[B] or [B, T]", bp_dtype_name(y->dtype),
-                 values ? "values" : "class ids");
-        bp_error_set(err, BP_ERR_SHAPE, "%s: y has shape %s but x is %s; y must be %s", path,
-                     bp_shape_str(y->shape, s1, sizeof s1), bp_shape_str(x->shape, s2, sizeof s2),
-                     wbuf);
+    double classes;
+    if (!target_of(f, x, y, &kind, err) || !meta_classes(f, kind, &classes, err))
         return NULL;
-    }
-    const char *tmeta = bp_st_meta(f, "target");
-    if (tmeta && strcmp(tmeta, target_names[kind]) != 0) {
-        bp_error_set(err, BP_ERR_PARSE, "%s: metadata says target '%s' but y (%s %s) is '%s'",
-                     path, tmeta, bp_dtype_name(y->dtype), bp_shape_str(y->shape, s1, sizeof s1),
-                     target_names[kind]);
-        return NULL;
-    }
-    double classes = 0;
-    const char *cmeta = bp_st_meta(f, "classes");
-    if (cmeta && bp_target_is_class(kind)) {
-        char *end;
-        long c = strtol(cmeta, &end, 10);
-        if (end == cmeta || *end || c < 1 || c > (1L << 24)) {
-            bp_error_set(err, BP_ERR_PARSE,
-                         "%s: metadata 'classes' is '%s', not a whole number in [1, 16777216]",
-                         path, cmeta);
-            return NULL;
-        }
-        classes = (double)c;
-    }
     bp_real *xv = read_all(f, xi, err), *yv = xv ? read_all(f, yi, err) : NULL;
     bp_batch *b = NULL;
     double max = 0;

@@ -34,16 +34,18 @@ static bp_status fail(const csv *c, bp_status st, int col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static bp_status fail(const csv *c, bp_status st, int col, const char *fmt, ...)
 {
-    char msg[sizeof c->err->msg], at[40] = "";
+    char at[1280]; /* the path, a row and a column */
+    if (c->row && col)
+        snprintf(at, sizeof at, "%s:%d:%d", c->path, c->row, col);
+    else if (c->row)
+        snprintf(at, sizeof at, "%s:%d", c->path, c->row);
+    else
+        snprintf(at, sizeof at, "%s", c->path);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    bp_status s = bp_error_vset(c->err, st, at, fmt, ap);
     va_end(ap);
-    if (c->row && col)
-        snprintf(at, sizeof at, ":%d:%d", c->row, col);
-    else if (c->row)
-        snprintf(at, sizeof at, ":%d", c->row);
-    return bp_error_set(c->err, st, "%s%s: %s", c->path, at, msg);
+    return s;
 }
 
 /* A cell for a message: printable ASCII as is, other bytes as \xNN, cut to ~40. */

@@ -19,12 +19,11 @@ static bp_status fail(bp_error *err, bp_status st, const char *path, const char 
     __attribute__((format(printf, 4, 5)));
 static bp_status fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
 {
-    char msg[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    bp_status s = bp_error_vset(err, st, path, fmt, ap);
     va_end(ap);
-    return bp_error_set(err, st, "%s: %s", path, msg);
+    return s;
 }
 
 /* The header numpy writes: the dict, spaces, '\n', the whole prefix a multiple of 64. */

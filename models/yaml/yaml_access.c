@@ -64,12 +64,13 @@ char *bp_yd_path(const bp_yd_node *n, char *buf, size_t size)
 
 bp_status bp_yd_fail(const bp_yd_node *n, bp_status st, bp_error *err, const char *fmt, ...)
 {
-    char msg[sizeof err->msg];
+    char at[1280]; /* a path of up to BP_PATH_MAX bytes, a line and a column */
+    snprintf(at, sizeof at, "%s:%d:%d", n->file, n->line, n->col);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    bp_status s = bp_error_vset(err, st, at, fmt, ap);
     va_end(ap);
-    return bp_error_set(err, st, "%s:%d:%d: %s", n->file, n->line, n->col, msg);
+    return s;
 }
 
 /* "'model.layers[0]'" or "the top level" */
