@@ -5,12 +5,15 @@
 #   OUT/npy/          each tests/fuzz/seeds/npy/*.header (the dict numpy writes) made a
 #                     .npy file, as format 1.0 and 2.0, with the data bytes its shape needs
 #   OUT/csv/          tests/fuzz/seeds/csv/*.csv (the first byte: fuzz_csv's options)
+#   OUT/dataset/      bptt's batch files and the CSV seeds, each behind fuzz_dataset's
+#                     options byte (0x02: safetensors with a validation fraction; the
+#                     CSV seeds' own byte, with bit 0 set)
 # usage: make_seeds.sh BPTT_BINARY SOURCE_DIR OUT
 set -euo pipefail
 bptt=$1 src=$2 out=$3
 export OPENBLAS_NUM_THREADS=1
 rm -rf "$out"
-mkdir -p "$out/model" "$out/safetensors" "$out/npy" "$out/csv"
+mkdir -p "$out/model" "$out/safetensors" "$out/npy" "$out/csv" "$out/dataset"
 cp "$src"/models/*.yaml "$src"/tests/fuzz/seeds/*.yaml "$out/model/"
 cp "$src"/tests/fuzz/seeds/csv/*.csv "$out/csv/"
 
@@ -59,4 +62,11 @@ q batch "$m/char_lstm.yaml" --set data.steps=3 --size 2 --out "$st/batch_chars.s
 q train "$m/lstm_adding.yaml" --set 'model.layers[0].hidden=2' --set train.batch=1 \
   --set train.eval_batch=1 --set data.steps=2 --steps 1 --quiet \
   --out "$st/checkpoint_lstm.safetensors"
+for b in "$st"/batch_*.safetensors; do
+  { printf '\002'; cat "$b"; } >"$out/dataset/$(basename "$b")"
+done
+for c in "$src"/tests/fuzz/seeds/csv/*.csv; do
+  first=$(head -c 1 "$c" | od -An -tu1 | tr -d ' ')
+  { byte $((first | 1)); tail -c +2 "$c"; } >"$out/dataset/$(basename "$c")"
+done
 touch "$out/stamp"

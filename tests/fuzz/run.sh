@@ -4,7 +4,7 @@
 # report; the input that caused it is left in BUILD/tests/fuzz/artifacts/. Prints the
 # executions per target.
 #   usage: tests/fuzz/run.sh [SECONDS_PER_TARGET (60)] [BUILD_DIR (build-fuzz)]
-#   (FUZZ_TARGETS="npy csv" runs only those, of: model safetensors npy csv)
+#   (FUZZ_TARGETS="npy csv" runs only those, of: model safetensors npy csv dataset)
 #   reproduce: BUILD/tests/fuzz/fuzz_model ARTIFACT   (or fuzz_safetensors, fuzz_npy, fuzz_csv)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,14 +12,14 @@ secs=${1:-60}
 dir=${2:-build-fuzz}
 CC=${FUZZ_CC:-clang} cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBPTT_FUZZ=ON \
   >/dev/null
-cmake --build "$dir" -j"$(nproc)" --target fuzz_model fuzz_safetensors fuzz_npy fuzz_csv \
+cmake --build "$dir" -j"$(nproc)" --target fuzz_model fuzz_safetensors fuzz_npy fuzz_csv fuzz_dataset \
   fuzz_seeds >/dev/null
 fz=$dir/tests/fuzz
 export OPENBLAS_NUM_THREADS=1
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 failed=0
-for target in ${FUZZ_TARGETS:-model safetensors npy csv}; do
+for target in ${FUZZ_TARGETS:-model safetensors npy csv dataset}; do
   corpus=$fz/corpus/$target
   art=$fz/artifacts/$target
   log=$fz/$target.log
