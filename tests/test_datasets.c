@@ -406,3 +406,63 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     bp_trainer_free(tr);
     bp_model_config_free(c);
 }
+
+/* Per-step targets over sequences of their own lengths: the batch's loss is the mean over
+ * the (row, step) pairs within them, whoever computes it — 2 threads (each a share of the
+ * rows, weighted by its pairs) or truncated BPTT (each chunk weighted by its pairs) give
+ * the 1-thread, whole-sequence loss. */
+Test(datasets, threads_and_truncation_weigh_variable_lengths_by_their_steps)
+{
+    enum { M = 12, S = 7 };
+    float x[M * S], y[M * S * 2];
+    int32_t len[M];
+    bp_rng rng;
+    bp_rng_seed(&rng, 9);
+    for (int r = 0; r < M; r++) {
+        len[r] = 1 + (int)bp_rng_below(&rng, S);
+        for (int i = 0; i < S; i++)
+            x[r * S + i] = (float)bp_rng_uniform(&rng);
+        for (int i = 0; i < 2 * S; i++)
+            y[r * 2 * S + i] = (float)bp_rng_uniform(&rng);
+    }
+    bp_st_writer *w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, bp_shape2(M, S), x, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_F32, (bp_shape){3, {M, S, 2}}, y, NULL);
+    bp_st_writer_add_raw(w, "lengths", BP_DTYPE_I32, bp_shape1(M), len, NULL);
+    bp_error err = {0};
+    cr_assert_eq(bp_st_writer_save(w, path("seq.safetensors"), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    const char *yaml = "model:\n  layers:\n    - {type: lstm, hidden: 5}\n"
+                       "data: {train: seq.safetensors}\n"
+                       "train: {batch: 12, steps: 2, optimizer: sgd, lr: 0.1}\n";
+    const char *two[] = {"train.threads=2"}, *cut[] = {"model.truncate=3"};
+    bp_model_config *c1 = model(yaml, NULL, 0), *c2 = model(yaml, two, 1), *c3 = model(yaml, cut, 1);
+    bp_trainer *t1 = bp_trainer_new(c1, &err), *t2 = bp_trainer_new(c2, &err),
+               *t3 = bp_trainer_new(c3, &err);
+    cr_assert(t1 && t2 && t3, "%s", err.msg);
+    bp_batch *b = bp_task_slice(bp_trainer_task(t1), BP_SPLIT_EVAL, 0, M, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_assert_not_null(b->len, "the set has short rows");
+    double l1, l3;
+    cr_assert_eq(bp_trainer_grads(t1, b, &l1, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(bp_trainer_grads(t3, b, &l3, &err), BP_OK, "%s", err.msg);
+    cr_expect(fabs(l1 - l3) < 1e-12, "truncated %.17g, whole %.17g", l3, l1);
+    bp_params_zero_grad(bp_trainer_params(t1)); /* grads leaves them; a step adds */
+    double s1, s2;
+    cr_assert_eq(bp_trainer_step(t1, &s1, NULL, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(bp_trainer_step(t2, &s2, NULL, &err), BP_OK, "%s", err.msg);
+    cr_expect(fabs(s1 - s2) < 1e-12, "2 threads %.17g, 1 thread %.17g", s2, s1);
+    cr_expect(fabs(s1 - l1) < 1e-12, "the step's loss %.17g, the batch's %.17g", s1, l1);
+    bp_params *p1 = bp_trainer_params(t1), *p2 = bp_trainer_params(t2);
+    for (int i = 0; i < bp_params_count(p1); i++)
+        for (size_t e = 0; e < bp_params_at(p1, i)->size; e++)
+            cr_expect(fabs(bp_params_at(p1, i)->value[e] - bp_params_at(p2, i)->value[e]) < 1e-12,
+                      "%s[%zu]", bp_params_at(p1, i)->name, e);
+    bp_batch_free(b);
+    bp_trainer_free(t1);
+    bp_trainer_free(t2);
+    bp_trainer_free(t3);
+    bp_model_config_free(c1);
+    bp_model_config_free(c2);
+    bp_model_config_free(c3);
+}

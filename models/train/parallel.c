@@ -242,7 +242,14 @@ static bp_status assign_rows(bp_workers *ws, bp_worker *w, const bp_batch *b, in
     w->rows.B = rows;
     w->rows.x = b->x + (size_t)r0 * x_row;
     w->rows.y = b->y + (size_t)r0 * y_row;
-    w->weight = (double)rows / (double)b->B;
+    w->rows.len = b->len ? b->len + r0 : NULL;
+    /* its share of the batch mean: of the rows, or (a per-step loss over sequences of
+     * their own lengths) of the (row, step) pairs within them */
+    if (b->len && bp_target_per_step(b->target))
+        w->weight = (double)bp_batch_count_steps(&w->rows, 0, b->T) /
+                    (double)bp_batch_count_steps(b, 0, b->T);
+    else
+        w->weight = (double)rows / (double)b->B;
     w->loss = 0;
     w->st = BP_OK;
     if (!(chunk && chunk < b->T))

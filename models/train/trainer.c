@@ -196,7 +196,11 @@ bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *t
     double total = 0;
     for (int t0 = 0; t0 < T; t0 += K) {
         int t1 = t0 + K < T ? t0 + K : T;
-        bp_real w = tr->cfg.net.head == BP_HEAD_SEQ ? (bp_real)(t1 - t0) / (bp_real)T : 1;
+        /* a chunk's share of a per-step loss: its steps, or its pairs within sequences */
+        bp_real w = tr->cfg.net.head != BP_HEAD_SEQ ? 1
+                    : b->len ? (bp_real)((double)bp_batch_count_steps(b, t0, t1) /
+                                         (double)bp_batch_count_steps(b, 0, T))
+                             : (bp_real)(t1 - t0) / (bp_real)T;
         if (tr->cfg.net.recompute) { /* the same grads, one segment on the tape at a time */
             double l;
             bp_status st = bp_net_backward_recompute(net, tape, b, t0, t1, state,
