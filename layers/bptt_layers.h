@@ -255,6 +255,17 @@ bp_real *bp_net_state_c(bp_net_state *s, int i);
 bp_node *bp_net_forward(bp_net *net, bp_tape *tape, const bp_batch *batch, int t0, int t1,
                         bp_net_state *state);
 
+/* Forward and backward of the whole batch as the net's spec says: in chunks of
+ * spec.chunk steps when it truncates BPTT (state, zeroed first, carries the values across
+ * chunks; NULL when the batch is not chunked), each chunk by bp_net_backward_recompute when
+ * spec.recompute is set. Each chunk's loss is seeded with scale times its share of the
+ * batch's loss, so the parameters' grads receive scale dL/dW (added to what they hold);
+ * *loss is the batch's loss. What the trainer runs for a step, on one thread or on each
+ * thread's rows. Errors: the forward's (the tape's error), the backward's. */
+bp_status bp_net_backward_batch(bp_net *net, bp_tape *tape, bp_net_state *state,
+                                const bp_batch *batch, bp_real scale, double *loss,
+                                bp_error *err);
+
 typedef struct bp_net_eval {
     double loss;        /* mean loss over the readout steps */
     double metric;      /* accuracy in [0, 1] for class targets, else the mse */

@@ -225,18 +225,20 @@ bp_worker *bp_workers_at(bp_workers *ws, int k) { return k >= 0 && k < ws->n ? &
 
 /* ---------------------------------------------------------------- the step */
 
+/* A worker's job: its rows forward and backward on its own net and tape, the loss seeded
+ * with its share (the net's spec says how: chunks, recomputation). */
 static void backward_job(bp_worker *w, void *arg)
 {
-    bp_workers *ws = arg;
-    w->st = bp_trainer_backward_rows(ws->tr, w->net, w->tape, w->state, &w->rows,
-                                     (bp_real)w->weight, &w->loss, &w->err);
+    (void)arg;
+    w->st = bp_net_backward_batch(w->net, w->tape, w->state, &w->rows, (bp_real)w->weight,
+                                  &w->loss, &w->err);
 }
 
 /* Worker w's rows [r0, r1) of b, and its truncated-BPTT state when b is chunked. */
-static bp_status assign_rows(bp_workers *ws, bp_worker *w, const bp_batch *b, int r0, int r1,
+static bp_status assign_rows(bp_worker *w, const bp_batch *b, int r0, int r1,
                              bp_error *err)
 {
-    int rows = r1 - r0, chunk = ws->tr->cfg.net.chunk;
+    int rows = r1 - r0, chunk = bp_net_spec_of(w->net)->chunk;
     size_t x_row = (size_t)b->T * (size_t)b->F, y_row = bp_batch_y_size(b) / (size_t)b->B;
     w->rows = *b; /* batch first: a row's x is [T, F], its y [O], [1] or [T] */
     w->rows.B = rows;
@@ -282,7 +284,7 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
     for (int k = 0; k < used; k++) {
         /* rows split as evenly as they go: worker k takes [k B / used, (k + 1) B / used) */
         int r0 = (int)((long)k * b->B / used), r1 = (int)((long)(k + 1) * b->B / used);
-        bp_status st = assign_rows(ws, &ws->w[k], b, r0, r1, err);
+        bp_status st = assign_rows(&ws->w[k], b, r0, r1, err);
         if (st != BP_OK)
             return st;
     }
@@ -292,7 +294,7 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
     if (blas_threads != 1)
         openblas_set_num_threads(1);
 #endif
-    bp_workers_run(ws, used, backward_job, ws);
+    bp_workers_run(ws, used, backward_job, NULL);
 #ifdef OPENBLAS_VERSION
     if (blas_threads != 1)
         openblas_set_num_threads(blas_threads);

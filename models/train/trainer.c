@@ -183,50 +183,6 @@ fail:
     return NULL;
 }
 
-/* Forward and backward over b, in chunks when the net truncates BPTT; the
- * parameters' grads receive the sum. For a sequence head the loss is a mean over
- * steps, so each chunk's loss (a mean over its steps) weighs len / T. */
-bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *tape,
-                                   bp_net_state *state, const bp_batch *b, bp_real scale,
-                                   double *loss, bp_error *err)
-{
-    int T = b->T, K = tr->cfg.net.chunk ? tr->cfg.net.chunk : T;
-    if (state)
-        bp_net_state_zero(state);
-    double total = 0;
-    for (int t0 = 0; t0 < T; t0 += K) {
-        int t1 = t0 + K < T ? t0 + K : T;
-        /* a chunk's share of a per-step loss: its steps, or its pairs within sequences */
-        bp_real w = tr->cfg.net.head != BP_HEAD_SEQ ? 1
-                    : b->len ? (bp_real)((double)bp_batch_count_steps(b, t0, t1) /
-                                         (double)bp_batch_count_steps(b, 0, T))
-                             : (bp_real)(t1 - t0) / (bp_real)T;
-        if (tr->cfg.net.recompute) { /* the same grads, one segment on the tape at a time */
-            double l;
-            bp_status st = bp_net_backward_recompute(net, tape, b, t0, t1, state,
-                                                     tr->cfg.net.recompute, w * scale, &l, err);
-            if (st != BP_OK)
-                return st;
-            total += (double)w * l;
-            continue;
-        }
-        bp_tape_reset(tape);
-        bp_node *l = bp_net_forward(net, tape, b, t0, t1, state);
-        if (!l) {
-            const bp_error *e = bp_tape_error(tape);
-            return bp_error_set(err, e ? e->status : BP_ERR_VALUE, "%s",
-                                e ? e->msg : "forward failed");
-        }
-        total += (double)w * (double)l->value[0];
-        bp_real seed = w * scale; /* d(scale L)/dL_chunk */
-        bp_status st = bp_backward_seed(tape, l, &seed, err);
-        if (st != BP_OK)
-            return st;
-    }
-    *loss = total;
-    return BP_OK;
-}
-
 bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err)
 {
     int T = b->T, K = tr->cfg.net.chunk ? tr->cfg.net.chunk : T;
@@ -242,7 +198,7 @@ bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, b
             state = tr->state;
         }
     }
-    return bp_trainer_backward_rows(tr, tr->net, tr->tape, state, b, 1, loss, err);
+    return bp_net_backward_batch(tr->net, tr->tape, state, b, 1, loss, err);
 }
 
 bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_step_info *info,

@@ -23,14 +23,6 @@ struct bp_trainer {
 
 /* Forward and backward of a whole batch on the trainer's own net and tape (one thread). */
 bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err);
-/* Forward and backward of batch b on a given net and tape (the trainer's, or a worker's:
- * parallel.c), in chunks when the net truncates BPTT, carrying state (zeroed first; NULL
- * when the batch is not chunked). Each chunk's loss is seeded with scale times its
- * weight, so the grads of net's parameters receive scale dL/dW; *loss is the unscaled
- * loss of b. */
-bp_status bp_trainer_backward_rows(const bp_trainer *tr, bp_net *net, bp_tape *tape,
-                                   bp_net_state *state, const bp_batch *b, bp_real scale,
-                                   double *loss, bp_error *err);
 /* train.max_memory_mb (trainer_budget.c): the parameters alone, from the layer shapes,
  * before the net exists; then the whole run's estimate, once the net and tape exist. A
  * model over the limit fails with BP_ERR_VALUE "model too large: ...". */
