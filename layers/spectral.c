@@ -10,9 +10,9 @@
  * Accuracy: exact to rounding for normal matrices (rotations, diagonals, orthogonal);
  * about 1e-3 relative at worst for random matrices whose top eigenvalues nearly tie
  * in modulus (the iteration cannot separate them in 2M steps). */
+#include "blas.h"
 #include "net_internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -65,7 +65,7 @@ bp_status bp_spectral_radius(const bp_real *w, int n, double *rho, bp_error *err
             break;
         for (size_t i = 0; i < nm; i++)
             V[i] /= s;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, n, 1, W, n, V, m, 0, U, m);
+        bp_gemm_f64(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, n, 1, W, n, V, m, 0, U, m);
         double *tmp = V;
         V = U;
         U = tmp;

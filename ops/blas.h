@@ -9,5 +9,8 @@
 #else
 #define bp_gemm cblas_sgemm
 #endif
+/* Always double, whatever bp_real is: for what the library computes in double (the
+ * spectral radius of W_h, layers/spectral.c). */
+#define bp_gemm_f64 cblas_dgemm
 
 #endif

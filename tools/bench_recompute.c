@@ -5,7 +5,7 @@
  * mark and the stored states, and the median step time. Plain BPTT first, then
  * recomputation with k = sqrt(T) and the trade-off curve over k. */
 #include "bench_util.h"
-#include "blas.h"
+#include "bench_blas.h"
 #include "bptt_optim.h"
 #include "cli.h"
 

@@ -2,7 +2,7 @@
  * against the BLAS floor: the same sgemm calls (read from the step's own tape) made
  * bare in the same run, on the tape's own buffers, interleaved with the steps. */
 #include "bench_util.h"
-#include "blas.h"
+#include "bench_blas.h"
 #include "cli.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* bench_util.c — see bench_util.h. */
 #include "bench_util.h"
-#include "blas.h"
+#include "bench_blas.h"
 #include "bptt_ops.h"
 #include "bptt_workers.h"
 
@@ -305,7 +305,7 @@ static void replay(bench_worker *w)
 {
     for (int j = 0; j < w->n_gemms; j++) {
         const bench_gemm *g = &w->gemms[j];
-        bp_gemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+        bench_blas_gemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
                 g->M, g->N, g->K, 1, g->A, g->lda, g->B, g->ldb, g->beta, g->C, g->ldc);
     }
 }

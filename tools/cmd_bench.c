@@ -2,7 +2,7 @@
  * autodiff core, each against a baseline measured in the same run. Training steps
  * are in bench_steps.c, memory in bench_memory.c, the data path in bench_data.c. */
 #include "bench_util.h"
-#include "blas.h"
+#include "bench_blas.h"
 #include "cli.h"
 
 #include <stdio.h>
@@ -114,11 +114,11 @@ static int bench_matmul(void)
         op_t[r] = (now() - t0) / iters;
         t0 = now();
         for (int i = 0; i < iters; i++) { /* the same three products, bare */
-            bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a->value, K, b->value,
+            bench_blas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, a->value, K, b->value,
                     N, 0, c, N);
-            bp_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1, dc, N, b->value, N, 1,
+            bench_blas_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1, dc, N, b->value, N, 1,
                     a->grad, K);
-            bp_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1, a->value, K, dc, N, 1,
+            bench_blas_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1, a->value, K, dc, N, 1,
                     b->grad, N);
         }
         blas_t[r] = (now() - t0) / iters;
