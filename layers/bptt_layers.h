@@ -2,10 +2,14 @@
  * identity init), lstm, gru and embedding layers, stacked to any depth, with a
  * sequence-to-one or sequence-to-sequence readout and truncated BPTT.
  *
- * No layer has BPTT code of its own. A forward pass records, step by step, plain ops
- * (matmul, add, tanh, sigmoid, slice, mul, sub, skip, clip_grad...) that all read the
- * same parameter leaves; bp_backward walks the tape in reverse and the gradient of a
- * shared weight is the sum over steps. docs/layers.md writes out every equation.
+ * No layer has BPTT code of its own. A forward pass records, step by step, registered
+ * ops -- the two products of a step (matmul, or a row view of one product over a block
+ * of steps) and the step's pointwise work fused into the cell ops (rnn_tanh, rnn_relu,
+ * lstm_gates, lstm_c, lstm_h, gru_gates, gru_h), with skip, clip_grad and where (a
+ * finished sequence's state held) around them; a graph cell records the ops its model
+ * file names. All read the same parameter leaves; bp_backward walks the tape in reverse
+ * and the gradient of a shared weight is the sum over steps. docs/layers.md writes out
+ * every equation.
  *
  * Parameters (names "<layer>.<param>", shapes below; docs/layers.md has every equation):
  *   linear     W [in, out], b [out]                 y = act(x W + b)

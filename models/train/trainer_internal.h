@@ -1,4 +1,6 @@
-/* trainer_internal.h — the trainer's fields, shared by trainer.c and checkpoint.c. */
+/* trainer_internal.h — the trainer's fields, shared by the files of models/train/ that
+ * work on a trainer: trainer.c, checkpoint.c, parallel.c, trainer_budget.c and
+ * trainer_nonfinite.c. */
 #ifndef BPTT_TRAINER_INTERNAL_H
 #define BPTT_TRAINER_INTERNAL_H
 
