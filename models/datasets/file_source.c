@@ -3,6 +3,7 @@
  * data set's (steps, features, target kind) and every value checked before any batch. */
 #include "files_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +105,12 @@ static bp_status open_csv(file_source *s, const bp_file_set_opts *o, bp_error *e
                       .size = (size_t)c->N * c->T * c->I, .data = (const unsigned char *)c->x};
     if (!(s->own_y = malloc(((size_t)c->N + 1) * sizeof *s->own_y)))
         return bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", s->path);
-    for (int r = 0; r < c->N; r++)
+    for (int r = 0; r < c->N; r++) {
+        if (o->csv_values && !(fabs(c->labels[r]) <= FLT_MAX)) /* a target float can hold */
+            return bp_error_set(err, BP_ERR_VALUE, "%s:%d: label %g is beyond the range of a "
+                                "float target", s->path, r + 1 + c->had_header, c->labels[r]);
         s->own_y[r] = (float)c->labels[r];
+    }
     s->y = (bp_array){.dtype = o->csv_values ? BP_DTYPE_F32 : BP_DTYPE_I32,
                       .shape = {1, {c->N}}, .size = (size_t)c->N,
                       .data = (const unsigned char *)s->own_y};
