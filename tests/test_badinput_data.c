@@ -165,7 +165,7 @@ Test(data_cli, bad_data_files_are_refused_before_training_naming_the_place)
     write_text(tmp("ok.csv"), "1,1,2,3\n2,4,5,6\n1,1,1,1\n");
     write_text(tmp("fit.yaml"), "model:\n  input: 3\n  layers:\n    - {type: rnn, hidden: 4}\n"
                                 "data: {train: ok.csv}\ntrain: {batch: 2, steps: 3}\n");
-    expect_run(2, "input is 3 but the data set has features per step: 1", "train fit.yaml");
+    expect_run(2, "input is 3 but the data set has 1 feature per step", "train fit.yaml");
     write_text(tmp("loss.yaml"), "model:\n  layers:\n    - {type: rnn, hidden: 4}\nloss: mse\n"
                                  "data: {train: ok.csv}\ntrain: {batch: 2, steps: 3}\n");
     expect_run(2, "loss 'mse' does not fit the data set's class targets", "train loss.yaml");

@@ -381,12 +381,12 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     bp_model_config *c = model(gru_model, sets1, 1);
     bp_error err = {0};
     cr_expect_null(bp_trainer_new(c, &err));
-    cr_expect(strstr(err.msg, "input is 3 but the data set has features per step: 2"), "%s", err.msg);
+    cr_expect(strstr(err.msg, "input is 3 but the data set has 2 features per step"), "%s", err.msg);
     bp_model_config_free(c);
     const char *sets2[] = {"model.output=2"};
     c = model(gru_model, sets2, 1);
     cr_expect_null(bp_trainer_new(c, &err));
-    cr_expect(strstr(err.msg, "classes (output) is 2 but the data set holds classes (output) up to 2"),
+    cr_expect(strstr(err.msg, "output is 2 but the data set's class ids go up to 2 (3 needed)"),
               "%s", err.msg);
     bp_model_config_free(c);
     const char *sets3[] = {"loss=mse"};

@@ -28,15 +28,14 @@ static bp_task *make_task(const bp_data_config *d, uint64_t seed, bp_error *err)
 
 /* A data set's token ids and classes are bounds: the model may name a larger vocabulary
  * or more classes than the data happens to hold, never fewer. */
-static bp_status fit_bound(int *model, int data, const char *what, const bp_task *task,
+static bp_status fit_bound(int *model, int data, const char *key, const char *ids,
                            bp_error *err)
 {
     if (*model && *model < data)
-        return bp_error_set(err, BP_ERR_SHAPE, "model: %s is %d but the data set holds %s up to "
-                            "%d", what, *model, what, data - 1);
+        return bp_error_set(err, BP_ERR_SHAPE, "model: %s is %d but the data set's %s go up "
+                            "to %d (%d needed)", key, *model, ids, data - 1, data);
     if (!*model)
         *model = data;
-    (void)task;
     return BP_OK;
 }
 
@@ -55,15 +54,17 @@ static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *lo
                             "targets, which need '%s'", loss,
                             bp_target_is_class(target) ? "class" : "value", need);
     if (files && bp_task_tokens(task)) {
-        if (fit_bound(&s->input_size, in, "token ids (vocab)", task, err) != BP_OK)
+        if (fit_bound(&s->input_size, in, "vocab", "token ids", err) != BP_OK)
             return BP_ERR_SHAPE;
     } else if (s->input_size && s->input_size != in) {
-        return bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the %s %s %d", s->input_size,
-                            files ? "data set has" : name, files ? "features per step:" :
-                            "task gives", in);
+        return files ? bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the data set "
+                                    "has %d feature%s per step", s->input_size, in,
+                                    in == 1 ? "" : "s")
+                     : bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the %s task "
+                                    "gives %d", s->input_size, name, in);
     }
     if (files && bp_target_is_class(target)) {
-        if (fit_bound(&s->output_size, out, "classes (output)", task, err) != BP_OK)
+        if (fit_bound(&s->output_size, out, "output", "class ids", err) != BP_OK)
             return BP_ERR_SHAPE;
     } else if (s->output_size && s->output_size != out) {
         return bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s %d%s",
