@@ -148,6 +148,13 @@ Test(cli, resume_continues_bit_for_bit)
     cr_assert_eq(bptt("train %s " SMALL " --steps 24 --resume %s --out %s --quiet",
                       MODEL("lstm_adding"), half, resumed), 0, "%s", err_text);
     expect_same_tensors(straight, resumed);
+    /* --steps at or below the checkpoint's step trains nothing: an error, not a silent 0 */
+    cr_expect_eq(bptt("train %s " SMALL " --steps 12 --resume %s --quiet", MODEL("lstm_adding"),
+                      half), 2);
+    cr_expect(strstr(err_text, "is at step 12 and train.steps is 12: nothing to train"), "%s",
+              err_text);
+    cr_expect_eq(bptt("train %s " SMALL " --steps 5 --resume %s --quiet", MODEL("lstm_adding"),
+                      half), 2);
 }
 
 Test(cli, init_batch_grads_and_eval_agree)

@@ -165,6 +165,13 @@ int cmd_train(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
+    if (o.resume && bp_trainer_steps_done(tr) >= t->steps) { /* else: nothing, and exit 0 */
+        cli_error("train", "%s is at step %ld and train.steps is %ld: nothing to train (give "
+                  "--steps above %ld; bptt eval evaluates a checkpoint)", o.resume,
+                  bp_trainer_steps_done(tr), t->steps, bp_trainer_steps_done(tr));
+        rc = EXIT_USAGE;
+        goto done;
+    }
     if (out && args_check_output("train", "checkpoint", out)) {
         rc = EXIT_USAGE;
         goto done;

@@ -1,9 +1,11 @@
 /* main.c — `bptt COMMAND ...`: dispatch to a subcommand. */
 #include "cli.h"
 
+#include <cblas.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifndef BPTT_VERSION
@@ -113,6 +115,11 @@ int main(int argc, char **argv)
 {
     /* a write past `ulimit -f` becomes an error (EFBIG) that we report, not a kill */
     signal(SIGXFSZ, SIG_IGN);
+    /* One BLAS thread unless the user says otherwise: a step's products are small, so
+     * OpenBLAS's own threads cost more than they give and make run times erratic on a
+     * shared machine; train.threads splits the batch across cores instead. */
+    if (!getenv("OPENBLAS_NUM_THREADS") && !getenv("OMP_NUM_THREADS"))
+        openblas_set_num_threads(1);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
