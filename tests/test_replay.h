@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,14 +24,16 @@ __attribute__((unused)) static void replay_file(const char *path)
     LLVMFuzzerTestOneInput(buf, got);
 }
 
-/* Every file of folder but the hidden ones; returns how many. */
-__attribute__((unused)) static int replay_folder(const char *folder)
+/* Every file of folder whose name ends in suffix ("": any), but the hidden ones; returns
+ * how many. */
+__attribute__((unused)) static int replay_matching(const char *folder, const char *suffix)
 {
     DIR *d = opendir(folder);
     cr_assert_not_null(d, "%s", folder);
     int n = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
+        size_t len = strlen(e->d_name), sl = strlen(suffix);
+        if (e->d_name[0] == '.' || len < sl || strcmp(e->d_name + len - sl, suffix))
             continue;
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", folder, e->d_name);
@@ -39,6 +42,11 @@ __attribute__((unused)) static int replay_folder(const char *folder)
     }
     closedir(d);
     return n;
+}
+
+__attribute__((unused)) static int replay_folder(const char *folder)
+{
+    return replay_matching(folder, "");
 }
 
 #endif

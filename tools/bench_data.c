@@ -229,7 +229,7 @@ static bp_status time_w1(const bench_cfg *c, bp_task *file_task, const bench_opt
     bp_model_config mg, mf;
     bench_model_config(c, 1, &mg, &lg);
     bench_model_config(c, 1, &mf, &lf);
-    snprintf(mf.data.task, sizeof mf.data.task, "files");
+    snprintf(mf.data.task, sizeof mf.data.task, "%s", bp_task_kind_name(BP_TASK_FILES));
     bp_file_set_opts_default(&mf.data.files);
     snprintf(mf.data.files.train.x, sizeof mf.data.files.train.x, "%s", st_path);
     mf.data.files.valid_fraction = 0.1;

@@ -189,7 +189,7 @@ int cmd_eval(int argc, char **argv)
         long rows = bp_task_rows(task, BP_SPLIT_EVAL);
         char where[64];
         snprintf(where, sizeof where, "the validation set (%ld sequences)", rows);
-        if (strcmp(bp_task_name(task), "files") || s.o.batch)
+        if (strcmp(bp_task_name(task), bp_task_kind_name(BP_TASK_FILES)) || s.o.batch)
             printf("%s on %s: loss %.6f  %s %.6f  (baseline %s %.6f)\n", s.c->name,
                    s.o.batch ? s.o.batch : "the held-out batch", ev.loss, ev.metric_name,
                    ev.metric, bp_task_baseline_name(task), bp_task_baseline(task));

@@ -13,12 +13,6 @@
 
 enum { PREDICT_BATCH = 256 };
 
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* The trainer for a checkpoint: its metadata's task (no data read), or, for a file
  * without one (weights from an older bptt), the model file's own data. */
 bp_trainer *predict_trainer(const char *cmd, const bp_model_config *c, const char *weights,
@@ -135,7 +129,7 @@ int cmd_predict(int argc, char **argv)
         cli_error("predict", "usage: bptt predict MODEL.yaml --weights W --input FILE --out FILE");
         return EXIT_USAGE;
     }
-    if (!ends_with(out, ".safetensors") && !ends_with(out, ".npy") && !ends_with(out, ".csv")) {
+    if (!predict_format_known(out)) {
         cli_error("predict", "%s: the output's extension says its format: .safetensors, .npy or "
                   ".csv", out);
         return EXIT_USAGE;

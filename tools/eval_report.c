@@ -86,7 +86,7 @@ bp_status eval_report(bp_trainer *tr, const bp_batch *given, const bp_net_eval *
     bp_target_kind target = given ? given->target : bp_task_target(task);
     if (s->tokens && target == BP_TARGET_CLASS_SEQ)
         printf("per token: perplexity %.4f  bits %.4f\n", exp(ev->loss), ev->loss / log(2.0));
-    bool files = !strcmp(bp_task_name(task), "files");
+    bool files = !strcmp(bp_task_name(task), bp_task_kind_name(BP_TASK_FILES));
     if (files && !given) {
         double m = bp_task_baseline_metric(task);
         printf("baseline (the data set's own, %s): loss %.6f  %s %.6f\n",

@@ -149,6 +149,11 @@ static bp_status write_csv(const predict_result *r, const bp_task *task, const f
     return bp_error_set(err, BP_ERR_IO, "%s: cannot write: %s", path, strerror(e));
 }
 
+bool predict_format_known(const char *path)
+{
+    return ends_with(path, ".safetensors") || ends_with(path, ".npy") || ends_with(path, ".csv");
+}
+
 bp_status predict_write(const predict_result *r, const bp_task *task, const char *path,
                         bp_error *err)
 {

@@ -17,6 +17,8 @@ typedef struct predict_result {
 
 bp_status predict_result_init(predict_result *r, bp_trainer *tr, const bp_task *in, bp_error *err);
 void predict_result_free(predict_result *r);
+/* Does path's extension name a format predict writes (.safetensors, .npy, .csv)? */
+bool predict_format_known(const char *path);
 /* Write r atomically in the format of path's extension; class ids are written as the
  * model's class label values (a CSV data set's labels). */
 bp_status predict_write(const predict_result *r, const bp_task *task, const char *path,

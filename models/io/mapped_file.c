@@ -1,16 +1,27 @@
 /* mapped_file.c — a regular file mapped read-only, and reading the elements of an
  * array held in such bytes (little-endian, possibly unaligned). */
 #include "bptt_arrays.h"
+#include "io_internal.h"
 #include "st_bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+bp_status bp_io_fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bp_status s = bp_error_vset(err, st, path, fmt, ap);
+    va_end(ap);
+    return s;
+}
 
 struct bp_mapped_file {
     char *path;

@@ -9,9 +9,9 @@
  * escapes, True/False, tuples of non-negative decimal integers. Writing is in
  * npy_write.c. */
 #include "bptt_arrays.h"
+#include "io_internal.h"
 #include "st_bytes.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +23,7 @@ struct bp_npy {
     bp_array a;
 };
 
-/* "path: message" */
-static bp_status fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static bp_status fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    bp_status s = bp_error_vset(err, st, path, fmt, ap);
-    va_end(ap);
-    return s;
-}
+#define fail bp_io_fail /* "path: message" */
 
 /* n bytes of s for a message: printable ASCII as is, others as \xNN, cut to ~40. */
 static const char *show(const unsigned char *s, size_t n, char *buf, size_t size)

@@ -3,28 +3,18 @@
  * is the one numpy writes, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }"
  * padded with spaces and a newline so that the data starts at a multiple of 64. */
 #include "bptt_arrays.h"
+#include "io_internal.h"
 #include "st_bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* "path: message" */
-static bp_status fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static bp_status fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    bp_status s = bp_error_vset(err, st, path, fmt, ap);
-    va_end(ap);
-    return s;
-}
+#define fail bp_io_fail /* "path: message" */
 
 /* The header numpy writes: the dict, spaces, '\n', the whole prefix a multiple of 64. */
 static size_t build_header(unsigned char *b, size_t cap, bp_dtype dt, bp_shape sh)

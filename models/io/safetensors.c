@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,15 +30,7 @@ size_t bp_dtype_size(bp_dtype d)
     return d == BP_DTYPE_F64 || d == BP_DTYPE_I64 ? 8 : 4;
 }
 
-bp_status bp_st_fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    bp_status s = bp_error_vset(err, st, path, fmt, ap);
-    va_end(ap);
-    return s;
-}
-#define fail bp_st_fail
+#define fail bp_io_fail
 
 void bp_st_free(bp_st_file *f)
 {

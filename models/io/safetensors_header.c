@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define fail bp_st_fail
+#define fail bp_io_fail
 
 /* A name, metadata key or value: decoded, at most BP_ST_MAX_NAME bytes, with no
  * NUL; names and keys also without control characters (they go into messages). */

@@ -6,6 +6,7 @@
 
 #include "bptt_arrays.h"
 #include "bptt_safetensors.h"
+#include "io_internal.h"
 
 typedef struct st_tensor {
     bp_st_info info;
@@ -26,10 +27,6 @@ struct bp_st_file {
     int n_meta;
     char **meta_key, **meta_val; /* header order */
 };
-
-/* "path: message" into err; returns st. */
-bp_status bp_st_fail(bp_error *err, bp_status st, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* Parse and check the header of f (f->bytes, f->size and f->data set): every tensor's
  * entry, the metadata, the layout of the data (safetensors_header.c). */

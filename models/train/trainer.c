@@ -12,7 +12,6 @@ enum { STREAM_INIT = 0x1A17, STREAM_DATA = 0xDA7A, STREAM_EVAL = 0xE7A1 };
 static bp_task *make_task(const bp_data_config *d, uint64_t seed, bp_error *err)
 {
     bp_task_kind kind;
-    bp_file_set_opts o = d->files;
     if (!bp_task_kind_parse(d->task, &kind)) {
         bp_error_set(err, BP_ERR_NAME, "unknown task '%s'", d->task);
         return NULL;
@@ -21,9 +20,11 @@ static bp_task *make_task(const bp_data_config *d, uint64_t seed, bp_error *err)
     case BP_TASK_ADDING: return bp_task_adding(d->steps, err);
     case BP_TASK_COPY: return bp_task_copy(d->steps, err);
     case BP_TASK_CHARS: return bp_task_chars(d->path, d->steps, err);
-    case BP_TASK_FILES: o.seed = seed; return bp_task_files(&o, err);
+    case BP_TASK_FILES: break;
     }
-    return NULL;
+    bp_file_set_opts o = d->files; /* the files' split and epoch orders follow train.seed */
+    o.seed = seed;
+    return bp_task_files(&o, err);
 }
 
 /* A data set's token ids and classes are bounds: the model may name a larger vocabulary
