@@ -298,6 +298,8 @@ typedef struct bp_batch {
     int *len;               /* [B]: steps of each sequence, 1..T; NULL: every row has T.
                                Steps past a row's end leave its state unchanged and add
                                nothing to the loss (PyTorch's pack_padded_sequence). */
+    int row0;               /* row 0's index in the batch these rows are a part of (0 for a
+                               whole batch): dropout masks follow a row's global index */
 } bp_batch;
 
 /* Allocate x and y (zeros) for the given sizes; NULL and err on a bad size

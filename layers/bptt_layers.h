@@ -162,6 +162,12 @@ typedef struct bp_layer_spec {
     int skip_from;                /* BP_SKIP_NONE, BP_SKIP_INPUT, or an earlier layer's index
                                      whose output (same size) is added to this layer's output */
     double forget_bias;           /* lstm, != 0: the f block of b starts at this value */
+    double dropout;               /* in [0, 1): dropout on the layer's output (what the next
+                                     layer or the readout reads), while training only */
+    bool variational;             /* dropout's mask is drawn once per sequence and used at
+                                     every step (Gal & Ghahramani 2016), not once per step */
+    double recurrent_dropout;     /* rnn/lstm/gru, in [0, 1): variational dropout on h_{t-1}
+                                     where it enters h_{t-1} W_h (the state itself is kept) */
     const bp_cell_spec *cell;     /* BP_LAYER_CELL: the graph (the caller's; must outlive the
                                      net). size must equal cell->state_sizes[0]. */
 } bp_layer_spec;
@@ -226,6 +232,15 @@ const bp_net_spec *bp_net_spec_of(const bp_net *net); /* layers[] with names fil
 /* A layer's parameter by short name ("W_h"), NULL when it has none. The node belongs
  * to the params the net was built on. */
 bp_node *bp_net_param(const bp_net *net, int layer, const char *param);
+
+/* Dropout (the layers' dropout and recurrent_dropout) while recording: off for a new net,
+ * so evaluation, prediction and sampling never drop. On, each mask element is drawn from
+ * (seed, layer, step, row, unit) by a counter-based generator, not a stream: a recompute
+ * or a later chunk draws the same masks, and so do threads given a batch's rows (their
+ * rows' row0 says where they sit). A trainer sets it on with a seed per step. */
+void bp_net_set_dropout(bp_net *net, bool on, uint64_t seed);
+bool bp_net_dropout_on(const bp_net *net);
+uint64_t bp_net_dropout_seed(const bp_net *net);
 
 /* Initialise every parameter by its scheme, deterministically from rng (layers in
  * order, then the readout). Fails only when a spectral radius cannot be set (W_h has

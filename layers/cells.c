@@ -56,11 +56,17 @@ static bp_node *input_product(bp_tape *t, const net_layer *l, const step_io *io)
     return io->xw ? io->xw : bp_matmul(t, io->x, l->W_x);
 }
 
+/* h_{t-1} W_h, of h_{t-1} after recurrent dropout when it is on */
+static bp_node *recurrent_product(bp_tape *t, const net_layer *l, const step_io *io)
+{
+    return bp_matmul(t, io->h_rec ? io->h_rec : io->h, l->W_h);
+}
+
 /* h_t = act(x_t W_x + h_{t-1} W_h + b);  residual: h_t = h_{t-1} + act(...)
  * The sum and act are one fused node (rnn_tanh or rnn_relu). */
 void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io)
 {
-    io->rec = bp_matmul(t, io->h, l->W_h);
+    io->rec = recurrent_product(t, l, io);
     bp_node *xw = input_product(t, l, io);
     fused_fn fused = fused_step(l->spec.act);
     bp_node *h = fused ? fused(t, xw, io->rec, l->b)
@@ -76,7 +82,7 @@ void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io)
  *   h_t = o * tanh(c_t)                                                 (lstm_h) */
 void net_lstm_step(bp_tape *t, const net_layer *l, step_io *io)
 {
-    io->rec = bp_matmul(t, io->h, l->W_h);
+    io->rec = recurrent_product(t, l, io);
     bp_node *gates = bp_lstm_gates(t, input_product(t, l, io), io->rec, l->b);
     io->c_new = bp_lstm_c(t, gates, io->c);
     io->h_new = clip_state(t, l, bp_lstm_h(t, gates, io->c_new));
@@ -87,7 +93,7 @@ void net_lstm_step(bp_tape *t, const net_layer *l, step_io *io)
  *   h_t = (1 - z) * n + z * h_{t-1}  =  n + z * (h_{t-1} - n)            (gru_h) */
 void net_gru_step(bp_tape *t, const net_layer *l, step_io *io)
 {
-    io->rec = bp_matmul(t, io->h, l->W_h);
+    io->rec = recurrent_product(t, l, io);
     bp_node *gates = bp_gru_gates(t, input_product(t, l, io), io->rec, l->b, l->b_h);
     io->h_new = clip_state(t, l, bp_gru_h(t, gates, io->h));
 }

@@ -286,6 +286,7 @@ static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_
         /* step k's x_t W_x: rows of the block's product (a view), or the cell makes it */
         io->x = run->blk ? NULL : in[k];
         io->xw = run->blk ? bp_rows(t, run->cur.xw, (double)(s - run->cur.r0) * B, B) : NULL;
+        io->h_rec = l->spec.recurrent_dropout > 0 ? net_dropout(net, t, i, true, s, io->h) : NULL;
         switch (l->spec.kind) {
         case BP_LAYER_RNN: net_rnn_step(t, l, io); break;
         case BP_LAYER_LSTM: net_lstm_step(t, l, io); break;
@@ -309,6 +310,8 @@ static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_
         bp_node **src = from == BP_SKIP_INPUT ? in : net->outs + (size_t)from * cap;
         out[k] = bp_skip(t, out[k], src[k]);
     }
+    if (l->spec.dropout > 0) /* what the next layer (or the readout) reads */
+        out[k] = net_dropout(net, t, i, false, s, out[k]);
 }
 
 /* logits = h out.W + out.b, (B, O) */
@@ -398,6 +401,7 @@ bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *
     int steps = sp->b - sp->a, B = b->B, L = net->spec.n_layers;
     net->trace.steps = steps;
     net->trace.t0 = sp->a;
+    net->row0 = b->row0;
     net->blk_first = net->blk_last = (net_block){0};
     bool ids = net->spec.tokens && net->layers[0].spec.kind == BP_LAYER_EMBEDDING;
     /* the input rows: the span's steps, and those of the first layer's blocks around them

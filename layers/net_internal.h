@@ -28,6 +28,8 @@ typedef struct step_io {
     bp_node *rec;    /* out: h_{t-1} W_h */
     bp_node *h_new;  /* out: h_t */
     bp_node *c_new;  /* out: c_t (lstm) */
+    bp_node *h_rec;  /* h_{t-1} as the recurrent product reads it (recurrent dropout), or
+                        NULL: h itself */
 } step_io;
 
 /* A first layer's input product x W_x over one block of steps [p, q) of a chunk (the
@@ -68,6 +70,8 @@ typedef struct net_run {
     bp_node **in;  /* the layer's input at each step; NULL: rows of its input product */
     int blk;       /* steps per input-product block (0: no product) */
     net_block cur; /* the block of the step being recorded */
+    bp_node *var_out, *var_rec; /* variational dropout's masks of this recording, made at
+                                   the first step (NULL before, or without it) */
 } net_run;
 
 struct bp_net {
@@ -100,6 +104,9 @@ struct bp_net {
     bp_real *buf;           /* [buf_cap] a step's input or targets, gathered */
     size_t buf_cap;
     bp_trace trace;
+    bool drop_on;           /* bp_net_set_dropout */
+    uint64_t drop_seed;
+    int row0;               /* the recorded batch's row0 */
 };
 
 struct bp_net_state {
@@ -140,6 +147,11 @@ bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *
 /* Is layer i's output at a step past a row's end the output at its last step? True for
  * recurrent layers (their state is held) and what reads only held outputs (forward.c). */
 bool net_output_held(const bp_net *net, int i);
+
+/* Layer i's dropout at chunk step s on x (B, W): its output's (dropout, per step or
+ * variational) or, with recurrent, its h_{t-1}'s (recurrent_dropout) — x itself when that
+ * rate is 0 or dropout is off (dropout.c). */
+bp_node *net_dropout(bp_net *net, bp_tape *t, int i, bool recurrent, int s, bp_node *x);
 
 /* Grow the forward scratch to hold steps steps (net.c); false when out of memory. */
 bool net_reserve(bp_net *net, int steps);

@@ -192,6 +192,14 @@ static bp_status check_settings(const bp_layer_spec *l, const char *name, bp_err
         FAIL(BP_ERR_VALUE, "forget_bias must be finite");
     if (l->forget_bias != 0 && l->kind != BP_LAYER_LSTM)
         FAIL(BP_ERR_VALUE, "forget_bias applies to lstm layers only");
+    if (!(l->dropout >= 0 && l->dropout < 1))
+        FAIL(BP_ERR_VALUE, "dropout must be in [0, 1), not %g", l->dropout);
+    if (!(l->recurrent_dropout >= 0 && l->recurrent_dropout < 1))
+        FAIL(BP_ERR_VALUE, "recurrent_dropout must be in [0, 1), not %g", l->recurrent_dropout);
+    if (l->recurrent_dropout > 0 && !(rec && l->kind != BP_LAYER_CELL))
+        FAIL(BP_ERR_VALUE, "recurrent_dropout applies to rnn, lstm and gru layers only");
+    if (l->variational && !(l->dropout > 0))
+        FAIL(BP_ERR_VALUE, "variational applies to a layer's dropout: set dropout > 0");
     return BP_OK;
 }
 

@@ -56,6 +56,17 @@ typedef struct bp_train_config {
                                   threads (default 1; at most BP_TRAIN_MAX_THREADS; a
                                   batch of B < threads rows uses B): see bp_trainer_step */
     bp_optim_config optim;     /* optimizer, lr, schedule, clip_norm, clip_value, ... */
+    /* early_stopping: and keep_best: (bp_trainer_observe, docs/training.md) */
+    int patience;              /* > 0: stop after this many evaluations without an
+                                  improvement of the monitored value (0: never stop) */
+    double min_delta;          /* an improvement is by more than this (default 0) */
+    bool monitor_metric;       /* watch the validation metric (accuracy: higher is better;
+                                  mse: lower), not the validation loss (default) */
+    bool restore_best;         /* on stopping, return to the best evaluation's state
+                                  (default true) */
+    bool keep_best;            /* write the best state to keep_best_path as it improves */
+    char keep_best_path[BP_PATH_MAX]; /* "" with keep_best: beside the run's checkpoint,
+                                  "<stem>.best.safetensors" */
 } bp_train_config;
 
 /* The bound on train.threads. */

@@ -157,13 +157,13 @@ Test(models, unknown_names_list_the_known_ones)
                  "3:14: unknown value 'lstmm' for 'model.layers[0].type' (known: linear, rnn, "
                  "lstm, gru, embedding; did you mean 'lstm'?)");
     expect_error("model:\n  layers: [{type: rnn, hidden: 8}]\ndata: {task: adding}\n"
-                 "train: {optimizer: adamw}\n",
-                 "4:20: unknown value 'adamw' for 'train.optimizer' (known: sgd, rmsprop, adam; "
-                 "did you mean 'adam'?)");
+                 "train: {optimizer: adamx}\n",
+                 "4:20: unknown value 'adamx' for 'train.optimizer' (known: sgd, rmsprop, adam, "
+                 "adamw; did you mean 'adam'?)");
     expect_error("model:\n  layers:\n    - type: rnn\n      hiden: 64\ndata:\n  task: adding\n",
                  "4:7: unknown key 'hiden' in 'model.layers[0]' (known: name, type, hidden, size, "
                  "activation, init, gain, std, spectral_radius, clip_grad, residual, skip, "
-                 "forget_bias; did you mean 'hidden'?)");
+                 "forget_bias, dropout, variational, recurrent_dropout; did you mean 'hidden'?)");
 }
 
 static const char *graph_prefix = "model:\n  graph:\n    state: {h: 4}\n"

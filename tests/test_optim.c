@@ -142,7 +142,12 @@ Test(optim, names_round_trip)
     bp_lr_kind s;
     cr_expect(bp_opt_kind_parse("rmsprop", &k) && k == BP_OPT_RMSPROP);
     cr_expect_str_eq(bp_opt_kind_name(BP_OPT_SGD), "sgd");
-    cr_expect(!bp_opt_kind_parse("adamw", &k));
+    cr_expect(bp_opt_kind_parse("adamw", &k) && k == BP_OPT_ADAMW);
+    cr_expect(!bp_opt_kind_parse("adamx", &k));
+    bp_decay_params d;
+    cr_expect(bp_decay_params_parse("all", &d) && d == BP_DECAY_ALL);
+    cr_expect_str_eq(bp_decay_params_name(BP_DECAY_MATRICES), "matrices");
+    cr_expect_str_eq(bp_lr_kind_name(BP_LR_PLATEAU), "plateau");
     cr_expect(bp_lr_kind_parse("cosine", &s) && s == BP_LR_COSINE);
     cr_expect_str_eq(bp_lr_kind_name(BP_LR_STEP), "step");
     cr_expect(!bp_lr_kind_parse("linear", &s));
@@ -298,7 +303,8 @@ Test(optim, adam_two_steps_by_hand)
 }
 
 /* Weight decay adds wd p to the gradient: SGD with zero grads gives p_t = p0 (1 - lr wd)^t;
- * Adam with zero grads sees g = wd p, and its first step moves p by lr wd p / (wd |p| + eps). */
+ * Adam with zero grads sees g = wd p, and its first step moves p by lr wd p / (wd |p| + eps).
+ * (On every parameter: weight_decay_on all.) */
 Test(optim, weight_decay_is_l2_in_the_gradient)
 {
     bp_params *p = make_params();
@@ -307,6 +313,7 @@ Test(optim, weight_decay_is_l2_in_the_gradient)
     c.kind = BP_OPT_SGD;
     c.lr = 0.1;
     c.weight_decay = 0.5;
+    c.decay = BP_DECAY_ALL;
     bp_optim *o = make_opt(&c, p);
     for (int t = 1; t <= 3; t++) {
         step_ok(o, NULL); /* grads are zero */
@@ -321,6 +328,7 @@ Test(optim, weight_decay_is_l2_in_the_gradient)
     bp_optim_config_default(&c);
     c.lr = 0.01;
     c.weight_decay = 0.01;
+    c.decay = BP_DECAY_ALL;
     c.eps = 1e-3;
     o = make_opt(&c, p);
     step_ok(o, NULL);

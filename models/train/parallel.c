@@ -234,9 +234,10 @@ static void backward_job(bp_worker *w, void *arg)
                                   &w->loss, &w->err);
 }
 
-/* Worker w's rows [r0, r1) of b, and its truncated-BPTT state when b is chunked. */
+/* Worker w's rows [r0, r1) of b, its dropout as the trainer's net (own) has it, and its
+ * truncated-BPTT state when b is chunked. */
 static bp_status assign_rows(bp_worker *w, const bp_batch *b, int r0, int r1,
-                             bp_error *err)
+                             const bp_net *own, bp_error *err)
 {
     int rows = r1 - r0, chunk = bp_net_spec_of(w->net)->chunk;
     size_t x_row = (size_t)b->T * (size_t)b->F, y_row = bp_batch_y_size(b) / (size_t)b->B;
@@ -245,6 +246,8 @@ static bp_status assign_rows(bp_worker *w, const bp_batch *b, int r0, int r1,
     w->rows.x = b->x + (size_t)r0 * x_row;
     w->rows.y = b->y + (size_t)r0 * y_row;
     w->rows.len = b->len ? b->len + r0 : NULL;
+    w->rows.row0 = b->row0 + r0; /* so its dropout masks are those of its rows */
+    bp_net_set_dropout(w->net, bp_net_dropout_on(own), bp_net_dropout_seed(own));
     /* its share of the batch mean: of the rows, or (a per-step loss over sequences of
      * their own lengths) of the (row, step) pairs within them */
     if (b->len && bp_target_per_step(b->target))
@@ -284,7 +287,7 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
     for (int k = 0; k < used; k++) {
         /* rows split as evenly as they go: worker k takes [k B / used, (k + 1) B / used) */
         int r0 = (int)((long)k * b->B / used), r1 = (int)((long)(k + 1) * b->B / used);
-        bp_status st = assign_rows(&ws->w[k], b, r0, r1, err);
+        bp_status st = assign_rows(&ws->w[k], b, r0, r1, ws->tr->net, err);
         if (st != BP_OK)
             return st;
     }

@@ -7,7 +7,7 @@
 #include <string.h>
 
 /* Distinct streams from one seed: weights, training batches, the held-out batch. */
-enum { STREAM_INIT = 0x1A17, STREAM_DATA = 0xDA7A, STREAM_EVAL = 0xE7A1 };
+enum { STREAM_INIT = 0x1A17, STREAM_DATA = 0xDA7A, STREAM_EVAL = 0xE7A1, STREAM_DROP = 0xD209 };
 
 static bp_task *make_task(const bp_data_config *d, uint64_t seed, bp_error *err)
 {
@@ -233,7 +233,13 @@ bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_e
     /* a training step needs no intermediate gradient after its use: the tape recycles
      * them, which keeps a long sequence's memory near its activations alone */
     bp_tape_set_keep_grads(tr->tape, false);
+    /* dropout in training steps only, its masks a function of the seed and the step: a
+     * resumed run draws the same ones without any state in the checkpoint */
+    uint64_t step = (uint64_t)bp_optim_steps_done(tr->optim);
+    bp_net_set_dropout(tr->net, true,
+                       (tr->cfg.train.seed ^ STREAM_DROP) * 0x9e3779b97f4a7c15ull + step);
     bp_status st = bp_trainer_update(tr, b, loss, info, err);
+    bp_net_set_dropout(tr->net, false, 0);
     bp_tape_set_keep_grads(tr->tape, true);
     bp_batch_free(b);
     return st;
@@ -288,7 +294,7 @@ long bp_trainer_steps_done(const bp_trainer *tr)
 
 double bp_trainer_lr(const bp_trainer *tr)
 {
-    return bp_lr_at(bp_optim_config_of(tr->optim), bp_optim_steps_done(tr->optim));
+    return bp_optim_lr(tr->optim);
 }
 
 bp_params *bp_trainer_params(bp_trainer *tr) { return tr->params; }

@@ -15,12 +15,8 @@ static const char *const model_keys[] = {"input", "vocab", "output", "layers", "
                                          "truncate", "recompute"};
 static const char *const layer_keys[] = {"name", "type", "hidden", "size", "activation",
                                          "init", "gain", "std", "spectral_radius", "clip_grad",
-                                         "residual", "skip", "forget_bias"};
-static const char *const train_keys[] = {
-    "batch", "steps", "epochs", "seed", "eval_every", "eval_batch", "log_every", "checkpoint",
-    "checkpoint_every", "max_memory_mb", "threads", "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "alpha", "eps",
-    "weight_decay", "schedule", "step_every", "step_gamma", "lr_min", "clip_norm",
-    "clip_value"};
+                                         "residual", "skip", "forget_bias", "dropout",
+                                         "variational", "recurrent_dropout"};
 /* The names the layer form takes, from the layers' own lists (bptt_layers.h). */
 #define FORM_KIND(id, name, form) form,
 #define ACT_NAME(id, name, op, fused) name,
@@ -41,8 +37,6 @@ static int layer_types(const char *names[BP_LAYER_KIND_COUNT], bp_layer_kind ids
     return n;
 }
 static const char *const losses[] = {"mse", "xent"};
-static const char *const optimizers[] = {"sgd", "rmsprop", "adam"};
-static const char *const schedules[] = {"constant", "step", "cosine"};
 
 bp_status bp_model_copy_text(const bp_yd_node *n, const char *s, char *dst, size_t size,
                            bp_error *err)
@@ -54,7 +48,7 @@ bp_status bp_model_copy_text(const bp_yd_node *n, const char *s, char *dst, size
     return BP_OK;
 }
 
-static bp_status get_int(const bp_yd_node *map, const char *key, long long def, long long lo,
+bp_status bp_model_get_int(const bp_yd_node *map, const char *key, long long def, long long lo,
                          long long hi, int *out, bp_error *err)
 {
     long long v;
@@ -63,7 +57,7 @@ static bp_status get_int(const bp_yd_node *map, const char *key, long long def, 
     return BP_OK;
 }
 
-static bp_status get_long(const bp_yd_node *map, const char *key, long long def, long long lo,
+bp_status bp_model_get_long(const bp_yd_node *map, const char *key, long long def, long long lo,
                           long long hi, long *out, bp_error *err)
 {
     long long v;
@@ -130,6 +124,16 @@ static bp_status resolve_skip(const bp_yd_node *layer, const bp_layer_spec *laye
                       "skip: '%s' is not an earlier layer (%s)", name, hint);
 }
 
+/* A dropout rate: in [0, 1) (1 would drop everything, and scale by 1 / 0). */
+static bp_status get_rate(const bp_yd_node *map, const char *key, double *out, bp_error *err)
+{
+    TRY(bp_yd_get_double(map, key, 0, 0, 1, out, err));
+    if (*out == 1)
+        return bp_yd_fail(bp_yd_get(map, key), BP_ERR_VALUE, err,
+                          "'%s' must be in [0, 1) (the fraction dropped), not 1", key);
+    return BP_OK;
+}
+
 static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_error *err)
 {
     int type, act, init;
@@ -172,6 +176,9 @@ static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_err
     TRY(bp_yd_get_double(n, "clip_grad", 0, 0, 1e30, &l->clip_grad, err));
     TRY(bp_yd_get_bool(n, "residual", false, &l->residual, err));
     TRY(bp_yd_get_double(n, "forget_bias", 0, -1e6, 1e6, &l->forget_bias, err));
+    TRY(get_rate(n, "dropout", &l->dropout, err));
+    TRY(bp_yd_get_bool(n, "variational", false, &l->variational, err));
+    TRY(get_rate(n, "recurrent_dropout", &l->recurrent_dropout, err));
     return BP_OK;
 }
 
@@ -194,16 +201,16 @@ static bp_status read_model(const bp_yd_node *m, bp_model_config *c, bp_error *e
     TRY(bp_yd_expect(m, BP_YD_MAP, err));
     TRY(bp_yd_check_keys(m, model_keys, COUNT(model_keys), err));
     bp_net_spec_default(&c->net);
-    TRY(get_int(m, "input", 0, 1, BP_LAYER_MAX_SIZE, &c->net.input_size, err));
+    TRY(bp_model_get_int(m, "input", 0, 1, BP_LAYER_MAX_SIZE, &c->net.input_size, err));
     int vocab;
-    TRY(get_int(m, "vocab", 0, 1, BP_LAYER_MAX_SIZE, &vocab, err));
+    TRY(bp_model_get_int(m, "vocab", 0, 1, BP_LAYER_MAX_SIZE, &vocab, err));
     if (vocab && c->net.input_size)
         return bp_yd_fail(bp_yd_get(m, "vocab"), BP_ERR_VALUE, err,
                           "give 'input' (features per step) or 'vocab' (token input), not both");
     if (vocab)
         c->net.input_size = vocab;
-    TRY(get_int(m, "output", 0, 1, BP_LAYER_MAX_SIZE, &c->net.output_size, err));
-    TRY(get_int(m, "truncate", 0, 0, BP_TASK_MAX_T, &c->net.chunk, err));
+    TRY(bp_model_get_int(m, "output", 0, 1, BP_LAYER_MAX_SIZE, &c->net.output_size, err));
+    TRY(bp_model_get_int(m, "truncate", 0, 0, BP_TASK_MAX_T, &c->net.chunk, err));
     TRY(read_recompute(m, &c->net.recompute, err));
 
     const bp_yd_node *layers = bp_yd_get(m, "layers"), *graph = bp_yd_get(m, "graph");
@@ -236,58 +243,6 @@ static bp_status read_model(const bp_yd_node *m, bp_model_config *c, bp_error *e
         probe.output_size = 1;
     probe.tokens = vocab > 0 || c->layers[0].kind == BP_LAYER_EMBEDDING;
     return check_layers(layers, &probe, err);
-}
-
-static bp_status read_train(const bp_yd_node *t, bp_train_config *o, bp_error *err)
-{
-    bp_train_config_default(o);
-    if (!t)
-        return BP_OK;
-    TRY(bp_yd_expect(t, BP_YD_MAP, err));
-    TRY(bp_yd_check_keys(t, train_keys, COUNT(train_keys), err));
-    bp_optim_config *q = &o->optim;
-    long long seed;
-    int kind, schedule;
-    TRY(get_int(t, "batch", o->batch, 1, 1 << 20, &o->batch, err));
-    TRY(get_long(t, "steps", o->steps, 0, 1000000000, &o->steps, err));
-    TRY(bp_yd_get_double(t, "epochs", 0, 0, 1e6, &o->epochs, err));
-    if (o->epochs > 0 && !bp_yd_get(t, "steps"))
-        o->steps = 0; /* the trainer counts them from the data set's rows */
-    TRY(bp_yd_get_int(t, "seed", (long long)o->seed, 0, 0x7fffffffffffffffLL, &seed, err));
-    o->seed = (uint64_t)seed;
-    TRY(get_long(t, "eval_every", o->eval_every, 0, 1000000000, &o->eval_every, err));
-    TRY(get_int(t, "eval_batch", o->eval_batch, 1, 1 << 20, &o->eval_batch, err));
-    TRY(get_long(t, "log_every", o->log_every, 0, 1000000000, &o->log_every, err));
-    const char *ckpt;
-    TRY(bp_yd_get_string(t, "checkpoint", "", &ckpt, err));
-    if (ckpt[0])
-        TRY(bp_model_copy_text(bp_yd_get(t, "checkpoint"), ckpt, o->checkpoint, sizeof o->checkpoint, err));
-    TRY(get_long(t, "checkpoint_every", 0, 0, 1000000000, &o->checkpoint_every, err));
-    TRY(get_long(t, "max_memory_mb", o->max_memory_mb, 0, 1L << 30, &o->max_memory_mb, err));
-    TRY(get_int(t, "threads", o->threads, 1, BP_TRAIN_MAX_THREADS, &o->threads, err));
-    TRY(bp_yd_get_enum(t, "optimizer", q->kind, optimizers, COUNT(optimizers), &kind, err));
-    q->kind = (bp_opt_kind)kind;
-    TRY(bp_yd_get_double(t, "lr", q->lr, 0, 1e6, &q->lr, err));
-    TRY(bp_yd_get_double(t, "momentum", q->momentum, 0, 1, &q->momentum, err));
-    TRY(bp_yd_get_bool(t, "nesterov", q->nesterov, &q->nesterov, err));
-    TRY(bp_yd_get_double(t, "beta1", q->beta1, 0, 1, &q->beta1, err));
-    TRY(bp_yd_get_double(t, "beta2", q->beta2, 0, 1, &q->beta2, err));
-    TRY(bp_yd_get_double(t, "alpha", q->alpha, 0, 1, &q->alpha, err));
-    TRY(bp_yd_get_double(t, "eps", q->eps, 0, 1, &q->eps, err));
-    TRY(bp_yd_get_double(t, "weight_decay", q->weight_decay, 0, 1e6, &q->weight_decay, err));
-    TRY(bp_yd_get_enum(t, "schedule", q->schedule, schedules, COUNT(schedules), &schedule, err));
-    q->schedule = (bp_lr_kind)schedule;
-    TRY(get_long(t, "step_every", q->step_every, 1, 1000000000, &q->step_every, err));
-    TRY(bp_yd_get_double(t, "step_gamma", q->step_gamma, 0, 1e6, &q->step_gamma, err));
-    TRY(bp_yd_get_double(t, "lr_min", q->lr_min, 0, 1e6, &q->lr_min, err));
-    TRY(bp_yd_get_double(t, "clip_norm", q->clip_norm, 0, 1e30, &q->clip_norm, err));
-    TRY(bp_yd_get_double(t, "clip_value", q->clip_value, 0, 1e30, &q->clip_value, err));
-    if (q->schedule == BP_LR_COSINE && o->steps > 0)
-        q->total_steps = o->steps;
-    bp_error e;
-    if (bp_optim_config_check(q, &e) != BP_OK)
-        return bp_yd_fail(t, BP_ERR_VALUE, err, "%s", e.msg);
-    return BP_OK;
 }
 
 /* The loss a model file may name must be the one its task's targets need (a data set's
@@ -358,7 +313,7 @@ static bp_status read_config(const bp_yd_node *root, bp_model_config *c, bp_erro
     TRY(read_model(model, c, err));
     TRY(bp_model_read_data(data, c->path, &c->data, err));
     TRY(check_loss(root, &c->data, err));
-    return read_train(bp_yd_get(root, "train"), &c->train, err);
+    return bp_model_read_train(bp_yd_get(root, "train"), &c->train, err);
 }
 
 bp_model_config *bp_model_config_load(const char *path, const char *const sets[], int n_sets,

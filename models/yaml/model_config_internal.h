@@ -19,6 +19,13 @@
 /* Copy a string setting into a fixed buffer, or fail at the node when it is too long. */
 bp_status bp_model_copy_text(const bp_yd_node *n, const char *s, char *dst, size_t size,
                              bp_error *err);
+/* An integer setting under key in [lo, hi] (def when absent), as an int or a long. */
+bp_status bp_model_get_int(const bp_yd_node *map, const char *key, long long def, long long lo,
+                           long long hi, int *out, bp_error *err);
+bp_status bp_model_get_long(const bp_yd_node *map, const char *key, long long def, long long lo,
+                            long long hi, long *out, bp_error *err);
+/* train: -- steps, batch, the optimizer and its schedule, stopping (train_config.c). */
+bp_status bp_model_read_train(const bp_yd_node *t, bp_train_config *out, bp_error *err);
 /* data: -- a built-in task or data files (data_config.c). */
 bp_status bp_model_read_data(const bp_yd_node *d, const char *model_path, bp_data_config *out,
                              bp_error *err);
