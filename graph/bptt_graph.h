@@ -214,6 +214,10 @@ typedef struct bp_op_check {
     /* Fill a constant input (e.g. valid class ids); NULL when there is none. */
     void (*fill_const)(int input, bp_node *x, const bp_check_case *c, bp_rng *rng);
     double atol, rtol;          /* 0: the checker's defaults */
+    /* Where the kinks are, for model-level checks (bptt_check.h): the argument of the
+     * op's non-smooth function at output element i (rnn_relu: xw + rec + b). NULL: the
+     * kinks are at values of the inputs themselves (every non-constant input's element). */
+    double (*kink_arg)(const bp_node *n, size_t i);
 } bp_op_check;
 
 /* An op: one file in ops/ defines one of these; one line in ops/registry.def

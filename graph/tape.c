@@ -1,6 +1,6 @@
 /* tape.c — the define-by-run tape: nodes in execution order, backward in reverse. */
 #include "arena.h"
-#include "bptt_graph.h"
+#include "bptt_check.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -199,6 +199,16 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     return push(t, n) ? n : NULL;
 }
 
+/* bp_op_swap_backward (bptt_check.h): one op's backward replaced, for mutation tests. */
+static const bp_op *swap_op;
+static void (*swap_backward)(bp_node *n);
+
+void bp_op_swap_backward(const bp_op *op, void (*backward)(bp_node *n))
+{
+    swap_op = backward ? op : NULL;
+    swap_backward = backward;
+}
+
 bp_status bp_backward(bp_tape *t, bp_node *out, bp_error *err)
 {
     if (out && out->size != 1) {
@@ -328,7 +338,7 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
         for (int k = 0; k < n->op->n_in; k++)
             if (n->in[k]->requires_grad && !prepare(t, n->in[k]))
                 return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
-        n->op->backward(n);
+        (n->op == swap_op ? swap_backward : n->op->backward)(n);
         for (int k = 0; k < n->op->n_in; k++)
             n->in[k]->reached = true;
         if (t->release) { /* nothing reads dL/dn any more */

@@ -3,7 +3,7 @@
  * (parameters, net, optimizer, task, random streams) and writes checkpoints.
  *
  * Including this header gives the whole public API: graph, ops, layers, optim,
- * tasks, safetensors.
+ * tasks, safetensors, gradient checks of whole nets.
  *
  * Ownership: bp_model_config_load returns a config the caller frees; a trainer copies
  * what it needs from the config, so the config may be freed after bp_trainer_new.
@@ -14,6 +14,7 @@
 
 #include "bptt_arrays.h"
 #include "bptt_layers.h"
+#include "bptt_netcheck.h"
 #include "bptt_ops.h"
 #include "bptt_optim.h"
 #include "bptt_safetensors.h"

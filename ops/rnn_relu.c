@@ -43,8 +43,18 @@ static void rnn_relu_case(int k, bp_rng *rng, bp_check_case *c)
     bp_cell_case_sum(1, 1, k, rng, c);
 }
 
+/* The kink's argument at element i: the sum xw + rec + b, whose sign the step takes. */
+static double rnn_relu_kink_arg(const bp_node *n, size_t i)
+{
+    size_t H = (size_t)n->shape.dim[1];
+    bp_real z;
+    bp_cell_sum(n->in[0], n->in[1], n->in[2], i / H, i % H, 1, &z); /* as forward sums */
+    return z;
+}
+
 /* Not smooth where the sum is 0; the checker keeps each input away from 0, and a sum
- * within eps of 0 has probability ~1e-6 per element (the seeds are fixed). */
+ * within eps of 0 has probability ~1e-6 per element (the seeds are fixed). A model check
+ * reads the sum itself (kink_arg). */
 const bp_op bp_op_rnn_relu = {
     .name = "rnn_relu",
     .n_in = BP_OP_NIN(rnn_relu),
@@ -56,5 +66,5 @@ const bp_op bp_op_rnn_relu = {
     .forward = rnn_relu_forward,
     .backward = rnn_relu_backward,
     .check = {.n_cases = 4, .make_case = rnn_relu_case, .lo = -1, .hi = 1, .kinks = {0},
-              .n_kinks = 1},
+              .n_kinks = 1, .kink_arg = rnn_relu_kink_arg},
 };

@@ -113,6 +113,7 @@ example_run train_by_hand.c \
 example_run own_data/classify.c '^held-out accuracy [0-9.]+ \(majority class ' \
   '^sequence 0 \([0-9]+ steps, label [01]\): p\(0\) '
 example_run check_gradients.c '^d/dx: .*, pass ' '^d/dW: .*, pass ' '^d/db: .*, pass '
+example_run check_model.c 'Synthesis: Tested: 2 \| Passing: 2 \| Failing: 0'
 example_run custom_op/swish.c \
   '^swish: 4 cases, all passed$' '^  input 0: max abs err [0-9.e+-]+, max rel err .*, pass; worst' \
   '^held-out loss after 300 steps: '

@@ -42,8 +42,16 @@ const cli_command cli_commands[] = {
      "           [--cpu-clock]"},
     {"gradcheck", "check gradients against finite differences, in double precision",
      cmd_gradcheck,
-     "bptt gradcheck MODEL.yaml [--batch-size N] [--seed S] [--set key.path=value]...\n"
-     "       bptt gradcheck --ops"},
+     "bptt gradcheck MODEL.yaml [--weights W] [--batch B.safetensors | --batch-size N]\n"
+     "                       [--sample N] [--eps E] [--atol A] [--rtol R] [--seed S]\n"
+     "                       [--set key.path=value]...\n"
+     "       bptt gradcheck --ops\n"
+     "  Every parameter's gradient (or --sample N elements of each: the largest gradients\n"
+     "  and a draw seeded by train.seed) against central differences of the loss over all\n"
+     "  steps. Elements whose +-eps perturbation crosses an op's kink (relu at 0) are\n"
+     "  reported apart as non-smooth, with the layer and step; the rest are judged by\n"
+     "  |analytic - numeric| <= atol + rtol |numeric| (defaults eps 1e-6, atol 1e-5, rtol\n"
+     "  1e-3). Exit 1 when a judged element fails."},
     {"ops", "list every registered op with its formula", cmd_ops, "bptt ops"},
     {"gradflow", "how much gradient reaches each earlier step: table, CSV and SVG", cmd_gradflow,
      "bptt gradflow MODEL.yaml [--weights CKPT] [MODEL.yaml [--weights CKPT]]...\n"
