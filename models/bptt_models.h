@@ -17,6 +17,7 @@
 #include "bptt_netcheck.h"
 #include "bptt_ops.h"
 #include "bptt_optim.h"
+#include "bptt_plugin.h"
 #include "bptt_safetensors.h"
 #include "bptt_tasks.h"
 

@@ -24,7 +24,14 @@ int cli_wants_help(int argc, char **argv);
 extern const cli_command cli_commands[];
 extern const int cli_n_commands;
 
-/* In the float build: re-run argv in bptt-f64 (never returns on success).
+/* --plugin FILE (any command, repeatable): cli_take_plugins takes each out of argv (argv[0]
+ * the command), loads it and keeps its path in cli_plugins; -1 (printed) on a bad one. */
+#define CLI_MAX_PLUGINS 16
+extern const char *cli_plugins[CLI_MAX_PLUGINS];
+extern int cli_n_plugins;
+int cli_take_plugins(int *argc, char **argv);
+
+/* In the float build: re-run argv in bptt-f64 (with the --plugin options it was given) (never returns on success).
  * In the double build: returns -1, meaning "run here". */
 int cli_run_in_f64(int argc, char **argv);
 

@@ -25,15 +25,20 @@ int cli_run_in_f64(int argc, char **argv)
     if (slash)
         *slash = '\0';
     snprintf(path, sizeof path, "%s/bptt-f64", self);
-    char *args[64];
+    char *args[64 + 2 * CLI_MAX_PLUGINS];
     if (argc > 62) {
         cli_error(argv[0], "too many arguments");
         return EXIT_USAGE;
     }
-    args[0] = path;
+    int k = 0;
+    args[k++] = path;
     for (int i = 0; i < argc; i++)
-        args[i + 1] = argv[i];
-    args[argc + 1] = NULL;
+        args[k++] = argv[i];
+    for (int i = 0; i < cli_n_plugins; i++) { /* bptt-f64 reads X.so as X_f64.so */
+        args[k++] = "--plugin";
+        args[k++] = (char *)cli_plugins[i];
+    }
+    args[k] = NULL;
     fflush(stdout);
     execv(path, args);
     cli_error(argv[0], "cannot run %s (the double-precision build, installed beside bptt): %s",

@@ -116,6 +116,8 @@ static void usage(FILE *f)
             BPTT_VERSION, BP_REAL_NAME);
     for (int i = 0; i < cli_n_commands; i++)
         fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
+    fprintf(f, "\nevery command: --plugin LIB.so (repeatable) loads the ops of a shared library\n"
+               "(docs/extending.md)\n");
     fprintf(f, "\nexit status: 0 success, 1 runtime failure, 2 bad input or usage\n");
 }
 
@@ -143,6 +145,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < cli_n_commands; i++) {
         if (strcmp(argv[1], cli_commands[i].name))
             continue;
+        int n = argc - 1;
+        if (cli_take_plugins(&n, argv + 1))
+            return EXIT_USAGE;
+        argc = n + 1;
         if (cli_wants_help(argc - 1, argv + 1)) {
             printf("usage: %s\n\n%s\n", cli_commands[i].usage, cli_commands[i].summary);
             return EXIT_OK;

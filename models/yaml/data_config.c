@@ -22,9 +22,8 @@ static const char *const label_sides[] = {"first", "last"};
 static const char *const headers[] = {"auto", "false", "true"};
 static const char *const target_kinds[] = {"class", "value"};
 
-/* A relative data path is relative to the model file's folder. */
-static bp_status data_path(const bp_yd_node *n, const char *model_path, char *dst, size_t size,
-                           bp_error *err)
+bp_status bp_model_path(const bp_yd_node *n, const char *model_path, char *dst, size_t size,
+                        bp_error *err)
 {
     const char *text;
     TRY(bp_yd_string(n, &text, err));
@@ -46,16 +45,16 @@ static bp_status read_source(const bp_yd_node *n, const char *model_path, bp_fil
                              bp_error *err)
 {
     if (n->kind == BP_YD_SCALAR)
-        return data_path(n, model_path, out->x, sizeof out->x, err);
+        return bp_model_path(n, model_path, out->x, sizeof out->x, err);
     TRY(bp_yd_expect(n, BP_YD_MAP, err));
     TRY(bp_yd_check_keys(n, source_keys, 3, err));
     const bp_yd_node *x, *y, *l = bp_yd_get(n, "lengths");
     TRY(bp_yd_require(n, "x", &x, err));
     TRY(bp_yd_require(n, "y", &y, err));
-    TRY(data_path(x, model_path, out->x, sizeof out->x, err));
-    TRY(data_path(y, model_path, out->y, sizeof out->y, err));
+    TRY(bp_model_path(x, model_path, out->x, sizeof out->x, err));
+    TRY(bp_model_path(y, model_path, out->y, sizeof out->y, err));
     if (l)
-        TRY(data_path(l, model_path, out->lengths, sizeof out->lengths, err));
+        TRY(bp_model_path(l, model_path, out->lengths, sizeof out->lengths, err));
     return BP_OK;
 }
 
@@ -135,6 +134,6 @@ bp_status bp_model_read_data(const bp_yd_node *d, const char *model_path, bp_dat
         return bp_yd_fail(p, BP_ERR_VALUE, err, "'path' is for the chars task; '%s' makes its "
                                                 "own data", tasks[task]);
     if (p)
-        TRY(data_path(p, model_path, out->path, sizeof out->path, err));
+        TRY(bp_model_path(p, model_path, out->path, sizeof out->path, err));
     return BP_OK;
 }

@@ -3,6 +3,7 @@
  * names list the known ones. The schema is documented in docs/models.md. */
 #include "bptt_models.h"
 #include "model_config_internal.h"
+#include "bptt_plugin.h"
 #include "yaml_doc.h"
 
 #include <libgen.h>
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const top_keys[] = {"name", "model", "loss", "data", "train"};
+static const char *const top_keys[] = {"name", "plugins", "model", "loss", "data", "train"};
 static const char *const model_keys[] = {"input", "vocab", "output", "layers", "graph",
                                          "truncate", "recompute"};
 static const char *const layer_keys[] = {"name", "type", "hidden", "size", "activation",
@@ -293,6 +294,27 @@ static uint64_t hash_file(const char *path, const char *const sets[], int n_sets
     return h;
 }
 
+/* plugins: [lib.so, ...] -- loaded (bptt_plugin.h) before the model is read, so that its
+ * graph may name their ops; paths relative to the model file. */
+static bp_status load_plugins(const bp_yd_node *list, const char *model_path, bp_error *err)
+{
+    if (!list)
+        return BP_OK;
+    TRY(bp_yd_expect(list, BP_YD_SEQ, err));
+    for (int i = 0; i < list->n; i++) {
+        char path[BP_PATH_MAX];
+        bp_error e;
+        TRY(bp_model_path(list->items[i], model_path, path, sizeof path, err));
+        size_t len = strlen(path);
+        if (len < 4 || strcmp(path + len - 3, ".so"))
+            return bp_yd_fail(list->items[i], BP_ERR_VALUE, err,
+                              "a plugin is a shared library NAME.so, not '%s'", path);
+        if (bp_plugin_load(path, &e) != BP_OK)
+            return bp_yd_fail(list->items[i], e.status, err, "%s", e.msg);
+    }
+    return BP_OK;
+}
+
 static bp_status read_config(const bp_yd_node *root, bp_model_config *c, bp_error *err)
 {
     TRY(bp_yd_expect(root, BP_YD_MAP, err));
@@ -310,6 +332,7 @@ static bp_status read_config(const bp_yd_node *root, bp_model_config *c, bp_erro
     const bp_yd_node *model, *data;
     TRY(bp_yd_require(root, "model", &model, err));
     TRY(bp_yd_require(root, "data", &data, err));
+    TRY(load_plugins(bp_yd_get(root, "plugins"), c->path, err));
     TRY(read_model(model, c, err));
     TRY(bp_model_read_data(data, c->path, &c->data, err));
     TRY(check_loss(root, &c->data, err));

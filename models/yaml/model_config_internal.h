@@ -19,6 +19,10 @@
 /* Copy a string setting into a fixed buffer, or fail at the node when it is too long. */
 bp_status bp_model_copy_text(const bp_yd_node *n, const char *s, char *dst, size_t size,
                              bp_error *err);
+/* A path setting: a relative one is relative to the model file's folder (one given by
+ * --set, or absolute, as is); fails at the node when empty or too long (data_config.c). */
+bp_status bp_model_path(const bp_yd_node *n, const char *model_path, char *dst, size_t size,
+                        bp_error *err);
 /* An integer setting under key in [lo, hi] (def when absent), as an int or a long. */
 bp_status bp_model_get_int(const bp_yd_node *map, const char *key, long long def, long long lo,
                            long long hi, int *out, bp_error *err);

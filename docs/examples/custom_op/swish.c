@@ -1,21 +1,20 @@
-/* swish.c — an op defined in your own program, used by a model file.
+/* swish.c — an op of your own, as a plugin: every bptt command can then use it.
  *
- * Registers swish(x; beta) = x * sigmoid(beta x) (Ramachandran et al. 2017; SiLU at
- * beta = 1) with the descriptor the built-in ops use, gradient-checks it, then loads
- * swish_rnn.yaml, whose graph form names the op, trains it and prints the loss.
+ * Defines swish(x; beta) = x * sigmoid(beta x) (Ramachandran et al. 2017; SiLU at
+ * beta = 1) with the descriptor the built-in ops use, and the one function a plugin
+ * exports, its registration (BP_PLUGIN_REGISTER). swish_rnn.yaml's graph form names the op.
  *
- * Build against the installed library, in double precision so the gradient check
- * is tight (bptt_f64; use `bptt` for float, where only training makes sense):
- *     cc -std=c11 -O2 swish.c $(pkg-config --cflags --libs bptt_f64) -o swish
- *     ./swish swish_rnn.yaml
- * Exit status: 0 when the op passes its gradient check and training lowers the
- * held-out loss, 1 when not, 2 on an error (which it prints).
+ * Build it against the installed library twice, for bptt (float: training) and for
+ * bptt-f64 (double: gradient checks; it finds libswish_f64.so beside libswish.so):
+ *     cc -std=c11 -O2 -shared -fPIC swish.c $(pkg-config --cflags --libs bptt) -o libswish.so
+ *     cc -std=c11 -O2 -shared -fPIC swish.c $(pkg-config --cflags --libs bptt_f64) -o libswish_f64.so
+ * then use it from any command:
+ *     bptt train swish_rnn.yaml --plugin ./libswish.so
+ *     bptt gradcheck swish_rnn.yaml --plugin ./libswish.so
  */
-#include <bptt_models.h>
+#include <bptt_plugin.h>
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 /* The shape rule: the output has the input's shape; refuse a bad attribute here,
  * before anything is allocated or computed, with a message naming the op. */
@@ -76,95 +75,9 @@ static const bp_op swish_op = {
     .check = {.n_cases = 4, .make_case = swish_case, .lo = -4, .hi = 4},
 };
 
-/* From C, an op is one bp_apply call; a wrapper makes it read like a built-in. */
-static bp_node *swish(bp_tape *t, bp_node *x, double beta)
+/* The registration, which `--plugin ./libswish.so` (or a model file's `plugins:`) runs:
+ * register every op of the plugin and return the first failure. */
+BP_PLUGIN_REGISTER(err)
 {
-    return bp_apply(t, &swish_op, (bp_node *const[]){x}, (const double[]){beta});
-}
-
-/* swish(0.5; 1) on a tape, and its derivative, as a first smoke test. */
-static int try_on_a_tape(bp_error *err)
-{
-    bp_tape *t = bp_tape_new();
-    bp_node *x = bp_tape_input(t, bp_shape1(1), (const bp_real[]){0.5}, true);
-    bp_node *y = swish(t, x, 1.0);
-    if (!y || bp_backward(t, y, err) != BP_OK) {
-        if (!y)
-            *err = *bp_tape_error(t);
-        bp_tape_free(t);
-        return 2;
-    }
-    printf("swish(0.5) = %.6f, d/dx = %.6f\n", (double)y->value[0], (double)x->grad[0]);
-    bp_tape_free(t);
-    return 0;
-}
-
-int main(int argc, char **argv)
-{
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s MODEL.yaml\n", argv[0]);
-        return 2;
-    }
-    bp_error err = {0};
-
-    /* 1. Register: from now on bp_op_find("swish") and model files know the op. */
-    if (bp_op_register(&swish_op, &err) != BP_OK) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        return 2;
-    }
-    if (try_on_a_tape(&err)) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        return 2;
-    }
-
-    /* 2. Gradient-check it on every case its check settings draw. */
-    bp_check_report report;
-    char text[1024];
-    if (bp_gradcheck_op_all(&swish_op, NULL, &report, &err) != BP_OK) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        return 2;
-    }
-    printf("%s\n", bp_check_report_str(&swish_op, &report, text, sizeof text));
-#ifndef BP_DOUBLE
-    printf("(float build: the gradient check is only tight in double, with bptt_f64)\n");
-#endif
-
-    /* 3. Load the model file that names the op, and train it. */
-    bp_model_config *cfg = bp_model_config_load(argv[1], NULL, 0, &err);
-    if (!cfg) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        return 2;
-    }
-    bp_trainer *tr = bp_trainer_new(cfg, &err);
-    long steps = cfg->train.steps;
-    bp_model_config_free(cfg); /* the trainer keeps its own copy */
-    if (!tr) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        return 2;
-    }
-    bp_net_eval before, after;
-    if (bp_trainer_eval(tr, &before, &err) != BP_OK)
-        goto fail;
-    printf("held-out loss before training: %.5f\n", before.loss);
-    for (long s = 1; s <= steps; s++) {
-        double loss;
-        if (bp_trainer_step(tr, &loss, NULL, &err) != BP_OK)
-            goto fail;
-        if (s == 1 || s % (steps / 5 > 0 ? steps / 5 : 1) == 0)
-            printf("step %4ld  training loss %.5f\n", s, loss);
-    }
-    if (bp_trainer_eval(tr, &after, &err) != BP_OK)
-        goto fail;
-    printf("held-out loss after %ld steps: %.5f (%s %.5f)\n", steps, after.loss,
-           after.metric_name, after.metric);
-    bp_trainer_free(tr);
-    if (!report.ok || !(after.loss < before.loss)) {
-        printf("%s\n", !report.ok ? "gradient check FAILED" : "training did not lower the loss");
-        return 1;
-    }
-    return 0;
-fail:
-    fprintf(stderr, "error: %s\n", err.msg);
-    bp_trainer_free(tr);
-    return 2;
+    return bp_op_register(&swish_op, err);
 }
