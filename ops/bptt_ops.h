@@ -110,6 +110,37 @@ bp_status bp_gradcheck_op_all(const bp_op *op, const bp_check_opts *opts, bp_che
  * Writes at most n bytes into buf (cut, always terminated); returns buf. */
 char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, size_t n);
 
+/* ---------------------------------------------------------------- kernel variants */
+
+/* The fused cell ops' loops and bp_vtanh / bp_vsigmoid are compiled once per instruction
+ * set, a *kernel variant*: on x86-64 with gcc "avx512" (x86-64-v4), "avx2" (x86-64-v3)
+ * and "baseline" (the build's flags: SSE2), widest first; elsewhere only "baseline".
+ * Every variant gives the same results, bit for bit. The first kernel call picks the
+ * variant named by the environment variable BPTT_ISA when this CPU runs it, else the
+ * widest it runs (an unknown or unrunnable BPTT_ISA is ignored there: bp_isa_select_env
+ * reports it). Choose one for tests and benchmarks with bp_isa_select; not while
+ * another thread runs ops. */
+int bp_isa_count(void);
+/* Variant i's name, i in [0, bp_isa_count()); NULL outside. */
+const char *bp_isa_name(int i);
+/* Can this CPU run variant i? The last one (baseline) always. */
+bool bp_isa_runnable(int i);
+/* The index of the variant in use (picked now if none is yet). */
+int bp_isa_current(void);
+/* Use the variant of that name; NULL, "" and "auto" mean the widest this CPU runs.
+ * BP_ERR_NAME for an unknown name, BP_ERR_VALUE for a variant this CPU cannot run (the
+ * message lists what it runs); the variant in use is then unchanged. */
+bp_status bp_isa_select(const char *name, bp_error *err);
+/* bp_isa_select(getenv("BPTT_ISA")), the message prefixed "BPTT_ISA=value: ". */
+bp_status bp_isa_select_env(bp_error *err);
+
+/* y = tanh(x) and y = 1 / (1 + exp(-x)) over n elements, in the variant in use (x and y
+ * must not overlap). Float build: within 3 ulp of the correctly rounded result, NaN
+ * gives NaN and +-inf the limits; double build: libm. The fused cell ops use them, and
+ * so may a user's op. */
+void bp_vtanh(const bp_real *x, bp_real *y, size_t n);
+void bp_vsigmoid(const bp_real *x, bp_real *y, size_t n);
+
 BP_API_END
 
 #ifdef __cplusplus

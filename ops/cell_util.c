@@ -52,36 +52,7 @@ void bp_cell_case_state(int gates, int k, bp_rng *rng, bp_check_case *c)
     c->in_shape[1] = bp_shape2(B, H);
 }
 
-BP_KERNEL void bp_cell_sum(const bp_node *x, const bp_node *y, const bp_node *b, size_t r,
-                           size_t j0, size_t m, bp_real *restrict z)
-{
-    size_t w = (size_t)x->shape.dim[1];
-    const bp_real *xr = x->value + r * w + j0;
-    for (size_t j = 0; j < m; j++)
-        z[j] = xr[j];
-    if (y) {
-        const bp_real *yr = y->value + r * w + j0;
-        for (size_t j = 0; j < m; j++)
-            z[j] += yr[j];
-    }
-    if (b) {
-        const bp_real *br = b->value + j0;
-        for (size_t j = 0; j < m; j++)
-            z[j] += br[j];
-    }
-}
-
-BP_KERNEL void bp_cell_accumulate(bp_node *x, bp_node *b, const bp_real *restrict d, size_t r,
-                                  size_t j0, size_t m)
-{
-    if (x->requires_grad) {
-        bp_real *g = x->grad + r * (size_t)x->shape.dim[1] + j0;
-        for (size_t j = 0; j < m; j++)
-            g[j] += d[j];
-    }
-    if (b && b->requires_grad) {
-        bp_real *g = b->grad + j0;
-        for (size_t j = 0; j < m; j++)
-            g[j] += d[j];
-    }
-}
+BP_KERNEL(, bp_cell_sum,
+          (const bp_node *x, const bp_node *y, const bp_node *b, size_t r, size_t j0, size_t m,
+           bp_real *restrict z),
+          (x, y, b, r, j0, m, z))

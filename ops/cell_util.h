@@ -26,11 +26,44 @@ void bp_cell_case_sum(int gates, int n_bias, int k, bp_rng *rng, bp_check_case *
 void bp_cell_case_state(int gates, int k, bp_rng *rng, bp_check_case *c);
 
 /* z[j] = x[r, j0 + j] + y[r, j0 + j] + b[j0 + j] for j < m; x, y (B, W), b a row of W
- * (y or b may be NULL: not added). */
+ * (y or b may be NULL: not added). The kernels inline it (the _body, compiled in their
+ * variant); bp_cell_sum is the same as a function. */
+BP_KERNEL_BODY void bp_cell_sum_body(const bp_node *x, const bp_node *y, const bp_node *b,
+                                     size_t r, size_t j0, size_t m, bp_real *restrict z)
+{
+    size_t w = (size_t)x->shape.dim[1];
+    const bp_real *xr = x->value + r * w + j0;
+    for (size_t j = 0; j < m; j++)
+        z[j] = xr[j];
+    if (y) {
+        const bp_real *yr = y->value + r * w + j0;
+        for (size_t j = 0; j < m; j++)
+            z[j] += yr[j];
+    }
+    if (b) {
+        const bp_real *br = b->value + j0;
+        for (size_t j = 0; j < m; j++)
+            z[j] += br[j];
+    }
+}
 void bp_cell_sum(const bp_node *x, const bp_node *y, const bp_node *b, size_t r, size_t j0,
                  size_t m, bp_real *z);
+
 /* x->grad[r, j0 + j] += d[j] and b->grad[j0 + j] += d[j], each only when it requires grad
- * (b may be NULL). */
-void bp_cell_accumulate(bp_node *x, bp_node *b, const bp_real *d, size_t r, size_t j0, size_t m);
+ * (b may be NULL); inlined into the kernels. */
+BP_KERNEL_BODY void bp_cell_accumulate(bp_node *x, bp_node *b, const bp_real *restrict d,
+                                       size_t r, size_t j0, size_t m)
+{
+    if (x->requires_grad) {
+        bp_real *g = x->grad + r * (size_t)x->shape.dim[1] + j0;
+        for (size_t j = 0; j < m; j++)
+            g[j] += d[j];
+    }
+    if (b && b->requires_grad) {
+        bp_real *g = b->grad + j0;
+        for (size_t j = 0; j < m; j++)
+            g[j] += d[j];
+    }
+}
 
 #endif

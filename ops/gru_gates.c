@@ -12,7 +12,7 @@ static bp_status gru_gates_shape(const bp_node *n, bp_shape *out, bp_error *err)
 }
 
 /* Columns j0 .. j0 + m of each block of row r (m <= BP_CELL_CHUNK). */
-BP_KERNEL static void gru_chunk_forward(bp_node *n, size_t r, size_t j0, size_t m)
+BP_KERNEL_BODY void gru_chunk_forward(bp_node *n, size_t r, size_t j0, size_t m)
 {
     bp_real s[BP_CELL_CHUNK], un[BP_CELL_CHUNK];
     size_t H = (size_t)n->shape.dim[1] / 3;
@@ -20,21 +20,21 @@ BP_KERNEL static void gru_chunk_forward(bp_node *n, size_t r, size_t j0, size_t 
     bp_real *y = n->value + r * 3 * H;
     for (size_t g = 0; g < 2; g++) { /* r and z: sigmoid(a + u) */
         bp_real a[BP_CELL_CHUNK];
-        bp_cell_sum(xw, NULL, bx, r, g * H + j0, m, a);
-        bp_cell_sum(rec, NULL, bh, r, g * H + j0, m, s);
+        bp_cell_sum_body(xw, NULL, bx, r, g * H + j0, m, a);
+        bp_cell_sum_body(rec, NULL, bh, r, g * H + j0, m, s);
         for (size_t j = 0; j < m; j++)
             s[j] += a[j];
         bp_vsigmoid(s, y + g * H + j0, m);
     }
     const bp_real *rg = y + j0;
-    bp_cell_sum(rec, NULL, bh, r, 2 * H + j0, m, un);
-    bp_cell_sum(xw, NULL, bx, r, 2 * H + j0, m, s);
+    bp_cell_sum_body(rec, NULL, bh, r, 2 * H + j0, m, un);
+    bp_cell_sum_body(xw, NULL, bx, r, 2 * H + j0, m, s);
     for (size_t j = 0; j < m; j++)
         s[j] += rg[j] * un[j];
     bp_vtanh(s, y + 2 * H + j0, m);
 }
 
-static void gru_gates_forward(bp_node *n, bp_tape *t)
+BP_KERNEL_BODY void gru_gates_forward_body(bp_node *n, bp_tape *t)
 {
     (void)t;
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1] / 3;
@@ -42,12 +42,13 @@ static void gru_gates_forward(bp_node *n, bp_tape *t)
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK)
             gru_chunk_forward(n, r, j0, H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK);
 }
+BP_KERNEL(static, gru_gates_forward, (bp_node *n, bp_tape *t), (n, t))
 
 /* dn' = dn (1 - n^2):            da_n += dn';  du_n += dn' r
  * dr' = (dr + dn' u_n) r (1 - r):  da_r += dr';  du_r += dr'
  * dz' = dz z (1 - z):             da_z += dz';  du_z += dz'
  * dxw += da, db_x += da and drec += du, db_h += du (biases summed over the batch) */
-BP_KERNEL static void gru_chunk_backward(bp_node *n, size_t r, size_t j0, size_t m)
+BP_KERNEL_BODY void gru_chunk_backward(bp_node *n, size_t r, size_t j0, size_t m)
 {
     bp_real un[BP_CELL_CHUNK], d[BP_CELL_CHUNK], dr[BP_CELL_CHUNK];
     size_t H = (size_t)n->shape.dim[1] / 3;
@@ -55,7 +56,7 @@ BP_KERNEL static void gru_chunk_backward(bp_node *n, size_t r, size_t j0, size_t
     const bp_real *y = n->value + r * 3 * H, *dy = n->grad + r * 3 * H;
     const bp_real *rg = y + j0, *zg = y + H + j0, *ng = y + 2 * H + j0;
     const bp_real *drg = dy + j0, *dzg = dy + H + j0, *dng = dy + 2 * H + j0;
-    bp_cell_sum(rec, NULL, bh, r, 2 * H + j0, m, un);
+    bp_cell_sum_body(rec, NULL, bh, r, 2 * H + j0, m, un);
     for (size_t j = 0; j < m; j++) { /* the n block: d = dn' */
         d[j] = dng[j] * (1 - ng[j] * ng[j]);
         dr[j] = (drg[j] + d[j] * un[j]) * rg[j] * (1 - rg[j]);
@@ -72,13 +73,14 @@ BP_KERNEL static void gru_chunk_backward(bp_node *n, size_t r, size_t j0, size_t
     bp_cell_accumulate(rec, bh, d, r, H + j0, m);
 }
 
-static void gru_gates_backward(bp_node *n)
+BP_KERNEL_BODY void gru_gates_backward_body(bp_node *n)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1] / 3;
     for (size_t r = 0; r < B; r++)
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK)
             gru_chunk_backward(n, r, j0, H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK);
 }
+BP_KERNEL(static, gru_gates_backward, (bp_node *n), (n))
 
 static void gru_gates_case(int k, bp_rng *rng, bp_check_case *c)
 {

@@ -7,7 +7,7 @@ static bp_status gru_h_shape(const bp_node *n, bp_shape *out, bp_error *err)
     return bp_cell_shape_state(n, 3, out, err);
 }
 
-BP_KERNEL static void gru_h_forward(bp_node *n, bp_tape *t)
+BP_KERNEL_BODY void gru_h_forward_body(bp_node *n, bp_tape *t)
 {
     (void)t;
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
@@ -19,9 +19,10 @@ BP_KERNEL static void gru_h_forward(bp_node *n, bp_tape *t)
             h[j] = ng[j] + z[j] * (hp[j] - ng[j]);
     }
 }
+BP_KERNEL(static, gru_h_forward, (bp_node *n, bp_tape *t), (n, t))
 
 /* dz += dh (h_{t-1} - n);  dn += dh (1 - z);  dh_{t-1} += dh z */
-BP_KERNEL static void gru_h_backward(bp_node *n)
+BP_KERNEL_BODY void gru_h_backward_body(bp_node *n)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     bp_node *G = n->in[0], *P = n->in[1];
@@ -42,6 +43,7 @@ BP_KERNEL static void gru_h_backward(bp_node *n)
         }
     }
 }
+BP_KERNEL(static, gru_h_backward, (bp_node *n), (n))
 
 static void gru_h_case(int k, bp_rng *rng, bp_check_case *c)
 {

@@ -7,7 +7,7 @@ static bp_status lstm_c_shape(const bp_node *n, bp_shape *out, bp_error *err)
     return bp_cell_shape_state(n, 4, out, err);
 }
 
-BP_KERNEL static void lstm_c_forward(bp_node *n, bp_tape *t)
+BP_KERNEL_BODY void lstm_c_forward_body(bp_node *n, bp_tape *t)
 {
     (void)t;
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
@@ -19,9 +19,10 @@ BP_KERNEL static void lstm_c_forward(bp_node *n, bp_tape *t)
             c[j] = f[j] * cp[j] + i[j] * g[j];
     }
 }
+BP_KERNEL(static, lstm_c_forward, (bp_node *n, bp_tape *t), (n, t))
 
 /* di += dc g;  df += dc c_{t-1};  dg += dc i;  dc_{t-1} += dc f */
-BP_KERNEL static void lstm_c_backward(bp_node *n)
+BP_KERNEL_BODY void lstm_c_backward_body(bp_node *n)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     bp_node *G = n->in[0], *C = n->in[1];
@@ -45,6 +46,7 @@ BP_KERNEL static void lstm_c_backward(bp_node *n)
         }
     }
 }
+BP_KERNEL(static, lstm_c_backward, (bp_node *n), (n))
 
 static void lstm_c_case(int k, bp_rng *rng, bp_check_case *c)
 {

@@ -16,7 +16,7 @@ static size_t chunk_len(size_t j0, size_t H)
     return left < BP_CELL_CHUNK ? left : BP_CELL_CHUNK;
 }
 
-static void lstm_gates_forward(bp_node *n, bp_tape *t)
+BP_KERNEL_BODY void lstm_gates_forward_body(bp_node *n, bp_tape *t)
 {
     (void)t;
     bp_real z[BP_CELL_CHUNK];
@@ -24,17 +24,18 @@ static void lstm_gates_forward(bp_node *n, bp_tape *t)
     for (size_t r = 0; r < B; r++)
         for (size_t j0 = 0, m; j0 < W; j0 += m) {
             m = chunk_len(j0, H);
-            bp_cell_sum(n->in[0], n->in[1], n->in[2], r, j0, m, z);
+            bp_cell_sum_body(n->in[0], n->in[1], n->in[2], r, j0, m, z);
             if (j0 / H == 2)
                 bp_vtanh(z, n->value + r * W + j0, m);
             else
                 bp_vsigmoid(z, n->value + r * W + j0, m);
         }
 }
+BP_KERNEL(static, lstm_gates_forward, (bp_node *n, bp_tape *t), (n, t))
 
 /* dz = dy y (1 - y) in the sigmoid blocks, dy (1 - y^2) in g;
  * dxw += dz;  drec += dz;  db += dz summed over the batch */
-BP_KERNEL static void lstm_gates_backward(bp_node *n)
+BP_KERNEL_BODY void lstm_gates_backward_body(bp_node *n)
 {
     bp_real dz[BP_CELL_CHUNK];
     size_t B = (size_t)n->shape.dim[0], W = (size_t)n->shape.dim[1], H = W / 4;
@@ -52,6 +53,7 @@ BP_KERNEL static void lstm_gates_backward(bp_node *n)
             bp_cell_accumulate(n->in[1], NULL, dz, r, j0, m);
         }
 }
+BP_KERNEL(static, lstm_gates_backward, (bp_node *n), (n))
 
 static void lstm_gates_case(int k, bp_rng *rng, bp_check_case *c)
 {

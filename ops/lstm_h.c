@@ -8,7 +8,7 @@ static bp_status lstm_h_shape(const bp_node *n, bp_shape *out, bp_error *err)
     return bp_cell_shape_state(n, 4, out, err);
 }
 
-BP_KERNEL static void lstm_h_forward(bp_node *n, bp_tape *t)
+BP_KERNEL_BODY void lstm_h_forward_body(bp_node *n, bp_tape *t)
 {
     (void)t;
     bp_real tc[BP_CELL_CHUNK];
@@ -23,9 +23,10 @@ BP_KERNEL static void lstm_h_forward(bp_node *n, bp_tape *t)
                 h[j] = o[j] * tc[j];
         }
 }
+BP_KERNEL(static, lstm_h_forward, (bp_node *n, bp_tape *t), (n, t))
 
 /* do += dh tanh(c);  dc += dh o (1 - tanh(c)^2) */
-BP_KERNEL static void lstm_h_backward(bp_node *n)
+BP_KERNEL_BODY void lstm_h_backward_body(bp_node *n)
 {
     bp_real tc[BP_CELL_CHUNK];
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
@@ -47,6 +48,7 @@ BP_KERNEL static void lstm_h_backward(bp_node *n)
             }
         }
 }
+BP_KERNEL(static, lstm_h_backward, (bp_node *n), (n))
 
 static void lstm_h_case(int k, bp_rng *rng, bp_check_case *c)
 {

@@ -7,7 +7,7 @@ static bp_status rnn_tanh_shape(const bp_node *n, bp_shape *out, bp_error *err)
     return bp_cell_shape_sum(n, 1, 1, out, err);
 }
 
-static void rnn_tanh_forward(bp_node *n, bp_tape *t)
+BP_KERNEL_BODY void rnn_tanh_forward_body(bp_node *n, bp_tape *t)
 {
     (void)t;
     bp_real z[BP_CELL_CHUNK];
@@ -15,13 +15,14 @@ static void rnn_tanh_forward(bp_node *n, bp_tape *t)
     for (size_t r = 0; r < B; r++)
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK) {
             size_t m = H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK;
-            bp_cell_sum(n->in[0], n->in[1], n->in[2], r, j0, m, z);
+            bp_cell_sum_body(n->in[0], n->in[1], n->in[2], r, j0, m, z);
             bp_vtanh(z, n->value + r * H + j0, m);
         }
 }
+BP_KERNEL(static, rnn_tanh_forward, (bp_node *n, bp_tape *t), (n, t))
 
 /* dz = dh (1 - h^2);  dxw += dz;  drec += dz;  db += dz summed over the batch */
-BP_KERNEL static void rnn_tanh_backward(bp_node *n)
+BP_KERNEL_BODY void rnn_tanh_backward_body(bp_node *n)
 {
     bp_real dz[BP_CELL_CHUNK];
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
@@ -35,6 +36,7 @@ BP_KERNEL static void rnn_tanh_backward(bp_node *n)
             bp_cell_accumulate(n->in[1], NULL, dz, r, j0, m);
         }
 }
+BP_KERNEL(static, rnn_tanh_backward, (bp_node *n), (n))
 
 static void rnn_tanh_case(int k, bp_rng *rng, bp_check_case *c)
 {

@@ -31,7 +31,7 @@ enum { CHUNK = 256 };
 /* e^a = 2^n (1 + p) for a in [-87, 88] (NaN gives NaN through p): a = n ln2 + r with
  * |r| <= ln2 / 2 (round to nearest by the 1.5 * 2^23 trick), p = e^r - 1 by Taylor to
  * r^8 (error < 1e-9 relative). */
-static inline void exp_reduced(float a, float *s, float *p)
+BP_KERNEL_BODY void exp_reduced(float a, float *s, float *p)
 {
     float t = a * 1.44269504f + 12582912.0f;
     float n = t - 12582912.0f;
@@ -48,7 +48,7 @@ static inline void exp_reduced(float a, float *s, float *p)
 }
 
 /* tanh |x| = u / (u + 2) with u = e^(2|x|) - 1; |x| > 9 gives 1 (tanh 9 = 1 - 3e-8). */
-BP_KERNEL void bp_vtanh(const float *restrict x, float *restrict y, size_t n)
+BP_KERNEL_BODY void bp_vtanh_body(const float *restrict x, float *restrict y, size_t n)
 {
     float a[CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
@@ -68,10 +68,14 @@ BP_KERNEL void bp_vtanh(const float *restrict x, float *restrict y, size_t n)
     }
 }
 
-/* sigmoid x = 1 / (1 + E) for x >= 0, E / (1 + E) below, with E = e^-|x| <= 1. */
-BP_KERNEL void bp_vsigmoid(const float *restrict x, float *restrict y, size_t n)
+/* sigmoid x = 1 / (1 + E) for x >= 0, E / (1 + E) below, with E = e^-|x| <= 1, as
+ * q (1 or E) with q = 1 / (1 + E). The choice of 1 or E is arithmetic on neg, 1 or 0
+ * (exact: E 1 + 0 or E 0 + 1), not a branch: GCC will not if-convert a select whose arm
+ * holds a multiply that may trap, so without AVX-512's masks the loop stayed scalar; and
+ * neg is made in the first loop (made in the second, it kept that loop scalar too). */
+BP_KERNEL_BODY void bp_vsigmoid_body(const float *restrict x, float *restrict y, size_t n)
 {
-    float a[CHUNK];
+    float a[CHUNK], neg[CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
         size_t m = n - i0 < CHUNK ? n - i0 : CHUNK;
         const float *xc = x + i0;
@@ -79,15 +83,19 @@ BP_KERNEL void bp_vsigmoid(const float *restrict x, float *restrict y, size_t n)
         for (size_t i = 0; i < m; i++) {
             float v = fabsf(xc[i]);
             a[i] = v > 87.0f ? 87.0f : v; /* e^-87 is still a normal float */
+            neg[i] = xc[i] < 0.0f ? 1.0f : 0.0f;
         }
         for (size_t i = 0; i < m; i++) {
             float s, p;
             exp_reduced(-a[i], &s, &p);
             float e = s + s * p;
-            float q = 1.0f / (1.0f + e), pos = q, neg = e * q;
-            yc[i] = xc[i] >= 0.0f ? pos : neg;
+            float q = 1.0f / (1.0f + e);
+            yc[i] = q * (e * neg[i] + (1.0f - neg[i]));
         }
     }
 }
+
+BP_KERNEL(, bp_vtanh, (const float *restrict x, float *restrict y, size_t n), (x, y, n))
+BP_KERNEL(, bp_vsigmoid, (const float *restrict x, float *restrict y, size_t n), (x, y, n))
 
 #endif

@@ -60,6 +60,28 @@ static int bptt(const char *fmt, ...)
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Exit status of `BPTT_ISA=isa bptt ARGS`, stdout and stderr as bptt() keeps them. */
+static int bptt_isa(const char *isa, const char *args)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "BPTT_ISA=%s %s %s >%s 2>%s </dev/null", isa, BPTT, args,
+             tmp("stdout"), tmp("stderr"));
+    int status = system(cmd);
+    slurp(tmp("stdout"), out, sizeof out);
+    slurp(tmp("stderr"), err_text, sizeof err_text);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Test(cli, bptt_isa_forces_the_kernel_variant_or_is_refused)
+{
+    cr_expect_eq(bptt_isa("sse9", "--version"), 2);
+    cr_expect(strstr(err_text, "BPTT_ISA=sse9: unknown kernel variant 'sse9'"), "%s", err_text);
+    cr_expect_eq(bptt_isa("baseline", "bench kernels --reps 1 --warmup 0 --size 8x2x1"), 0,
+                 "%s", err_text);
+    cr_expect(strstr(out, "kernel variant baseline") && strstr(out, "lstm_gates bwd") &&
+              strstr(out, "sigmoid / tanh"), "%s", out);
+}
+
 #define SMALL "--set data.steps=8 --set model.layers[0].hidden=8 --set train.batch=4 " \
               "--set train.eval_batch=8"
 

@@ -80,15 +80,7 @@ void bench_cpu(char *model, size_t n, const char **isa)
     if (f)
         fclose(f);
     snprintf(model, n, "%s (family %s, model %s, stepping %s)", name, family, mod, stepping);
-    *isa = "baseline";
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(BP_NO_CLONES) /* as BP_KERNEL's clones are picked (ops/vmath.h) */
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4"))
-        *isa = "x86-64-v4 (AVX-512)";
-    else if (__builtin_cpu_supports("x86-64-v3"))
-        *isa = "x86-64-v3 (AVX2)";
-#endif
+    *isa = bp_isa_name(bp_isa_current());
 }
 
 /* ---------------------------------------------------------------- the trainer */

@@ -32,8 +32,8 @@ typedef struct bench_cfg {
 void bench_model_config(const bench_cfg *c, int threads, bp_model_config *m, bp_layer_spec *l);
 
 /* The CPU for a bench's header: /proc/cpuinfo's model name (with its family, model and
- * stepping: a VM may hide the name), and the variant the BP_KERNEL loops (ops/vmath.h)
- * run: "x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2)", "baseline". */
+ * stepping: a VM may hide the name), and the kernel variant in use (bp_isa_current):
+ * "avx512", "avx2", "baseline". */
 void bench_cpu(char *model, size_t n, const char **isa);
 
 /* One sgemm call as the tape made it (row-major CBLAS arguments). */
@@ -112,6 +112,9 @@ int bench_memory_child(int argc, char **argv);
 /* The data path (bench_data.c): a 100 MB safetensors set loaded and a 100 MB CSV set
  * parsed (MB/s), and W1's step with file data against the generator's ("data": {...}). */
 int bench_data(const bench_opts *o);
+/* ns per element of the vectorised kernels in every variant this CPU runs
+ * (bench_kernels.c; "kernels": {...}). */
+int bench_kernels(const bench_opts *o);
 
 /* Run the program at path with argv in a child process, its stdout into out (cut to
  * size, terminated). EXIT_OK when it exited 0; errors are printed. */

@@ -186,7 +186,7 @@ static double load_average(void)
 }
 
 static const char bench_usage[] =
-    "bptt bench [steps|memory|tcurve|recompute|data|tape|all] [--threads 1|2] [--json]\n"
+    "bptt bench [steps|memory|tcurve|recompute|data|kernels|tape|all] [--threads 1|2] [--json]\n"
     "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
     "           [--max-T N]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
@@ -197,8 +197,11 @@ static const char bench_usage[] =
     "  data    MB/s of loading a 100 MB safetensors set and parsing a 100 MB CSV set (in a\n"
     "          temporary folder, removed after), and W1's step (--cell, --size) with\n"
     "          batches from the file against the generator's, on 1 thread\n"
+    "  kernels ns per element of the vectorised kernels (tanh, sigmoid, each fused cell op's\n"
+    "          forward and backward) in every kernel variant this CPU runs, against the\n"
+    "          baseline variant (--size sets H and B; BPTT_ISA picks the variant of the rest)\n"
     "  tape    the autodiff core's overheads\n"
-    "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute, data\n"
+    "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute, data, kernels\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
     "               serial part plus the longest worker's share (the wall time on idle\n"
     "               cores), which other processes on a busy machine do not inflate";
@@ -272,10 +275,10 @@ int cmd_bench(int argc, char **argv)
     const char *what = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
     bool known = !strcmp(what, "tape") || !strcmp(what, "steps") || !strcmp(what, "memory") ||
                  !strcmp(what, "tcurve") || !strcmp(what, "recompute") || !strcmp(what, "data") ||
-                 !strcmp(what, "all") || !*what;
+                 !strcmp(what, "kernels") || !strcmp(what, "all") || !*what;
     if (!known) {
         cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tcurve, recompute, "
-                  "data, tape, all", what);
+                  "data, kernels, tape, all", what);
         return EXIT_USAGE;
     }
     bench_opts o;
@@ -293,6 +296,7 @@ int cmd_bench(int argc, char **argv)
     bool tcurve = !strcmp(what, "tcurve") || !strcmp(what, "all");
     bool recompute = !strcmp(what, "recompute") || !strcmp(what, "all");
     bool data = !strcmp(what, "data") || !strcmp(what, "all");
+    bool kernels = !strcmp(what, "kernels") || !strcmp(what, "all");
     if (tape && o.json) {
         cli_error("bench", "tape has no --json output");
         return EXIT_USAGE;
@@ -301,11 +305,14 @@ int cmd_bench(int argc, char **argv)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (o.json)
         printf("{\"precision\": \"%s\", \"blas\": \"%s\", \"blas_core\": \"%s\", \"reps\": %d, "
-               "\"warmup\": %d, \"clock\": \"%s\", \"load_average\": %.2f, \"cpus\": %ld,\n",
+               "\"warmup\": %d, \"clock\": \"%s\", \"load_average\": %.2f, \"cpus\": %ld, "
+               "\"kernel_variant\": \"%s\",\n",
                BP_REAL_NAME, openblas_get_config(), openblas_get_corename(), o.reps, o.warmup,
-               o.cpu_clock ? "critical_path_thread_cpu" : "wall", load, cpus);
+               o.cpu_clock ? "critical_path_thread_cpu" : "wall", load, cpus,
+               bp_isa_name(bp_isa_current()));
     else if (!tape)
-        printf("bptt bench (%s; %s; core %s; load average %.2f on %ld CPUs%s)\n", BP_REAL_NAME,
+        printf("bptt bench (%s; kernel variant %s; %s; core %s; load average %.2f on %ld "
+               "CPUs%s)\n", BP_REAL_NAME, bp_isa_name(bp_isa_current()),
                openblas_get_config(), openblas_get_corename(), load, cpus,
                load > 0.5 ? ": other work is running, wall times will be noisy (see --cpu-clock)"
                           : "");
@@ -345,6 +352,13 @@ int cmd_bench(int argc, char **argv)
         if (!o.json && (steps || memory || tcurve || recompute))
             printf("\n");
         rc = bench_data(&o);
+        if (o.json && kernels)
+            printf(",\n");
+    }
+    if (!rc && kernels) {
+        if (!o.json && (steps || memory || tcurve || recompute || data))
+            printf("\n");
+        rc = bench_kernels(&o);
     }
     if (o.json)
         printf("\n}\n");

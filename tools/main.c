@@ -38,8 +38,8 @@ const cli_command cli_commands[] = {
     {"grads", "write the loss and every parameter's gradient for one batch", cmd_grads,
      "bptt grads MODEL.yaml --weights W --batch B --out G.safetensors"},
     {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
-     "bptt bench [steps|memory|tcurve|recompute|data|tape|all] [--threads 1|2] [--json]\n"
-     "           [--cpu-clock]"},
+     "bptt bench [steps|memory|tcurve|recompute|data|kernels|tape|all] [--threads 1|2]\n"
+     "           [--json] [--cpu-clock]"},
     {"gradcheck", "check gradients against finite differences, in double precision",
      cmd_gradcheck,
      "bptt gradcheck MODEL.yaml [--weights W] [--batch B.safetensors | --batch-size N]\n"
@@ -137,6 +137,13 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return EXIT_OK;
+    }
+    /* BPTT_ISA forces a kernel variant (docs/benchmarks.md): one this CPU cannot run, or
+     * an unknown name, is refused before any command runs */
+    bp_error isa_err;
+    if (bp_isa_select_env(&isa_err) != BP_OK) {
+        fprintf(stderr, "bptt: %s\n", isa_err.msg);
+        return EXIT_USAGE;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("bptt %s (%s)\n", BPTT_VERSION, BP_REAL_NAME);

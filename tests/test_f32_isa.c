@@ -1,0 +1,146 @@
+/* test_f32_isa.c — kernel variants (bp_isa_*): names and refusals, BPTT_ISA honoured, and
+ * every variant this CPU runs giving the baseline's results bit for bit — bp_vtanh,
+ * bp_vsigmoid, and each fused cell op's forward and backward. (The accuracy and gradient
+ * tests run once per variant too: tests/CMakeLists.txt, isa_exec.) */
+#include "bptt_ops.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int baseline(void)
+{
+    return bp_isa_count() - 1;
+}
+
+Test(isa, names_and_refusals)
+{
+    int n = bp_isa_count();
+    cr_assert(n >= 1);
+    cr_expect_str_eq(bp_isa_name(baseline()), "baseline");
+    cr_expect(bp_isa_runnable(baseline()));
+    cr_expect_null(bp_isa_name(n));
+    cr_expect_null(bp_isa_name(-1));
+    cr_expect(!bp_isa_runnable(n));
+    bp_error err;
+    cr_expect_eq(bp_isa_select("sse9", &err), BP_ERR_NAME);
+    cr_expect(strstr(err.msg, "'sse9'") && strstr(err.msg, "baseline"), "%s", err.msg);
+    for (int i = 0; i < n; i++) {
+        bp_status st = bp_isa_select(bp_isa_name(i), &err);
+        if (bp_isa_runnable(i)) {
+            cr_expect_eq(st, BP_OK, "%s: %s", bp_isa_name(i), err.msg);
+            cr_expect_eq(bp_isa_current(), i);
+        } else {
+            cr_expect_eq(st, BP_ERR_VALUE, "%s", bp_isa_name(i));
+            cr_expect(strstr(err.msg, "CPU lacks"), "%s", err.msg);
+        }
+    }
+    cr_expect_eq(bp_isa_select("auto", &err), BP_OK);
+    int widest = 0;
+    while (!bp_isa_runnable(widest))
+        widest++;
+    cr_expect_eq(bp_isa_current(), widest, "auto is the widest runnable variant");
+}
+
+/* The first kernel call takes BPTT_ISA's variant (the per-variant ctest entries set it). */
+Test(isa, environment_variable_is_honoured)
+{
+    const char *env = getenv("BPTT_ISA");
+    bp_error err;
+    cr_expect_eq(bp_isa_select_env(&err), BP_OK, "%s", err.msg);
+    if (env && *env && strcmp(env, "auto"))
+        cr_expect_str_eq(bp_isa_name(bp_isa_current()), env);
+}
+
+/* The same bits, or NaN both (a NaN's payload may follow the operands' order). */
+static bool same(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&a[i], &b[i], sizeof *a) && !(isnan(a[i]) && isnan(b[i])))
+            return false;
+    return true;
+}
+
+static void fill(bp_real *x, size_t n, unsigned seed)
+{
+    bp_rng r;
+    bp_rng_seed(&r, seed);
+    bp_fill_uniform(x, n, -6, 6, &r);
+}
+
+Test(isa, array_kernels_agree_bit_for_bit)
+{
+    enum { N = 3001 }; /* a vector body, the chunks' seams and a scalar tail */
+    static float x[N], want_t[N], want_s[N], t[N], s[N];
+    fill(x, N, 1);
+    x[0] = -0.0f, x[1] = INFINITY, x[2] = -INFINITY, x[3] = NAN, x[4] = 100, x[5] = -100;
+    cr_assert_eq(bp_isa_select("baseline", NULL), BP_OK);
+    bp_vtanh(x, want_t, N);
+    bp_vsigmoid(x, want_s, N);
+    for (int v = 0; v < bp_isa_count(); v++) {
+        if (!bp_isa_runnable(v))
+            continue;
+        bp_isa_select(bp_isa_name(v), NULL);
+        bp_vtanh(x, t, N);
+        bp_vsigmoid(x, s, N);
+        cr_expect(same(t, want_t, N), "tanh differs in %s", bp_isa_name(v));
+        cr_expect(same(s, want_s, N), "sigmoid differs in %s", bp_isa_name(v));
+    }
+}
+
+/* op forward and backward on fixed inputs in variant v: the output and every input's grad
+ * copied into out (out_n floats), returned count. */
+static size_t run_op(const bp_op *op, int gates, int v, float *out, size_t out_n)
+{
+    int B = 3, H = 37; /* odd: vector bodies and tails */
+    bp_isa_select(bp_isa_name(v), NULL);
+    bp_tape *t = bp_tape_new();
+    bp_node *in[BP_MAX_INPUTS] = {0};
+    for (int i = 0; i < op->n_in; i++) {
+        bp_shape s = i < 2 ? bp_shape2(B, i == 1 && op->n_in == 2 ? H : gates * H)
+                           : bp_shape1(gates * H);
+        in[i] = bp_leaf_new(s, true, NULL);
+        cr_assert_not_null(in[i]);
+        fill(in[i]->value, in[i]->size, 10u + (unsigned)i);
+    }
+    bp_node *y = bp_apply(t, op, in, NULL);
+    cr_assert_not_null(y, "%s: %s", op->name, bp_tape_error(t)->msg);
+    float *dy = malloc(y->size * sizeof *dy);
+    fill(dy, y->size, 99);
+    y->grad = dy;
+    op->backward(y);
+    size_t k = 0;
+    for (size_t j = 0; j < y->size && k < out_n; j++)
+        out[k++] = y->value[j];
+    for (int i = 0; i < op->n_in; i++)
+        for (size_t j = 0; j < in[i]->size && k < out_n; j++)
+            out[k++] = in[i]->grad[j];
+    y->grad = NULL;
+    free(dy);
+    bp_tape_free(t);
+    for (int i = 0; i < op->n_in; i++)
+        bp_leaf_free(in[i]);
+    return k;
+}
+
+Test(isa, cell_ops_agree_bit_for_bit)
+{
+    static const struct { const char *name; int gates; } cells[] = {
+        {"rnn_tanh", 1}, {"rnn_relu", 1}, {"lstm_gates", 4}, {"lstm_c", 4},
+        {"lstm_h", 4},   {"gru_gates", 3}, {"gru_h", 3}};
+    enum { MAX = 4096 };
+    static float want[MAX], got[MAX];
+    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
+        const bp_op *op = bp_op_find(cells[c].name);
+        cr_assert_not_null(op, "%s", cells[c].name);
+        size_t n = run_op(op, cells[c].gates, baseline(), want, MAX);
+        for (int v = 0; v < baseline(); v++) {
+            if (!bp_isa_runnable(v))
+                continue;
+            cr_expect_eq(run_op(op, cells[c].gates, v, got, MAX), n);
+            cr_expect(same(got, want, n), "%s differs in %s", op->name,
+                      bp_isa_name(v));
+        }
+    }
+}
