@@ -4,6 +4,8 @@
  * then `bptt gradcheck`'s options and exit statuses. */
 #include "bptt_models.h"
 
+#include "test_run_bptt.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <math.h>
@@ -191,21 +193,6 @@ Test(netcheck, a_wrong_backward_fails_every_shipped_model_that_uses_it, .timeout
 
 /* ---------------------------------------------------------------- the command line */
 
-static char out[1 << 16];
-
-static int bptt(const char *args)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s/bptt %s 2>&1 </dev/null",
-             BPTT_BINARY_DIR, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 Test(netcheck_cli, the_default_model_passes_and_says_where_it_is_not_smooth)
 {
     cr_expect_eq(bptt("gradcheck " MODELS "irnn_adding.yaml --set data.steps=5"), 0, "%s", out);
@@ -226,10 +213,10 @@ Test(netcheck_cli, sample_weights_batch_and_tolerances)
     snprintf(cmd, sizeof cmd, "train " MODELS "irnn_adding.yaml --steps 20 --set data.steps=5 "
              "--quiet --out %s/w.safetensors && %s/bptt batch " MODELS "irnn_adding.yaml "
              "--set data.steps=5 --size 3 --out %s/b.safetensors", tmp, BPTT_BINARY_DIR, tmp);
-    cr_assert_eq(bptt(cmd), 0, "%s", out);
+    cr_assert_eq(bptt("%s", cmd), 0, "%s", out);
     snprintf(cmd, sizeof cmd, "gradcheck " MODELS "irnn_adding.yaml --set data.steps=5 "
              "--weights %s/w.safetensors --batch %s/b.safetensors --eps 1e-7", tmp, tmp);
-    cr_expect_eq(bptt(cmd), 0, "%s", out);
+    cr_expect_eq(bptt("%s", cmd), 0, "%s", out);
     cr_expect(strstr(out, "batch 3, T = 5") && strstr(out, "w.safetensors"), "%s", out);
     /* tolerances nothing meets: every judged element fails, exit 1 */
     cr_expect_eq(bptt("gradcheck " MODELS "tanh_adding.yaml --set data.steps=5 --sample 3 "

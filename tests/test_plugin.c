@@ -5,6 +5,8 @@
  * types, and tests/plugins/bad.c three ways. */
 #include "bptt_models.h"
 
+#include "test_run_bptt.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,25 +16,6 @@
 #define PLUGINS BPTT_BINARY_DIR "/plugins/"
 #define SWISH PLUGINS "libswish.so"
 #define SWISH_YAML BPTT_SOURCE_DIR "/docs/examples/custom_op/swish_rnn.yaml"
-
-static char out[1 << 16];
-
-static int bptt(const char *fmt, ...)
-{
-    char args[2048], cmd[3072];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 %s/bptt %s 2>&1 </dev/null",
-             BPTT_BINARY_DIR, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 Test(plugin, every_command_sees_the_ops)
 {
