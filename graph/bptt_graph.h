@@ -329,7 +329,9 @@ void bp_batch_step(const bp_batch *b, int t, bp_real *dst);
 
 /* ---------------------------------------------------------------- random numbers */
 
-/* xoshiro256**: the same seed gives bit-identical streams on every machine. */
+/* xoshiro256**: the same seed gives bit-identical streams on every machine. The
+ * all-zero state (bp_rng_seed never makes it) gives only zeros; bp_rng_below does not
+ * loop on it. */
 struct bp_rng {
     uint64_t s[4];
 };

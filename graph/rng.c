@@ -52,12 +52,15 @@ double bp_rng_normal(bp_rng *r)
 
 uint32_t bp_rng_below(bp_rng *r, uint32_t n)
 {
-    /* Lemire's multiply-shift with rejection: unbiased */
+    /* Lemire's multiply-shift with rejection: unbiased. A draw is rejected with
+     * probability below 1/2, so 64 rejections in a row (p < 2^-64) only happen to a
+     * broken state: the all-zero one, which gives zeros forever; then the draw stands
+     * instead of spinning. */
     uint64_t m = (uint64_t)(uint32_t)(bp_rng_next(r) >> 32) * n;
     uint32_t low = (uint32_t)m;
     if (low < n) {
         uint32_t threshold = (uint32_t)(-n) % n;
-        while (low < threshold) {
+        for (int tries = 0; low < threshold && tries < 64; tries++) {
             m = (uint64_t)(uint32_t)(bp_rng_next(r) >> 32) * n;
             low = (uint32_t)m;
         }

@@ -146,10 +146,28 @@ long bp_trainer_steps_done(const bp_trainer *tr);
  * model's name, the step and the model file's hash. Written atomically; a failed
  * write (BP_ERR_IO naming the path) leaves any existing file untouched. */
 bp_status bp_trainer_save(const bp_trainer *tr, const char *path, bp_error *err);
+/* Would one forward (and, with backward, one backward) of a batch of `batch` sequences
+ * of `steps` steps fit in train.max_memory_mb? The same estimate bp_trainer_new makes of
+ * a training run (docs/robustness.md), for batches that come from elsewhere: a batch
+ * file (bptt eval, grads, gradflow --batch) or a --size. BP_ERR_VALUE "model too large:
+ * a forward of 8 sequences of 1000000 steps needs about N MiB, more than
+ * train.max_memory_mb = 4096; ..." before anything is allocated. */
+bp_status bp_trainer_check_batch(bp_trainer *tr, int batch, int steps, bool backward,
+                                 bp_error *err);
+/* Could bp_trainer_save write a checkpoint at path? Everything a save decides, checked
+ * now, before a long run, without writing it: every tensor name (a parameter named like
+ * the trainer's "trainer.step" or the optimizer's "adam.m.X", a control character:
+ * BP_ERR_NAME), and the path as bp_file_check_output checks it (absent or a regular
+ * file, a name of at most 255 bytes, a folder that takes a new file: BP_ERR_IO). The
+ * message names the path. */
+bp_status bp_trainer_check_save(const bp_trainer *tr, const char *path, bp_error *err);
 /* Load a checkpoint written by bp_trainer_save (or weights alone: a file holding
  * just the parameters, as `bptt init` writes). Shapes are checked against the model;
  * a file that is missing a parameter, has a wrong shape or is damaged changes
  * nothing. With weights_only the optimizer state and step are left as they are.
+ * Every loaded value is checked: parameters and optimizer state finite, Adam's and
+ * RMSprop's means of squares not negative, the data stream's state not all zeros
+ * (BP_ERR_VALUE naming the file, tensor and element).
  * Errors: those of bp_st_load (BP_ERR_IO, BP_ERR_PARSE), a missing tensor
  * (BP_ERR_NAME), a wrong shape (BP_ERR_SHAPE), each naming the file and tensor. */
 bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, bp_error *err);

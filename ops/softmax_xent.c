@@ -33,14 +33,15 @@ static void xent_forward(bp_node *n, bp_tape *t)
         const bp_real *z = X(n)->value + (size_t)b * C;
         bp_real *pb = p + (size_t)b * C;
         bp_real target = Y(n)->value[b];
-        int cls = (int)target;
         if (target == -1)
             continue;
-        if (!(target >= 0 && target < C) || (bp_real)cls != target) {
+        /* the range first: converting a NaN, an infinity or 1e30 to int is undefined */
+        if (!(target >= 0 && target < C) || (bp_real)(int)target != target) {
             bp_tape_fail(t, BP_ERR_VALUE, "softmax_xent: target %g in row %d is not a class in [0, %d)",
                          (double)target, b, C);
             return;
         }
+        int cls = (int)target;
         bp_real m = z[0];
         for (int c = 1; c < C; c++)
             m = z[c] > m ? z[c] : m;

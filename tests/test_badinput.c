@@ -318,9 +318,9 @@ Test(badinput, text_files_batches_and_task_settings)
     write_bytes(tmp("binary.txt"), binary, sizeof binary);
     expect_run(2, "chars task: 'binary.txt' looks binary (a NUL byte at offset 7); give a text file",
                "summary %s --set data.path=binary.txt", MODEL("char_lstm"));
-    expect_run(2, "chars task: cannot open 'missing.txt': No such file or directory",
+    expect_run(2, "chars task: missing.txt: cannot open: No such file or directory",
                "summary %s --set data.path=missing.txt", MODEL("char_lstm"));
-    expect_run(2, "chars task: cannot read '/tmp': Is a directory",
+    expect_run(2, "chars task: /tmp: is a directory",
                "summary %s --set data.path=/tmp", MODEL("char_lstm"));
     write_text(tmp("short.txt"), "tiny text\n");
     expect_run(2, "chars task: 'short.txt' has 10 bytes, shorter than T + 1 = 65",
@@ -342,8 +342,8 @@ Test(badinput, text_files_batches_and_task_settings)
     /* batches that do not fit the model or are not batches */
     cr_assert_eq(bptt("batch %s --set data.steps=2 --size 2 --out copy.st", MODEL("gru_copy")), 0,
                  "%s", err_text);
-    expect_run(2, "the batch holds token ids; the net reads feature vectors",
-               "eval %s " TINY " --batch copy.st", MODEL("tanh_adding"));
+    expect_run(2, "bptt eval: copy.st: the batch's targets are class ids; the model predicts "
+                  "values", "eval %s " TINY " --batch copy.st", MODEL("tanh_adding"));
     cr_assert_eq(bptt("train %s " TINY " --steps 1 --quiet --out ck.st", MODEL("tanh_adding")),
                  0, "%s", err_text);
     expect_run(2, "ck.st: unexpected tensor", "eval %s " TINY " --batch ck.st",
@@ -369,13 +369,14 @@ static void expect_no_leftovers(void)
 
 Test(badinput, unwritable_outputs)
 {
-    expect_run(1, "/nonexistent/w.st: cannot write (creating a temporary file in /nonexistent): "
-                  "No such file or directory",
+    /* every command checks its outputs before it works: exit 2 */
+    expect_run(2, "bptt init: cannot write the output /nonexistent/w.st: No such file or directory",
                "init %s " TINY " --out /nonexistent/w.st", MODEL("tanh_adding"));
-    expect_run(1, "cannot write (creating a temporary file in /etc/passwd): Not a directory",
+    expect_run(2, "bptt init: cannot write the output /etc/passwd/w.st: Not a directory",
                "init %s " TINY " --out /etc/passwd/w.st", MODEL("tanh_adding"));
     cr_assert_eq(mkdir(tmp("sub"), 0755), 0);
-    expect_run(1, "cannot write", "batch %s " TINY " --out sub", MODEL("tanh_adding"));
+    expect_run(2, "bptt batch: cannot write the output sub: it is a directory",
+               "batch %s " TINY " --out sub", MODEL("tanh_adding"));
     /* training learns of a bad --out before it spends any time */
     expect_run(2, "cannot write the checkpoint /nonexistent/c.st: No such file or directory",
                "train %s " TINY " --steps 2 --out /nonexistent/c.st", MODEL("tanh_adding"));
@@ -418,14 +419,16 @@ Test(badinput, a_full_disk_destroys_no_existing_file)
                   runs[r][0]);
         free(after);
     }
-    /* grads: a real batch, so the failure is the write */
+    /* grads: a real batch, so the failure is the write (over another existing file: its
+     * own --weights is an input, which it may not overwrite) */
     cr_assert_eq(bptt("batch %s " TINY " --out b.st", model), 0, "%s", err_text);
+    write_bytes(tmp("g.st"), before, n);
     const char *grads[] = {"grads", model, TINY_ARGV, "--weights", "ck.st", "--batch", "b.st",
-                           "--out", "ck.st", NULL};
+                           "--out", "g.st", NULL};
     cr_expect_eq(bptt_fsize(512, grads), 1, "%s", err_text);
-    cr_expect(strstr(err_text, "ck.st: cannot write: File too large"), "%s", err_text);
-    after = read_bytes(tmp("ck.st"), &m);
-    cr_expect(after && m == n && memcmp(before, after, n) == 0, "grads changed the checkpoint");
+    cr_expect(strstr(err_text, "g.st: cannot write: File too large"), "%s", err_text);
+    after = read_bytes(tmp("g.st"), &m);
+    cr_expect(after && m == n && memcmp(before, after, n) == 0, "grads changed its output file");
     free(after);
     /* the log: a runtime failure, reported */
     const char *logged[] = {"train", model, TINY_ARGV, "--steps", "200", "--quiet", "--log",

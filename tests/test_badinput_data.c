@@ -82,7 +82,7 @@ Test(data_cli, a_classifier_on_a_csv_trains_evaluates_and_predicts)
     /* the output may not be an input of the run */
     size_t n0 = 0, n1 = 0;
     unsigned char *before = read_bytes(tmp("seqs.csv"), &n0);
-    expect_run(2, "the output is also an input",
+    expect_run(2, "bptt predict: --out seqs.csv is --input seqs.csv, an input of this run: refusing to overwrite it; choose another path",
                "predict m.yaml --weights ck.safetensors --input seqs.csv --out seqs.csv");
     unsigned char *after = read_bytes(tmp("seqs.csv"), &n1);
     cr_expect(n0 == n1 && !memcmp(before, after, n0), "seqs.csv changed");

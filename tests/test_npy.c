@@ -481,6 +481,6 @@ Test(mapped_file, maps_the_bytes_and_an_empty_file)
     bp_unmap_file(m);
     bp_unmap_file(NULL);
     cr_expect_null(bp_map_file("/dev/zero", &err));
-    cr_expect_str_eq(err.msg, "/dev/zero: not a regular file");
+    cr_expect_str_eq(err.msg, "/dev/zero: not a regular file (a character device)");
     cr_expect_null(bp_map_file(tmpdir, NULL));
 }

@@ -293,7 +293,7 @@ Test(tasks, chars_errors_name_the_path)
 {
     char path[64];
     expect_chars_error("/nonexistent/dir/text.txt", 10, BP_ERR_IO, "cannot open");
-    expect_chars_error("/tmp", 10, BP_ERR_IO, "cannot read");
+    expect_chars_error("/tmp", 10, BP_ERR_IO, "/tmp: is a directory");
 
     tmpfile_with(path, "", 0);
     expect_chars_error(path, 10, BP_ERR_VALUE, "is empty");

@@ -2,6 +2,7 @@
 #include "args.h"
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,19 @@ const char *args_value(const char *cmd, int argc, char **argv, int i)
         return NULL;
     }
     return argv[i + 1];
+}
+
+int args_int(const char *cmd, const char *opt, const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*end || !v[0] || isspace((unsigned char)v[0]) || errno || n < lo || n > hi) {
+        cli_error(cmd, "%s takes a whole number from %d to %d, not '%s'", opt, lo, hi, v);
+        return -1;
+    }
+    *out = (int)n;
+    return 0;
 }
 
 static int add_set(const char *cmd, model_args *a, const char *set)
@@ -126,6 +140,22 @@ bp_trainer *args_trainer(const char *cmd, const bp_model_config *c, const char *
     return tr;
 }
 
+int args_check_batch(const char *cmd, bp_trainer *tr, const char *source, const bp_batch *b,
+                     int batch, int steps, bool backward)
+{
+    bool model_classes = bp_target_is_class(bp_task_target(bp_trainer_task(tr)));
+    if (b && bp_target_is_class(b->target) != model_classes) {
+        cli_error(cmd, "%s: the batch's targets are %s; the model predicts %s", source,
+                  model_classes ? "values" : "class ids", model_classes ? "classes" : "values");
+        return -1;
+    }
+    bp_error err = {0};
+    if (bp_trainer_check_batch(tr, b ? b->B : batch, b ? b->T : steps, backward, &err) == BP_OK)
+        return 0;
+    cli_error(cmd, "%s: %s", source, err.msg);
+    return -1;
+}
+
 int args_check_output(const char *cmd, const char *what, const char *path)
 {
     struct stat st;
@@ -134,19 +164,60 @@ int args_check_output(const char *cmd, const char *what, const char *path)
         cli_error(cmd, "cannot write the %s %s: it is a directory", what, path);
         return -1;
     }
-    const char *slash = strrchr(path, '/');
-    char probe[4096];
-    if (snprintf(probe, sizeof probe, "%.*s.bptt-probe-XXXXXX", slash ? (int)(slash - path + 1) : 0,
-                 path) >= (int)sizeof probe) {
-        cli_error(cmd, "cannot write the %s %s: the path is too long", what, path);
-        return -1;
+    bp_error err = {0};
+    if (bp_file_check_output(path, &err) == BP_OK)
+        return 0;
+    /* "PATH: cannot write: why" said as "cannot write the WHAT PATH: why" */
+    const char *why = err.msg;
+    if (!strncmp(why, path, n) && !strncmp(why + n, ": cannot write: ", 16))
+        why += n + 16;
+    cli_error(cmd, "cannot write the %s %s: %s", what, path, why);
+    return -1;
+}
+
+/* The files a model file reads besides itself: data.path, data.train, data.valid. */
+static int data_inputs(const bp_model_config *c, args_file *in, int cap)
+{
+    const bp_file_source *src[] = {&c->data.files.train, &c->data.files.valid};
+    int n = 0;
+    if (c->data.path[0] && n < cap)
+        in[n++] = (args_file){"the data file", c->data.path};
+    for (int i = 0; i < 2; i++) {
+        const char *paths[] = {src[i]->x, src[i]->y, src[i]->lengths};
+        for (int j = 0; j < 3; j++)
+            if (paths[j][0] && n < cap)
+                in[n++] = (args_file){"a data file", paths[j]};
     }
-    int fd = mkstemp(probe);
-    if (fd < 0) {
-        cli_error(cmd, "cannot write the %s %s: %s", what, path, strerror(errno));
-        return -1;
+    return n;
+}
+
+int args_check_distinct(const char *cmd, const bp_model_config *c, const args_file *inputs,
+                        const args_file *outputs)
+{
+    args_file all[48];
+    int n = 0;
+    if (c)
+        all[n++] = (args_file){"the model file", c->path};
+    if (c)
+        n += data_inputs(c, all + n, 7);
+    for (const args_file *f = inputs; f && f->what && n < 48; f++)
+        if (f->path)
+            all[n++] = *f;
+    for (const args_file *o = outputs; o && o->what; o++) {
+        for (int i = 0; o->path && i < n; i++) {
+            if (!bp_file_same(o->path, all[i].path))
+                continue;
+            cli_error(cmd, "%s %s is %s %s, an input of this run: refusing to overwrite it; "
+                      "choose another path", o->what, o->path, all[i].what, all[i].path);
+            return -1;
+        }
+        for (const args_file *p = outputs; o->path && p < o; p++) {
+            if (!p->path || (strcmp(o->path, p->path) && !bp_file_same(o->path, p->path)))
+                continue;
+            cli_error(cmd, "%s %s and %s %s are the same file: choose two paths", p->what,
+                      p->path, o->what, o->path);
+            return -1;
+        }
     }
-    close(fd);
-    unlink(probe);
     return 0;
 }

@@ -132,14 +132,8 @@ static int parse(int argc, char **argv, gf_opts *o)
             if (parse_variant(v, &o->variants[o->n_variants++]))
                 return -1;
         } else if (!strcmp(a, "--size")) {
-            char *end;
-            long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > 1 << 20) {
-                cli_error("gradflow", "--size takes a number of sequences (1 to %d), not '%s'",
-                          1 << 20, v);
+            if (args_int("gradflow", "--size", v, 1, ARGS_MAX_BATCH, &o->size))
                 return -1;
-            }
-            o->size = (int)n;
         } else if (takes) {
             *(!strcmp(a, "--batch") ? &o->batch : !strcmp(a, "--svg") ? &o->svg
               : !strcmp(a, "--csv") ? &o->csv : &o->title) = v;
@@ -214,6 +208,13 @@ static int run_one(const gf_opts *o, const gf_model *m, const gf_variant *v,
         return EXIT_USAGE;
     }
     bp_trainer *tr = args_trainer("gradflow", c, m->weights, &rc);
+    int B = o->size ? o->size : c->train.batch;
+    if (tr && args_check_batch("gradflow", tr, file_batch ? o->batch : m->path, file_batch, B,
+                               bp_task_steps(bp_trainer_task(tr)), true)) {
+        bp_trainer_free(tr);
+        tr = NULL;
+        rc = EXIT_USAGE;
+    }
     bp_batch *drawn = NULL;
     if (tr && !file_batch) {
         bp_rng rng;
@@ -228,7 +229,7 @@ static int run_one(const gf_opts *o, const gf_model *m, const gf_variant *v,
     if (tr && (file_batch || drawn)) {
         runs[n].g = bp_gradflow_run(tr, file_batch ? file_batch : drawn, &err);
         if (!runs[n].g) {
-            cli_error("gradflow", "%s: %s", m->path, err.msg);
+            cli_error("gradflow", "%s: %s", file_batch ? o->batch : m->path, err.msg);
             rc = cli_status_exit(err.status);
         } else {
             runs[n].model = m->path;
@@ -258,6 +259,19 @@ int cmd_gradflow(int argc, char **argv)
     memset(runs, 0, sizeof runs);
     bp_batch *fb = NULL;
     if (parse(argc, argv, &o)) {
+        opts_free(&o);
+        return EXIT_USAGE;
+    }
+    args_file inputs[2 * GF_MAX_MODELS + 2] = {{"--batch", o.batch}};
+    for (int m = 0; m < o.n_models; m++) {
+        inputs[1 + 2 * m] = (args_file){"a model file", o.models[m].path};
+        inputs[2 + 2 * m] = (args_file){"--weights", o.models[m].weights};
+    }
+    inputs[1 + 2 * o.n_models] = (args_file){NULL, NULL};
+    const args_file outputs[] = {{"--svg", o.svg}, {"--csv", o.csv}, {NULL, NULL}};
+    if (args_check_distinct("gradflow", NULL, inputs, outputs) ||
+        (o.svg && args_check_output("gradflow", "figure", o.svg)) ||
+        (o.csv && args_check_output("gradflow", "table", o.csv))) {
         opts_free(&o);
         return EXIT_USAGE;
     }

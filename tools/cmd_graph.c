@@ -20,18 +20,6 @@ typedef struct graph_opts {
     int steps, size;
 } graph_opts;
 
-static int parse_int(const char *opt, const char *v, int lo, int hi, int *out)
-{
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (*end || !v[0] || n < lo || n > hi) {
-        cli_error("graph", "%s takes a whole number from %d to %d, not '%s'", opt, lo, hi, v);
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
-}
-
 static int parse(int argc, char **argv, graph_opts *o)
 {
     for (int i = 1; i < argc; i++) {
@@ -46,7 +34,7 @@ static int parse(int argc, char **argv, graph_opts *o)
                 return -1;
             if (!strcmp(a, "--dot"))
                 o->dot = v;
-            else if (parse_int(a, v, 1, !strcmp(a, "--steps") ? GRAPH_MAX_STEPS : 4096,
+            else if (args_int("graph", a, v, 1, !strcmp(a, "--steps") ? GRAPH_MAX_STEPS : 4096,
                                !strcmp(a, "--steps") ? &o->steps : &o->size))
                 return -1;
         } else if (args_model_file("graph", &o->model, a)) {
@@ -285,6 +273,12 @@ int cmd_graph(int argc, char **argv)
     bp_model_config *c = args_load("graph", &o.model, &rc);
     if (!c)
         return rc;
+    const args_file outputs[] = {{"--dot", o.dot}, {NULL, NULL}};
+    if (args_check_distinct("graph", c, NULL, outputs) ||
+        (o.dot && args_check_output("graph", "graph", o.dot))) {
+        bp_model_config_free(c);
+        return EXIT_USAGE;
+    }
     bp_trainer *tr = args_trainer("graph", c, NULL, &rc);
     bp_batch *b = NULL;
     FILE *f = NULL;

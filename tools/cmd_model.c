@@ -26,10 +26,8 @@ static int parse(const char *cmd, int argc, char **argv, io_opts *o)
             i += used - 1;
         } else if (!strcmp(argv[i], "--size")) {
             const char *v = args_value(cmd, argc, argv, i++);
-            if (!v || sscanf(v, "%d", &o->size) != 1 || o->size < 1) {
-                cli_error(cmd, "--size needs a positive number of sequences");
+            if (!v || args_int(cmd, "--size", v, 1, ARGS_MAX_BATCH, &o->size))
                 return -1;
-            }
         } else if (args_model_file(cmd, &o->model, argv[i])) {
             return -1;
         }
@@ -56,6 +54,11 @@ static int open_session(const char *cmd, int argc, char **argv, session *s, bool
     }
     if (!(s->c = args_load(cmd, &s->o.model, &s->rc)))
         return s->rc;
+    const args_file inputs[] = {{"--weights", s->o.weights}, {"--batch", s->o.batch}, {NULL, NULL}};
+    const args_file outputs[] = {{"--out", s->o.out}, {NULL, NULL}};
+    if (args_check_distinct(cmd, s->c, inputs, outputs) ||
+        (s->o.out && args_check_output(cmd, "output", s->o.out)))
+        return s->rc = EXIT_USAGE;
     s->tr = args_trainer(cmd, s->c, s->o.weights, &s->rc);
     return s->rc;
 }
@@ -138,10 +141,15 @@ int cmd_grads(int argc, char **argv)
         return close_session(&s);
     }
     bp_batch *b = load_batch("grads", s.o.batch, &s.rc);
+    if (b && args_check_batch("grads", s.tr, s.o.batch, b, 0, 0, true)) {
+        bp_batch_free(b);
+        s.rc = EXIT_USAGE;
+        return close_session(&s);
+    }
     bp_error err;
     double loss;
     if (b && bp_trainer_grads(s.tr, b, &loss, &err) != BP_OK) {
-        cli_error("grads", "%s", err.msg);
+        cli_error("grads", "%s: %s", s.o.batch, err.msg);
         s.rc = EXIT_USAGE;
     } else if (b) {
         bp_params *p = bp_trainer_params(s.tr);
@@ -176,13 +184,15 @@ int cmd_eval(int argc, char **argv)
     if (!s.o.weights)
         fprintf(stderr, "bptt eval: no --weights: evaluating the initial weights\n");
     bp_batch *b = s.o.batch ? load_batch("eval", s.o.batch, &s.rc) : NULL;
+    if (b && args_check_batch("eval", s.tr, s.o.batch, b, 0, 0, false))
+        s.rc = EXIT_USAGE;
     bp_net_eval ev;
     bp_error err;
     bp_status st = s.rc ? BP_ERR_VALUE
                    : b  ? bp_net_evaluate(bp_trainer_net(s.tr), bp_trainer_tape(s.tr), b, &ev, &err)
                         : bp_trainer_eval(s.tr, &ev, &err);
     if (!s.rc && st != BP_OK) {
-        cli_error("eval", "%s", err.msg);
+        cli_error("eval", "%s%s%s", b ? s.o.batch : "", b ? ": " : "", err.msg);
         s.rc = EXIT_USAGE;
     } else if (!s.rc) {
         const bp_task *task = bp_trainer_task(s.tr);

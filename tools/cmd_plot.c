@@ -2,6 +2,7 @@
  * gradient norm of one or more training logs (as `bptt train --log` writes them:
  * step,loss,grad_norm,clipped,lr,eval_loss,eval_metric), on log-scale axes, with
  * the steps where clipping fired marked along the bottom of the gradient panel. */
+#include "args.h"
 #include "cli.h"
 #include "csv.h"
 #include "svg.h"
@@ -233,6 +234,13 @@ int cmd_plot(int argc, char **argv)
     svg_rug rugs[PLOT_MAX_FILES];
     char eval_label[PLOT_MAX_FILES][160], rug_label[PLOT_MAX_FILES][200];
     int nl = 0, ng = 0, nr = 0, rc = EXIT_OK;
+    args_file inputs[PLOT_MAX_FILES + 1] = {{NULL, NULL}};
+    for (int i = 0; i < o.n_files; i++)
+        inputs[i] = (args_file){"the log", o.files[i]};
+    const args_file outputs[] = {{"--svg", o.svg}, {NULL, NULL}};
+    if (args_check_distinct("plot", NULL, inputs, outputs) ||
+        args_check_output("plot", "figure", o.svg))
+        return EXIT_USAGE;
     for (int i = 0; i < o.n_files; i++) {
         if (load(o.files[i], o.n_labels ? o.labels[i] : NULL, &logs[i])) {
             rc = EXIT_USAGE;

@@ -39,18 +39,6 @@ bp_trainer *predict_trainer(const char *cmd, const bp_model_config *c, const cha
     return tr;
 }
 
-/* Is path the same file as any of others[] (so writing it would destroy an input)? */
-static bool same_file(const char *path, const char *const others[], int n)
-{
-    struct stat a, b;
-    if (stat(path, &a) != 0)
-        return false;
-    for (int i = 0; i < n; i++)
-        if (others[i] && stat(others[i], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-            return true;
-    return false;
-}
-
 /* The input file as a data set of inputs only, in the model's CSV layout. */
 static bp_task *open_input(const bp_model_config *c, const bp_trainer *tr, const char *path,
                            bp_error *err)
@@ -134,13 +122,11 @@ int cmd_predict(int argc, char **argv)
                   ".csv", out);
         return EXIT_USAGE;
     }
-    const char *inputs[] = {m.model, weights, input};
-    if (same_file(out, inputs, 3)) {
-        cli_error("predict", "%s: the output is also an input of this run; choose another path",
-                  out);
-        return EXIT_USAGE;
-    }
-    if (args_check_output("predict", "predictions", out))
+    const args_file inputs[] = {{"the model file", m.model}, {"--weights", weights},
+                                {"--input", input}, {NULL, NULL}};
+    const args_file outputs[] = {{"--out", out}, {NULL, NULL}};
+    if (args_check_distinct("predict", NULL, inputs, outputs) ||
+        args_check_output("predict", "predictions", out))
         return EXIT_USAGE;
     int rc = EXIT_OK;
     bp_model_config *c = args_load("predict", &m, &rc);

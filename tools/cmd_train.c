@@ -172,8 +172,21 @@ int cmd_train(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
-    if (out && args_check_output("train", "checkpoint", out)) {
+    /* the checkpoint may replace --resume or --weights (read whole before step 1; the save
+     * is atomic): continuing a run in place; nothing else may be an input */
+    const args_file inputs[] = {{"--resume", o.resume}, {"--weights", o.weights}, {NULL, NULL}};
+    const args_file log_out[] = {{"--log", o.log}, {NULL, NULL}};
+    const args_file outputs[] = {{"the checkpoint", out}, {"--log", o.log}, {NULL, NULL}};
+    if (args_check_distinct("train", c, inputs, log_out) ||
+        args_check_distinct("train", c, NULL, outputs) ||
+        (out && args_check_output("train", "checkpoint", out)) ||
+        (o.log && args_check_output("train", "log", o.log))) {
         rc = EXIT_USAGE;
+        goto done;
+    }
+    if (out && bp_trainer_check_save(tr, out, &err) != BP_OK) { /* before step 1, not after */
+        cli_error("train", "%s", err.msg);
+        rc = err.status == BP_ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
         goto done;
     }
     if (o.log && !(log = fopen(o.log, "w"))) {

@@ -1,5 +1,6 @@
 /* csv.c — see csv.h. */
 #include "csv.h"
+#include "bptt_arrays.h"
 
 #include <errno.h>
 #include <math.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void fail(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void fail(char *err, size_t n, const char *fmt, ...)
@@ -75,7 +77,7 @@ static bool blank(const char *s)
     return true;
 }
 
-enum { MAX_COLS = 256 };
+enum { MAX_COLS = 256, CSV_MAX_LINE = 65536 };
 
 static bool add_row(csv_table *t, size_t *cap, char **f, int n, const char *path, long line,
                     char *err, size_t en)
@@ -115,22 +117,50 @@ static bool add_row(csv_table *t, size_t *cap, char **f, int n, const char *path
     return true;
 }
 
+/* The next line into buf (cap bytes); 0 at the end of the file, -1 when it does not fit. */
+static int next_line(FILE *fp, char *buf, size_t cap)
+{
+    if (!fgets(buf, (int)cap, fp))
+        return 0;
+    size_t n = strlen(buf);
+    return n + 1 == cap && buf[n - 1] != '\n' && !feof(fp) ? -1 : 1;
+}
+
+/* The file, opened as every reader of bptt opens one: a regular file, never waiting on a
+ * FIFO (a device such as /dev/zero, an endless line, is refused). */
+static FILE *open_csv(const char *path, char *err, size_t en)
+{
+    bp_error e = {0};
+    int fd = bp_file_open_read(path, &e);
+    FILE *fp = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!fp) {
+        fail(err, en, "%s", fd >= 0 ? strerror(errno) : e.msg);
+        if (fd >= 0)
+            close(fd);
+    }
+    return fp;
+}
+
 csv_table *csv_read(const char *path, char *err, size_t en)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
-        fail(err, en, "cannot read %s: %s", path, strerror(errno));
+    FILE *fp = open_csv(path, err, en);
+    if (!fp)
         return NULL;
-    }
     csv_table *t = calloc(1, sizeof *t);
-    char *line = NULL, *f[MAX_COLS];
-    size_t lcap = 0, cap = 0;
+    char *line = malloc(CSV_MAX_LINE + 2), *f[MAX_COLS];
+    size_t cap = 0;
     long lineno = 0;
-    bool ok = t != NULL;
-    if (!t)
+    bool ok = t && line;
+    if (!ok)
         fail(err, en, "%s: out of memory", path);
-    while (ok && getline(&line, &lcap, fp) >= 0) {
+    int got;
+    while (ok && (got = next_line(fp, line, CSV_MAX_LINE + 2)) != 0) {
         lineno++;
+        if (got < 0) {
+            fail(err, en, "%s:%ld: the line is longer than %d bytes", path, lineno, CSV_MAX_LINE);
+            ok = false;
+            break;
+        }
         chomp(line);
         if (blank(line))
             continue;

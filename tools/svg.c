@@ -66,8 +66,10 @@ static void axis_linear(axis *a, double mn, double mx, bool tight)
         mn = 0;
         mx = 1;
     }
-    if (mn == mx) {
-        double d = mn == 0 ? 1 : fabs(mn) * 0.1;
+    /* a span the doubles cannot resolve into ticks (1e17 to 1e17 + 32: a step below one
+     * ulp) is drawn as one value */
+    if (mx - mn <= fmax(fabs(mn), fabs(mx)) * 1e-9) {
+        double d = mn == 0 && mx == 0 ? 1 : fmax(fabs(mn), fabs(mx)) * 0.1;
         mn -= d;
         mx += d;
     }
@@ -127,6 +129,14 @@ static void data_range(const svg_panel *p, bool log_y, double xr[2], double yr[2
             }
 }
 
+/* Ticks at lo, lo + step, ... up to hi: counted, not stepped, so a step below one ulp of
+ * the values can never loop; at most 100. */
+static int tick_count(double lo, double hi, double step)
+{
+    double n = floor((hi - lo) / step + 1e-9) + 1;
+    return !(n >= 1) ? 0 : n > 100 ? 100 : (int)n;
+}
+
 static void tick_label_linear(FILE *f, double v, double step)
 {
     if (fabs(v) < step * 1e-9)
@@ -157,7 +167,8 @@ static void draw_axes(FILE *f, const svg_panel *p, const axis *ax, const axis *a
         fputs("</text>\n", f);
     }
     /* y ticks and grid */
-    for (double u = ay->lo; u <= ay->hi + ay->step * 1e-9; u += ay->step) {
+    for (int k = 0, n = tick_count(ay->lo, ay->hi, ay->step); k < n; k++) {
+        double u = ay->lo + k * ay->step;
         double y = ay->p0 + (u - ay->lo) / (ay->hi - ay->lo) * (ay->p1 - ay->p0);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n",
                 px0, y, px1, y);
@@ -172,14 +183,16 @@ static void draw_axes(FILE *f, const svg_panel *p, const axis *ax, const axis *a
     }
     /* minor ticks at every decade between labelled ones */
     if (ay->log && ay->step > 1)
-        for (double u = ay->lo; u <= ay->hi; u += 1) {
+        for (int k = 0, n = tick_count(ay->lo, ay->hi, 1); k < n; k++) {
+            double u = ay->lo + k;
             double y = ay->p0 + (u - ay->lo) / (ay->hi - ay->lo) * (ay->p1 - ay->p0);
             fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>\n",
                     px0 - 3, y, px0, y);
         }
     /* x ticks */
     double first = ceil(ax->lo / ax->step - 1e-9) * ax->step;
-    for (double u = first; u <= ax->hi + ax->step * 1e-9; u += ax->step) {
+    for (int k = 0, n = tick_count(first, ax->hi, ax->step); k < n; k++) {
+        double u = first + k * ax->step;
         double x = axis_map(ax, u);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#f0f0f0\"/>\n",
                 x, py0, x, py1);

@@ -1,4 +1,5 @@
 /* task_chars.c — next-character prediction over a text file. */
+#include "bptt_arrays.h"
 #include "task_internal.h"
 
 #include <errno.h>
@@ -6,16 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CHARS_MAX_BYTES ((size_t)1 << 31)
 
 /* The whole file into *out; an error names the path. */
 static bp_status read_file(const char *path, unsigned char **out, size_t *len, bp_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return bp_error_set(err, BP_ERR_IO, "chars task: cannot open '%s': %s", path,
-                            strerror(errno));
+    bp_error e = {0};
+    int fd = bp_file_open_read(path, &e); /* a regular file: a FIFO never blocks */
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return bp_error_set(err, BP_ERR_IO, "chars task: %s", fd >= 0 ? strerror(errno) : e.msg);
+    }
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
     bp_status st = BP_OK;

@@ -73,6 +73,28 @@ size_t bp_mapped_size(const bp_mapped_file *m);
 const char *bp_mapped_path(const bp_mapped_file *m);
 void bp_unmap_file(bp_mapped_file *m);
 
+/* ---------------------------------------------------------------- files */
+
+/* The one check every reader and writer of bptt makes on a path (docs/robustness.md).
+ *
+ * bp_file_open_read: a descriptor of path for reading, when it is a regular file. It is
+ * opened without blocking, so a FIFO never waits for a writer, and checked with fstat:
+ * a directory ("PATH: is a directory"), a FIFO, a device or a socket ("PATH: not a
+ * regular file (a FIFO)") is refused, BP_ERR_IO, -1. The caller closes the descriptor.
+ *
+ * bp_file_check_output: can a writer put a file at path? It must be absent or a regular
+ * file (a device such as /dev/null or /dev/full, a FIFO or a directory is refused and left
+ * alone: "PATH: cannot write: it exists and is not a regular file (a character device);
+ * left alone"), its name at most 255 bytes, and its folder must take a new file (a
+ * temporary file is made there and removed). BP_ERR_IO naming the path otherwise. Every
+ * writer of the library refuses what it refuses, so a long run can ask before it starts.
+ *
+ * bp_file_same: are a and b the same existing file (device and inode, so links and
+ * other spellings of a path count)? false when either does not exist. */
+int bp_file_open_read(const char *path, bp_error *err);
+bp_status bp_file_check_output(const char *path, bp_error *err);
+bool bp_file_same(const char *a, const char *b);
+
 /* ---------------------------------------------------------------- NumPy .npy */
 
 typedef struct bp_npy bp_npy;

@@ -98,19 +98,12 @@ bp_mapped_file *bp_map_file(const char *path, bp_error *err)
         bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    bp_status s = BP_OK;
+    int fd = bp_file_open_read(path, err);
+    bp_status s = fd < 0 ? BP_ERR_IO : BP_OK;
     struct stat st;
-    if (fd < 0)
-        s = bp_error_set(err, BP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    else if (fstat(fd, &st) != 0)
+    if (fd >= 0 && fstat(fd, &st) != 0)
         s = bp_error_set(err, BP_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        s = bp_error_set(err, BP_ERR_IO, "%s: is a directory", path);
-    else if (!S_ISREG(st.st_mode))
-        s = bp_error_set(err, BP_ERR_IO, "%s: not a regular file", path);
-    else
+    else if (fd >= 0)
         s = map_fd(m, fd, st.st_size, err);
     if (fd >= 0)
         close(fd); /* the mapping stays valid without the descriptor */

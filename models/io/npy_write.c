@@ -110,19 +110,17 @@ bp_status bp_npy_save(const char *path, bp_dtype dtype, bp_shape shape, const vo
     bp_status s = check_args(path, dtype, shape, data, &size, err);
     if (s != BP_OK)
         return s;
+    if ((s = bp_io_check_dest(path, err)) != BP_OK)
+        return s;
     struct stat st;
     bool exists = stat(path, &st) == 0;
-    if (exists && !S_ISREG(st.st_mode))
-        return fail(err, BP_ERR_IO, path, "cannot write: it exists and is not a regular file");
     const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (!*base)
-        return fail(err, BP_ERR_IO, path, "cannot write: the path names a directory");
-    char *tmp = malloc(strlen(path) + 32);
+    size_t cap = strlen(path) + 32;
+    char *tmp = malloc(cap);
     if (!tmp)
         return fail(err, BP_ERR_NOMEM, path, "out of memory");
     int dl = slash ? (int)(slash - path) + 1 : 0; /* the directory, with its slash */
-    sprintf(tmp, "%.*s.%s.tmp-XXXXXX", dl, path, base);
+    bp_io_temp_name(path, tmp, cap);
     int fd = mkstemp(tmp), e = fd < 0 ? errno : 0;
     if (!e && fchmod(fd, exists ? (st.st_mode & 0777) : 0644) != 0)
         e = errno;

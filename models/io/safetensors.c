@@ -112,23 +112,15 @@ static bp_status map_bytes(bp_st_file *f, bp_error *err)
 static bp_status load_bytes(bp_st_file *f, bp_error *err)
 {
     const char *path = f->path;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = bp_file_open_read(path, err);
     if (fd < 0)
-        return fail(err, BP_ERR_IO, path, "cannot open: %s", strerror(errno));
+        return BP_ERR_IO;
     struct stat st;
     bp_status s = BP_OK;
     size_t got = 0;
     unsigned char len8[8];
     if (fstat(fd, &st) != 0) {
         s = fail(err, BP_ERR_IO, path, "cannot stat: %s", strerror(errno));
-        goto done;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        s = fail(err, BP_ERR_IO, path, "is a directory, not a safetensors file");
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        s = fail(err, BP_ERR_IO, path, "not a regular file");
         goto done;
     }
     uint64_t fsize = (uint64_t)st.st_size;

@@ -1,6 +1,7 @@
 /* safetensors_write.c — writing safetensors files atomically: temporary file in
  * the same directory, fsync, rename, fsync of the directory. */
 #include "bptt_safetensors.h"
+#include "io_internal.h"
 #include "json.h"
 #include "st_bytes.h"
 
@@ -410,16 +411,15 @@ bp_status bp_st_writer_save(const bp_st_writer *w, const char *path, bp_error *e
     out *o = NULL;
     bp_status s = BP_OK;
     int fd = -1;
-    if (!build_header(w, &h) || !split_path(path, &dir, &base) ||
-        !(tmp = malloc(strlen(dir) + strlen(base) + 32)) || !(o = malloc(sizeof *o))) {
+    if ((s = bp_io_check_dest(path, err)) != BP_OK)
+        return s;
+    size_t cap = strlen(path) + 32;
+    if (!build_header(w, &h) || !split_path(path, &dir, &base) || !(tmp = malloc(cap)) ||
+        !(o = malloc(sizeof *o))) {
         s = bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    if (!*base) {
-        s = bp_error_set(err, BP_ERR_IO, "%s: cannot write: the path names a directory", path);
-        goto done;
-    }
-    sprintf(tmp, "%s/.%s.tmp-XXXXXX", dir, base);
+    bp_io_temp_name(path, tmp, cap);
     fd = mkstemp(tmp);
     if (fd < 0) {
         s = bp_error_set(err, BP_ERR_IO, "%s: cannot write (creating a temporary file in %s): %s",

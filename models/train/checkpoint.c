@@ -7,6 +7,7 @@
 #include "trainer_internal.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,24 +157,28 @@ bp_task *bp_checkpoint_task(const char *path, bp_error *err)
     return t;
 }
 
-static bp_status save(const bp_trainer *tr, const char *path, bool with_state, bp_error *err)
+/* The step and random state a save writes raw: they must outlive the writer's save. */
+typedef struct saved_ints {
+    int64_t step, rng[4];
+} saved_ints;
+
+/* Every tensor and metadata entry of a checkpoint (with_state) or weights file, in w:
+ * what bp_trainer_save writes and bp_trainer_check_save checks. */
+static bp_status fill_writer(const bp_trainer *tr, bool with_state, saved_ints *v,
+                             bp_st_writer *w, bp_error *err)
 {
-    bp_st_writer *w = bp_st_writer_new();
-    if (!w)
-        return bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
-    int64_t step = bp_optim_steps_done(tr->optim);
-    int64_t rng[4];
-    memcpy(rng, tr->data_rng.s, sizeof rng);
+    v->step = bp_optim_steps_done(tr->optim);
+    memcpy(v->rng, tr->data_rng.s, sizeof v->rng);
     char step_s[32], hash_s[32];
-    snprintf(step_s, sizeof step_s, "%" PRId64, step);
+    snprintf(step_s, sizeof step_s, "%" PRId64, v->step);
     snprintf(hash_s, sizeof hash_s, "%016" PRIx64, tr->cfg.hash);
     bp_status st = add_leaves(w, param_at, tr->params, bp_params_count(tr->params), err);
     if (st == BP_OK && with_state)
         st = add_leaves(w, state_at, tr->optim, bp_optim_state_count(tr->optim), err);
     if (st == BP_OK && with_state)
-        st = bp_st_writer_add_raw(w, STEP_NAME, BP_DTYPE_I64, bp_shape1(1), &step, err);
+        st = bp_st_writer_add_raw(w, STEP_NAME, BP_DTYPE_I64, bp_shape1(1), &v->step, err);
     if (st == BP_OK && with_state)
-        st = bp_st_writer_add_raw(w, RNG_NAME, BP_DTYPE_I64, bp_shape1(4), rng, err);
+        st = bp_st_writer_add_raw(w, RNG_NAME, BP_DTYPE_I64, bp_shape1(4), v->rng, err);
     if (st == BP_OK)
         st = bp_st_writer_meta(w, "format", with_state ? "bptt-checkpoint" : "bptt-weights", err);
     if (st == BP_OK)
@@ -184,10 +189,37 @@ static bp_status save(const bp_trainer *tr, const char *path, bool with_state, b
         st = bp_st_writer_meta(w, "model_hash", hash_s, err);
     if (st == BP_OK)
         st = save_signature(w, tr->task, err);
+    return st;
+}
+
+static bp_status save(const bp_trainer *tr, const char *path, bool with_state, bp_error *err)
+{
+    bp_st_writer *w = bp_st_writer_new();
+    if (!w)
+        return bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
+    saved_ints v;
+    bp_status st = fill_writer(tr, with_state, &v, w, err);
     if (st == BP_OK)
         st = bp_st_writer_save(w, path, err);
     bp_st_writer_free(w);
     return st;
+}
+
+bp_status bp_trainer_check_save(const bp_trainer *tr, const char *path, bp_error *err)
+{
+    bp_st_writer *w = bp_st_writer_new();
+    if (!w)
+        return bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
+    saved_ints v;
+    bp_error e = {0};
+    bp_status st = fill_writer(tr, true, &v, w, &e);
+    bp_st_writer_free(w);
+    if (st != BP_OK)
+        return bp_error_set(err, st, "%s: this model's checkpoint cannot be written: %s%s", path,
+                            e.msg, st == BP_ERR_NAME ? " (a parameter's name must differ from the "
+                            "trainer's and the optimizer's own tensors, trainer.step, "
+                            "adam.m.NAME, ..., and hold no control character)" : "");
+    return bp_file_check_output(path, err);
 }
 
 bp_status bp_trainer_save(const bp_trainer *tr, const char *path, bp_error *err)
@@ -200,9 +232,33 @@ bp_status bp_trainer_save_weights(const bp_trainer *tr, const char *path, bp_err
     return save(tr, path, false, err);
 }
 
+/* Optimizer state that is a running mean of squares, so never negative (the names
+ * graph/optim.c gives it). */
+static bool never_negative(const char *name)
+{
+    return !strncmp(name, "adam.v.", 7) || !strncmp(name, "rmsprop.square_avg.", 19);
+}
+
+/* The one domain check of loaded tensors: every value finite (a NaN weight that a ReLU
+ * turns into 0 would train on unseen and be written back out), second moments >= 0. */
+static bp_status check_domain(const char *path, const bp_node *p, const bp_real *v,
+                              bp_error *err)
+{
+    bool nonneg = never_negative(p->name);
+    for (size_t i = 0; i < p->size; i++) {
+        if (isfinite(v[i]) && (!nonneg || v[i] >= 0))
+            continue;
+        return bp_error_set(err, BP_ERR_VALUE, "%s: tensor '%s' holds %g at element %zu: %s",
+                            path, p->name, (double)v[i], i,
+                            !isfinite(v[i]) ? "a checkpoint's values must be finite"
+                                            : "a mean of squares cannot be negative");
+    }
+    return BP_OK;
+}
+
 /* Read every leaf of a set into fresh buffers first, so a bad file changes nothing. */
 static bp_real **read_leaves(const bp_st_file *f, bp_node *(*at)(const void *, int),
-                             const void *set, int n, bp_error *err)
+                             const void *set, int n, const char *path, bp_error *err)
 {
     bp_real **buf = calloc((size_t)n + 1, sizeof *buf);
     if (!buf) {
@@ -216,7 +272,8 @@ static bp_real **read_leaves(const bp_st_file *f, bp_node *(*at)(const void *, i
             bp_error_set(err, BP_ERR_NOMEM, "checkpoint: out of memory");
             goto fail;
         }
-        if (bp_st_read(f, p->name, p->shape, buf[i], err) != BP_OK)
+        if (bp_st_read(f, p->name, p->shape, buf[i], err) != BP_OK ||
+            check_domain(path, p, buf[i], err) != BP_OK)
             goto fail;
     }
     return buf;
@@ -244,7 +301,7 @@ bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, b
     if (!f)
         return err ? err->status : BP_ERR_IO;
     int np = bp_params_count(tr->params), ns = bp_optim_state_count(tr->optim);
-    bp_real **pv = read_leaves(f, param_at, tr->params, np, err), **sv = NULL;
+    bp_real **pv = read_leaves(f, param_at, tr->params, np, path, err), **sv = NULL;
     int64_t step = 0, rng[4];
     bp_status st = pv ? BP_OK : (err ? err->status : BP_ERR_PARSE);
     if (st == BP_OK && !weights_only) {
@@ -253,7 +310,7 @@ bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, b
                               "%s holds weights only (no optimizer state or step): it can "
                               "start a run (--weights) but not resume one",
                               path);
-        } else if (!(sv = read_leaves(f, state_at, tr->optim, ns, err))) {
+        } else if (!(sv = read_leaves(f, state_at, tr->optim, ns, path, err))) {
             st = err ? err->status : BP_ERR_PARSE;
         } else if ((st = bp_st_read_raw(f, STEP_NAME, BP_DTYPE_I64, bp_shape1(1), &step, err)) ==
                        BP_OK &&
@@ -261,6 +318,9 @@ bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, b
                        BP_OK &&
                    step < 0) {
             st = bp_error_set(err, BP_ERR_PARSE, "%s: %s is negative", path, STEP_NAME);
+        } else if (st == BP_OK && !(rng[0] | rng[1] | rng[2] | rng[3])) {
+            st = bp_error_set(err, BP_ERR_VALUE, "%s: %s is all zeros, a state the random "
+                              "generator cannot leave (bptt never writes it)", path, RNG_NAME);
         }
     }
     if (st == BP_OK) {

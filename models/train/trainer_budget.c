@@ -111,20 +111,54 @@ static bp_status dry_run(bp_trainer *tr, int T, double *elems, double *nodes, bp
     return BP_OK;
 }
 
-bp_status bp_trainer_check_memory(bp_trainer *tr, bp_error *err)
+/* E, F and N of the estimate: tape elements per sequence per step and once, nodes per
+ * step, from forwards of two and three steps. */
+static bp_status per_sequence(bp_trainer *tr, double *E, double *F, double *N, bp_error *err)
 {
-    const bp_train_config *t = &tr->cfg.train;
-    if (t->max_memory_mb <= 0)
-        return BP_OK;
     double e2, e3, n2, n3;
     bp_status st = dry_run(tr, 2, &e2, &n2, err);
     if (st == BP_OK)
         st = dry_run(tr, 3, &e3, &n3, err);
     if (st != BP_OK)
         return st;
-    double E = e3 - e2, F = e2 - 2 * E, N = n3 - n2;
-    if (F < 0)
-        F = 0;
+    *E = e3 - e2;
+    *F = e2 - 2 * *E > 0 ? e2 - 2 * *E : 0;
+    *N = n3 - n2;
+    return BP_OK;
+}
+
+bp_status bp_trainer_check_batch(bp_trainer *tr, int batch, int steps, bool backward,
+                                 bp_error *err)
+{
+    const bp_train_config *t = &tr->cfg.train;
+    double E, F, N;
+    bp_status st = t->max_memory_mb > 0 ? per_sequence(tr, &E, &F, &N, err) : BP_OK;
+    if (t->max_memory_mb <= 0 || st != BP_OK)
+        return st;
+    double B = batch, T = steps, K = T;
+    if (tr->cfg.net.chunk && tr->cfg.net.chunk < K)
+        K = tr->cfg.net.chunk;
+    double X = tr->cfg.net.tokens ? 1 : tr->cfg.net.input_size, Y = tr->cfg.net.output_size;
+    double params = (double)bp_params_elements(tr->params) * (2 + optim_slots(&t->optim));
+    double bytes = (params + (backward ? 2 : 1) * B * (K * E + F) + B * T * (X + Y)) *
+                       sizeof(bp_real) + N * K * sizeof(bp_node);
+    if (bytes <= (double)t->max_memory_mb * MIB)
+        return BP_OK;
+    char what[160];
+    snprintf(what, sizeof what, "a %s of %d sequences of %d steps needs",
+             backward ? "forward and backward" : "forward", batch, steps);
+    return too_large(tr, bytes, what, err);
+}
+
+bp_status bp_trainer_check_memory(bp_trainer *tr, bp_error *err)
+{
+    const bp_train_config *t = &tr->cfg.train;
+    if (t->max_memory_mb <= 0)
+        return BP_OK;
+    double E, F, N;
+    bp_status st = per_sequence(tr, &E, &F, &N, err);
+    if (st != BP_OK)
+        return st;
     double T = bp_task_steps(tr->task), K = tr->cfg.net.chunk ? tr->cfg.net.chunk : T;
     if (K > T)
         K = T;

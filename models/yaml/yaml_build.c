@@ -409,6 +409,7 @@ static bp_status on_alias(builder *b, const yaml_event_t *e)
         return fail_mark(b, e->start_mark, "unknown alias '*%.100s' (no anchor '&%.100s' before it)",
                          name, name);
     bp_status s = count(b, n->weight, e->start_mark);
+    n->aliased = true;
     return s == BP_OK ? attach(b, n, e->start_mark) : s;
 }
 
@@ -456,10 +457,14 @@ static bp_status libyaml_error(builder *b, const yaml_parser_t *p)
 bp_status bp_yd_build(bp_yd_doc *doc, const char *file, const char *text, size_t len,
                       bp_yd_node **root, bp_error *err)
 {
-    builder b = {.doc = doc, .file = file, .text = text, .len = len, .err = err};
     bp_status s = scan_text(file, text, len, err);
     if (s != BP_OK)
         return s;
+    if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) { /* a BOM: libyaml, told the encoding, */
+        text += 3;                                       /* would read it as part of a key */
+        len -= 3;
+    }
+    builder b = {.doc = doc, .file = file, .text = text, .len = len, .err = err};
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
         return oom(&b);

@@ -75,6 +75,7 @@ struct bp_yd_node {
     bp_yd_node **items;
     bp_yd_node **keys;
     size_t weight;            /* nodes in the subtree, aliases expanded */
+    bool aliased;             /* an alias uses it too: it sits in more than one place */
 };
 
 typedef struct bp_yd_limits {

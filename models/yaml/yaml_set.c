@@ -46,10 +46,38 @@ static bool map_append(bp_yd_doc *d, bp_yd_node *map, const char *label, const c
     return true;
 }
 
+/* *slot, a node of c the path goes through: when it sits in more than one place (an
+ * alias's target, `- *a`, or inside one) replaced by a shallow copy of its own, so that a
+ * --set through one use does not change the others (*cow: from here down, copy). NULL
+ * when out of memory. */
+static bp_yd_node *own_copy(bp_yd_doc *d, bp_yd_node *c, bp_yd_node **slot, bool *cow)
+{
+    bp_yd_node *old = *slot;
+    if (!(*cow = *cow || old->aliased))
+        return old;
+    bp_yd_node *k = bp_yd_alloc(d, sizeof *k);
+    size_t bytes = (size_t)old->n * sizeof *old->items;
+    if (!k)
+        return NULL;
+    *k = *old;
+    k->parent = c;
+    k->aliased = false;
+    if (old->kind == BP_YD_SCALAR || !old->n)
+        return *slot = k;
+    if (!(k->items = bp_yd_alloc(d, bytes)) ||
+        (old->keys && !(k->keys = bp_yd_alloc(d, bytes))))
+        return NULL;
+    memcpy(k->items, old->items, bytes);
+    if (old->keys)
+        memcpy(k->keys, old->keys, bytes);
+    return *slot = k;
+}
+
 /* The path step "[i]" at *p: into item i of the sequence *cur, or (the path's end) the
  * value put there (*done). */
-static bp_status step_index(bp_yd_node **cur, const char **p, const char *eq, bp_yd_node *value,
-                            const char *label, bool *done, bp_error *err)
+static bp_status step_index(bp_yd_doc *d, bp_yd_node **cur, const char **p, const char *eq,
+                            bp_yd_node *value, const char *label, bool *done, bool *cow,
+                            bp_error *err)
 {
     bp_yd_node *c = *cur;
     char *end;
@@ -70,7 +98,8 @@ static bp_status step_index(bp_yd_node **cur, const char **p, const char *eq, bp
         *done = true;
         return BP_OK;
     }
-    *cur = c->items[i];
+    if (!(*cur = own_copy(d, c, &c->items[i], cow)))
+        return bp_error_set(err, BP_ERR_NOMEM, "--set: out of memory");
     if (**p == '.')
         ++*p;
     return BP_OK;
@@ -79,7 +108,8 @@ static bp_status step_index(bp_yd_node **cur, const char **p, const char *eq, bp
 /* The path step "key" at *p: into the mapping's value for key (made, as a mapping, when
  * missing), or (the path's end) the value put there (*done). */
 static bp_status step_key(bp_yd_doc *d, bp_yd_node **cur, const char **p, const char *eq,
-                          bp_yd_node *value, const char *label, bool *done, bp_error *err)
+                          bp_yd_node *value, const char *label, bool *done, bool *cow,
+                          bp_error *err)
 {
     bp_yd_node *c = *cur;
     size_t klen = strcspn(*p, ".[=");
@@ -112,6 +142,8 @@ static bp_status step_key(bp_yd_doc *d, bp_yd_node **cur, const char **p, const 
         if (!map_append(d, c, label, *p, klen, next))
             return bp_error_set(err, BP_ERR_NOMEM, "--set: out of memory");
         *done = last;
+    } else if (!(next = own_copy(d, c, &c->items[at], cow))) {
+        return bp_error_set(err, BP_ERR_NOMEM, "--set: out of memory");
     }
     *cur = next;
     *p += klen;
@@ -145,9 +177,9 @@ bp_status bp_yd_set(bp_yd_doc *d, const char *assignment, bp_error *err)
     }
     bp_yd_node *cur = d->root;
     const char *p = assignment;
-    bool done = false;
+    bool done = false, cow = false;
     while (p < eq && !done && s == BP_OK)
-        s = *p == '[' ? step_index(&cur, &p, eq, value, label, &done, err)
-                      : step_key(d, &cur, &p, eq, value, label, &done, err);
+        s = *p == '[' ? step_index(d, &cur, &p, eq, value, label, &done, &cow, err)
+                      : step_key(d, &cur, &p, eq, value, label, &done, &cow, err);
     return s;
 }
