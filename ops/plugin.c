@@ -42,6 +42,36 @@ static const char *this_build_path(const char *path, char *buf, size_t n)
     return path;
 }
 
+/* Does the file hold this needle (a symbol name in its dynamic string table)? Read before
+ * dlopen: a plugin of the other scalar type would load the other library with it, whose
+ * symbols are this one's. */
+static bool file_holds(FILE *f, const char *needle)
+{
+    size_t m = strlen(needle), have = 0;
+    char buf[65536];
+    rewind(f);
+    for (size_t got; (got = fread(buf + have, 1, sizeof buf - have, f)) > 0;) {
+        have += got;
+        for (size_t i = 0; i + m <= have; i++)
+            if (buf[i] == needle[0] && !memcmp(buf + i, needle, m))
+                return true;
+        size_t keep = have < m ? have : m - 1; /* a needle across the boundary */
+        memmove(buf, buf + have - keep, keep);
+        have = keep;
+    }
+    return false;
+}
+
+static bool other_type(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false; /* dlopen says why */
+    bool other = !file_holds(f, BP_PLUGIN_SYMBOL) && file_holds(f, OTHER_SYMBOL);
+    fclose(f);
+    return other;
+}
+
 static bp_status refuse(void *h, bp_error *err, bp_status st, const char *path, const char *what)
 {
     bp_error_set(err, st, "plugin %s: %s", path, what);
@@ -57,6 +87,10 @@ bp_status bp_plugin_load(const char *path, bp_error *err)
     char local[4096];
     if (!strchr(path, '/') && snprintf(local, sizeof local, "./%s", path) < (int)sizeof local)
         path = local;
+    if (other_type(path))
+        return bp_error_set(err, BP_ERR_VALUE, "plugin %s: built for " OTHER_BUILD " (it defines "
+                            OTHER_SYMBOL "), but this program uses " THIS_BUILD ": build it "
+                            "with pkg-config " THIS_PC, path);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();
@@ -75,10 +109,6 @@ bp_status bp_plugin_load(const char *path, bp_error *err)
         return refuse(h, err, BP_ERR_VALUE, path, "too many plugins (at most 64)");
     bp_status (*reg)(bp_error *);
     *(void **)&reg = dlsym(h, BP_PLUGIN_SYMBOL);
-    if (!reg && dlsym(h, OTHER_SYMBOL))
-        return refuse(h, err, BP_ERR_VALUE, path,
-                      "built for " OTHER_BUILD " (it defines " OTHER_SYMBOL "), but this "
-                      "program uses " THIS_BUILD ": build it with pkg-config " THIS_PC);
     if (!reg)
         return refuse(h, err, BP_ERR_NAME, path,
                       "no registration function " BP_PLUGIN_SYMBOL " (a plugin defines it "
