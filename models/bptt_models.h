@@ -141,6 +141,33 @@ bp_status bp_trainer_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err);
 /* Optimizer steps taken (including those of a loaded checkpoint). */
 long bp_trainer_steps_done(const bp_trainer *tr);
 
+/* What an evaluation means for the run (bp_trainer_observe). */
+typedef struct bp_eval_verdict {
+    bool improved;   /* a new best of the monitored value (train.early_stopping.monitor;
+                        by more than min_delta): its state is kept, to go back to */
+    bool stop;       /* early stopping: train.patience evaluations without one */
+    bool lr_cut;     /* the plateau schedule cut the learning rate */
+    long best_step;  /* the best evaluation's step (-1: none) */
+    double best;     /* its value: a loss, an mse or an accuracy */
+    int waited;      /* evaluations since the best */
+} bp_eval_verdict;
+
+/* Tell the trainer an evaluation of its current state (bp_trainer_eval's result): it
+ * feeds the plateau schedule (the validation loss) and, with early stopping or keep_best,
+ * tracks the best evaluation and keeps the state at it in memory (parameters, optimizer
+ * state, step, data stream). A NaN value never improves. Checkpoints carry what this
+ * decides from (the best's step and value, the count, the plateau's state), so a resumed
+ * run decides as the uninterrupted one; their metadata gives best_step and
+ * best_eval_loss (or best_metric). Errors: BP_ERR_NOMEM keeping the state. */
+bp_status bp_trainer_observe(bp_trainer *tr, const bp_net_eval *ev, bp_eval_verdict *v,
+                             bp_error *err);
+/* Go back to the best evaluation's state, bit for bit (the step count too). BP_ERR_VALUE
+ * when there is none, or when it predates the checkpoint this run resumed from (then
+ * bp_trainer_load the train.keep_best file, written at the best, instead). */
+bp_status bp_trainer_restore_best(bp_trainer *tr, bp_error *err);
+/* The best evaluation's step, -1 before one. */
+long bp_trainer_best_step(const bp_trainer *tr);
+
 /* A checkpoint: every parameter by name, the optimizer state, the step and the data
  * stream's position, so a resumed run continues bit for bit; __metadata__ holds the
  * model's name, the step and the model file's hash. Written atomically; a failed

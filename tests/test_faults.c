@@ -58,7 +58,7 @@ Test(faults, an_overflowing_loss_is_reported_and_the_last_checkpoint_survives)
     cr_expect(strstr(err_text, "parameter"), "a parameter is named: %s", err_text);
     cr_assert_gt(bad, 5, "the overflow should come after the first checkpoint: %s", err_text);
     long saved = (bad - 1) / 5 * 5;
-    cr_expect(strstr(out, "saved ck.st (step 5)"), "%s", out);
+    cr_expect(strstr(out, "saved checkpoint ck.st (step 5)"), "%s", out);
     cr_expect_eq(meta_step(tmp("ck.st")), saved, "the checkpoint of step %ld survives", saved);
 
     /* it loads and evaluates, and resuming from it meets the same overflow at the same step */

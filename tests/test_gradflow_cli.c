@@ -155,9 +155,14 @@ Test(cli, plot_draws_a_training_log)
     char *out = file("out.txt");
     cr_expect(strstr(out, "run"), "%s", out);
     cr_expect(strstr(out, "clipped 30 (100.0%)"), "clip_norm 0.05 clips every step: %s", out);
-    /* loss, held-out loss, gradient norm */
-    expect_svg("m.svg", 3);
+    /* loss, held-out loss; gradient norm; learning rate; held-out mse and its baseline */
+    expect_svg("m.svg", 6);
     char *svg = file("m.svg");
+    cr_expect(strstr(svg, ">learning rate<"), "a learning-rate panel");
+    cr_expect(strstr(svg, ">held-out mse<"), "a metric panel");
+    cr_expect(strstr(svg, "the task&apos;s baseline 0.1667") || strstr(svg, "the task's baseline 0.1667"),
+              "the baseline in the legend");
+    cr_expect_eq(count_of(svg, "stroke-dasharray"), 2, "the baseline, dashed, and its legend");
     cr_expect_eq(count_of(svg, "<path class=\"rug\""), 1);
     cr_expect_eq(count_of(svg, "M") > 30, 1);
     free(svg);
@@ -183,7 +188,9 @@ Test(cli, plot_two_logs_hand_written)
     cr_expect(strstr(out, "clipped 2 (66.7%)"), "%s", out);
     cr_expect(strstr(out, "clipped 0 (0.0%)"), "%s", out);
     free(out);
-    expect_svg("ab.svg", 2 + 1 + 2); /* a, a held-out, b; gradient: a, b */
+    /* an older log (evaluations on rows of their own): a, a held-out, b; gradient: a, b;
+     * lr: a, b; eval_metric: a */
+    expect_svg("ab.svg", 2 + 1 + 2 + 2 + 1);
     char *svg = file("ab.svg");
     cr_expect_eq(count_of(svg, "<path class=\"rug\""), 1, "only a clipped");
     cr_expect(strstr(svg, "a: clipped 2 of 3"));

@@ -20,6 +20,10 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 int cli_status_exit(bp_status st);
 /* Is argv[i] "--help" or "-h"? */
 int cli_wants_help(int argc, char **argv);
+/* OpenBLAS's threads (cli_blas.c): main sets 1 unless OPENBLAS_NUM_THREADS or
+ * OMP_NUM_THREADS is set; `train --blas-threads N` sets N (0 keeps it). */
+int cli_blas_threads(void);
+void cli_set_blas_threads(int n);
 
 extern const cli_command cli_commands[];
 extern const int cli_n_commands;

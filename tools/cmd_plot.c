@@ -1,7 +1,10 @@
-/* cmd_plot.c — `bptt plot METRICS.csv... --svg FILE`: the loss and the global
- * gradient norm of one or more training logs (as `bptt train --log` writes them:
- * step,loss,grad_norm,clipped,lr,eval_loss,eval_metric), on log-scale axes, with
- * the steps where clipping fired marked along the bottom of the gradient panel. */
+/* cmd_plot.c — `bptt plot METRICS.csv... --svg FILE`: of one or more training logs (as
+ * `bptt train --log` writes them: step,loss,grad_norm,clipped,lr,elapsed_s,eval_loss,
+ * eval_<metric>,baseline_<metric>, an evaluation on the row of its step), the training and
+ * held-out loss and the global gradient norm on log-scale axes, with the steps where
+ * clipping fired marked along the bottom of the gradient panel; the learning rate; and the
+ * held-out metric beside the task's baseline (a dashed line). Logs of older versions, with
+ * evaluations on rows of their own and eval_metric, plot too. */
 #include "args.h"
 #include "cli.h"
 #include "csv.h"
@@ -19,9 +22,12 @@ typedef struct run_log {
     const char *path;
     char label[128];
     int n, n_eval, n_clipped;
-    double *step, *loss, *gnorm; /* [n] training rows */
+    double *step, *loss, *gnorm, *lr; /* [n] training rows (lr NaN in a log without it) */
     double *eval_step, *eval_loss, *eval_metric; /* [n_eval] */
     double *clip_step;           /* [n_clipped] */
+    char metric[32];             /* the metric's name: "accuracy", "mse", or "metric" */
+    double baseline;             /* the task's baseline of the metric, NaN when not logged */
+    double base_x[2], base_y[2]; /* the baseline as a line across the evaluations */
 } run_log;
 
 typedef struct plot_opts {
@@ -93,6 +99,7 @@ static void log_free(run_log *r)
     free(r->step);
     free(r->loss);
     free(r->gnorm);
+    free(r->lr);
     free(r->eval_step);
     free(r->eval_loss);
     free(r->eval_metric);
@@ -128,6 +135,61 @@ static void smooth(double *v, int n, int w)
     free(src);
 }
 
+/* The metric's columns: eval_<metric> (and baseline_<metric>), or an older log's
+ * eval_metric. */
+static void metric_columns(const csv_table *t, run_log *r, int *cm, int *cb)
+{
+    *cm = csv_column(t, "eval_metric");
+    *cb = -1;
+    snprintf(r->metric, sizeof r->metric, "metric");
+    for (int c = 0; *cm < 0 && c < t->n_cols; c++)
+        if (!strncmp(t->names[c], "eval_", 5) && strcmp(t->names[c], "eval_loss")) {
+            *cm = c;
+            snprintf(r->metric, sizeof r->metric, "%s", t->names[c] + 5);
+            char base[48];
+            snprintf(base, sizeof base, "baseline_%s", r->metric);
+            *cb = csv_column(t, base);
+        }
+}
+
+static int alloc_log(run_log *r, size_t n)
+{
+    double **v[] = {&r->step, &r->loss, &r->gnorm, &r->lr, &r->eval_step, &r->eval_loss,
+                    &r->eval_metric, &r->clip_step};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (!(*v[i] = malloc(n * sizeof(double)))) {
+            cli_error("plot", "out of memory");
+            return -1;
+        }
+    return 0;
+}
+
+/* Each row: a training step (its loss), an evaluation (its eval_loss), or both. */
+static void read_rows(const csv_table *t, run_log *r, int cm, int cb)
+{
+    int cs = csv_column(t, "step"), cl = csv_column(t, "loss"), cg = csv_column(t, "grad_norm"),
+        cc = csv_column(t, "clipped"), ce = csv_column(t, "eval_loss"), cr = csv_column(t, "lr");
+    r->baseline = NAN;
+    for (int i = 0; i < t->n_rows; i++) {
+        double s = csv_cell(t, i, cs), l = csv_cell(t, i, cl), e = csv_cell(t, i, ce);
+        if (!isnan(l)) {
+            r->step[r->n] = s;
+            r->loss[r->n] = l;
+            r->lr[r->n] = cr >= 0 ? csv_cell(t, i, cr) : NAN;
+            r->gnorm[r->n++] = csv_cell(t, i, cg);
+            if (csv_cell(t, i, cc) > 0)
+                r->clip_step[r->n_clipped++] = s;
+        }
+        if (!isnan(e)) {
+            r->eval_step[r->n_eval] = s;
+            r->eval_metric[r->n_eval] = csv_cell(t, i, cm);
+            r->eval_loss[r->n_eval++] = e;
+            if (cb >= 0 && !isnan(csv_cell(t, i, cb)))
+                r->baseline = csv_cell(t, i, cb);
+        }
+    }
+}
+
 static int load(const char *path, const char *label, run_log *r)
 {
     char err[512];
@@ -140,46 +202,22 @@ static int load(const char *path, const char *label, run_log *r)
     for (int i = 0; i < 4; i++)
         if (csv_column(t, need[i]) < 0) {
             cli_error("plot", "%s: no column '%s' (a training log has step,loss,grad_norm,"
-                      "clipped,lr,eval_loss,eval_metric)", path, need[i]);
+                      "clipped,lr,elapsed_s,eval_loss,eval_<metric>)", path, need[i]);
             csv_free(t);
             return -1;
         }
-    int cs = csv_column(t, "step"), cl = csv_column(t, "loss"), cg = csv_column(t, "grad_norm"),
-        cc = csv_column(t, "clipped"), ce = csv_column(t, "eval_loss"),
-        cm = csv_column(t, "eval_metric");
-    size_t n = (size_t)t->n_rows + 1;
     r->path = path;
     if (label)
         snprintf(r->label, sizeof r->label, "%s", label);
     else
         stem(path, r->label, sizeof r->label);
-    r->step = malloc(n * sizeof(double));
-    r->loss = malloc(n * sizeof(double));
-    r->gnorm = malloc(n * sizeof(double));
-    r->eval_step = malloc(n * sizeof(double));
-    r->eval_loss = malloc(n * sizeof(double));
-    r->eval_metric = malloc(n * sizeof(double));
-    r->clip_step = malloc(n * sizeof(double));
-    if (!r->step || !r->loss || !r->gnorm || !r->eval_step || !r->eval_loss || !r->eval_metric ||
-        !r->clip_step) {
-        cli_error("plot", "out of memory");
+    int cm, cb;
+    metric_columns(t, r, &cm, &cb);
+    if (alloc_log(r, (size_t)t->n_rows + 1)) {
         csv_free(t);
         return -1;
     }
-    for (int i = 0; i < t->n_rows; i++) {
-        double s = csv_cell(t, i, cs), l = csv_cell(t, i, cl), e = csv_cell(t, i, ce);
-        if (!isnan(l)) { /* a training row */
-            r->step[r->n] = s;
-            r->loss[r->n] = l;
-            r->gnorm[r->n++] = csv_cell(t, i, cg);
-            if (csv_cell(t, i, cc) > 0)
-                r->clip_step[r->n_clipped++] = s;
-        } else if (!isnan(e)) { /* an evaluation row */
-            r->eval_step[r->n_eval] = s;
-            r->eval_metric[r->n_eval] = csv_cell(t, i, cm);
-            r->eval_loss[r->n_eval++] = e;
-        }
-    }
+    read_rows(t, r, cm, cb);
     csv_free(t);
     if (!r->n && !r->n_eval) {
         cli_error("plot", "%s: no training or evaluation rows", path);
@@ -224,16 +262,87 @@ static void summary(const run_log *r)
     printf("\n");
 }
 
+/* The panels' curves, filled from the logs. */
+typedef struct plot_curves {
+    svg_curve loss[2 * PLOT_MAX_FILES], grad[PLOT_MAX_FILES], lr[PLOT_MAX_FILES],
+        metric[2 * PLOT_MAX_FILES];
+    svg_rug rugs[PLOT_MAX_FILES];
+    char eval_label[PLOT_MAX_FILES][160], rug_label[PLOT_MAX_FILES][200],
+        base_label[PLOT_MAX_FILES][200];
+    int nl, ng, nlr, nm, nr;
+} plot_curves;
+
+static void add_curves(run_log *r, int i, plot_curves *c)
+{
+    if (r->n) {
+        c->loss[c->nl++] = (svg_curve){r->label, r->step, r->loss, r->n, SVG_LINE, i};
+        c->grad[c->ng++] = (svg_curve){r->label, r->step, r->gnorm, r->n, SVG_LINE, i};
+        if (!isnan(r->lr[0]))
+            c->lr[c->nlr++] = (svg_curve){r->label, r->step, r->lr, r->n, SVG_LINE, i};
+    }
+    if (r->n_eval) {
+        snprintf(c->eval_label[i], sizeof c->eval_label[i], "%s (held-out)", r->label);
+        c->loss[c->nl++] = (svg_curve){c->eval_label[i], r->eval_step, r->eval_loss, r->n_eval,
+                                       SVG_DOTS, i};
+        c->metric[c->nm++] = (svg_curve){r->label, r->eval_step, r->eval_metric, r->n_eval,
+                                         SVG_LINE, i};
+    }
+    if (r->n_eval && !isnan(r->baseline)) {
+        r->base_x[0] = r->eval_step[0];
+        r->base_x[1] = r->eval_step[r->n_eval - 1];
+        r->base_y[0] = r->base_y[1] = r->baseline;
+        snprintf(c->base_label[i], sizeof c->base_label[i], "%s: the task's baseline %.4g",
+                 r->label, r->baseline);
+        c->metric[c->nm++] = (svg_curve){c->base_label[i], r->base_x, r->base_y, 2,
+                                         SVG_DASHED, i};
+    }
+    if (r->n_clipped) {
+        snprintf(c->rug_label[i], sizeof c->rug_label[i], "%s: clipped %d of %d", r->label,
+                 r->n_clipped, r->n);
+        c->rugs[c->nr++] = (svg_rug){c->rug_label[i], r->clip_step, r->n_clipped, i};
+    }
+}
+
+/* Loss and gradient norm always; the learning rate and the metric when a log has them. */
+static int draw(const plot_opts *o, const run_log *logs, const plot_curves *c)
+{
+    char loss_title[256], grad_title[64], metric_title[96], metric_axis[64];
+    snprintf(loss_title, sizeof loss_title, "%s%sloss%s", o->title ? o->title : "",
+             o->title ? ": " : "", o->smooth > 1 ? " (training: moving average)" : "");
+    snprintf(grad_title, sizeof grad_title, "global gradient norm, before clipping%s",
+             o->smooth > 1 ? " (moving average)" : "");
+    snprintf(metric_title, sizeof metric_title, "held-out %s", logs[0].metric);
+    snprintf(metric_axis, sizeof metric_axis, "%s", logs[0].metric);
+    svg_panel panels[4] = {
+        {loss_title, "training step", "loss (log scale)", true, c->loss, c->nl, NULL, 0},
+        {grad_title, "training step", "||grad|| (log scale)", true, c->grad, c->ng, c->rugs,
+         c->nr},
+    };
+    int n = 2;
+    if (c->nlr)
+        panels[n++] = (svg_panel){"learning rate", "training step", "lr (log scale)", true,
+                                  c->lr, c->nlr, NULL, 0};
+    if (c->nm)
+        panels[n++] = (svg_panel){metric_title, "training step", metric_axis, false, c->metric,
+                                  c->nm, NULL, 0};
+    svg_figure fig = {0, 0, panels, n};
+    if (svg_save(o->svg, &fig)) {
+        cli_error("plot", "cannot write %s: %s", o->svg, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    printf("wrote %s\n", o->svg);
+    return EXIT_OK;
+}
+
 int cmd_plot(int argc, char **argv)
 {
     plot_opts o = {0};
     if (parse(argc, argv, &o))
         return EXIT_USAGE;
     run_log logs[PLOT_MAX_FILES] = {0};
-    svg_curve loss_c[2 * PLOT_MAX_FILES], grad_c[PLOT_MAX_FILES];
-    svg_rug rugs[PLOT_MAX_FILES];
-    char eval_label[PLOT_MAX_FILES][160], rug_label[PLOT_MAX_FILES][200];
-    int nl = 0, ng = 0, nr = 0, rc = EXIT_OK;
+    static plot_curves c;
+    memset(&c, 0, sizeof c);
+    int rc = EXIT_OK;
     args_file inputs[PLOT_MAX_FILES + 1] = {{NULL, NULL}};
     for (int i = 0; i < o.n_files; i++)
         inputs[i] = (args_file){"the log", o.files[i]};
@@ -250,37 +359,9 @@ int cmd_plot(int argc, char **argv)
         summary(r);
         smooth(r->loss, r->n, o.smooth);
         smooth(r->gnorm, r->n, o.smooth);
-        if (r->n) {
-            loss_c[nl++] = (svg_curve){r->label, r->step, r->loss, r->n, SVG_LINE, i};
-            grad_c[ng++] = (svg_curve){r->label, r->step, r->gnorm, r->n, SVG_LINE, i};
-        }
-        if (r->n_eval) {
-            snprintf(eval_label[i], sizeof eval_label[i], "%s (held-out)", r->label);
-            loss_c[nl++] = (svg_curve){eval_label[i], r->eval_step, r->eval_loss, r->n_eval,
-                                       SVG_DOTS, i};
-        }
-        if (r->n_clipped) {
-            snprintf(rug_label[i], sizeof rug_label[i], "%s: clipped %d of %d", r->label,
-                     r->n_clipped, r->n);
-            rugs[nr++] = (svg_rug){rug_label[i], r->clip_step, r->n_clipped, i};
-        }
+        add_curves(r, i, &c);
     }
-    char loss_title[256], grad_title[64];
-    snprintf(loss_title, sizeof loss_title, "%s%sloss%s", o.title ? o.title : "",
-             o.title ? ": " : "", o.smooth > 1 ? " (training: moving average)" : "");
-    snprintf(grad_title, sizeof grad_title, "global gradient norm, before clipping%s",
-             o.smooth > 1 ? " (moving average)" : "");
-    svg_panel panels[2] = {
-        {loss_title, "training step", "loss (log scale)", true, loss_c, nl, NULL, 0},
-        {grad_title, "training step", "||grad|| (log scale)", true, grad_c, ng, rugs, nr},
-    };
-    svg_figure fig = {0, 0, panels, 2};
-    if (svg_save(o.svg, &fig)) {
-        cli_error("plot", "cannot write %s: %s", o.svg, strerror(errno));
-        rc = EXIT_RUNTIME;
-        goto done;
-    }
-    printf("wrote %s\n", o.svg);
+    rc = draw(&o, logs, &c);
 done:
     for (int i = 0; i < o.n_files; i++)
         log_free(&logs[i]);

@@ -1,14 +1,19 @@
-/* cmd_train.c — `bptt train MODEL.yaml`: train with live progress, held-out
- * evaluation, a CSV log and checkpoints (at the end, every train.checkpoint_every
- * steps, and on Ctrl-C, which saves and exits). */
+/* cmd_train.c — `bptt train MODEL.yaml`: set a run up (the model, --resume or --weights,
+ * the checkpoint's path, the log), train it (train_run.c: progress, evaluations, the best
+ * checkpoint, early stopping) and finish it: the checkpoint at the end, and on Ctrl-C,
+ * which saves and exits. Nothing is lost silently: without --out the checkpoint goes to a
+ * fresh default path, printed at the start and the end. */
 #include "args.h"
 #include "cli.h"
-#include "progress.h"
+#include "train_run.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t interrupted;
@@ -22,71 +27,153 @@ static void on_sigint(int sig)
 typedef struct train_opts {
     model_args model;
     const char *out, *resume, *weights, *log;
+    int blas_threads; /* --blas-threads N; 0: as main.c set it */
+    long more;        /* --steps +K: K steps past the checkpoint's; -1: not given */
+    char steps_set[64];
     bool quiet;
 } train_opts;
+
+/* --steps +K with --resume: train.steps = the checkpoint's step + K (+0: no more steps,
+ * asked for explicitly). The step is read from the checkpoint's metadata. */
+static int resolve_more(train_opts *o)
+{
+    if (o->more < 0)
+        return 0;
+    if (!o->resume) {
+        cli_error("train", "--steps +%ld counts steps past a checkpoint's: it needs --resume",
+                  o->more);
+        return -1;
+    }
+    bp_error err;
+    bp_st_file *f = bp_st_load(o->resume, &err);
+    if (!f) {
+        cli_error("train", "%s", err.msg);
+        return -1;
+    }
+    const char *s = bp_st_meta(f, "step");
+    char *end;
+    long step = s ? strtol(s, &end, 10) : -1;
+    bool ok = s && !*end && step >= 0 && step <= 1000000000L - o->more;
+    bp_st_free(f);
+    if (!ok) {
+        cli_error("train", "%s: its metadata has no step to count --steps +%ld from", o->resume,
+                  o->more);
+        return -1;
+    }
+    snprintf(o->steps_set, sizeof o->steps_set, "train.steps=%ld", step + o->more);
+    if (o->model.n_sets == ARGS_MAX_SETS) {
+        cli_error("train", "too many --set options (at most %d)", ARGS_MAX_SETS);
+        return -1;
+    }
+    o->model.sets[o->model.n_sets++] = o->steps_set;
+    return 0;
+}
+
+/* The options train has beyond the model's: --steps +K, --blas-threads N, --quiet. */
+static int train_option(train_opts *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    bool more = !strcmp(a, "--steps") && *i + 1 < argc && argv[*i + 1][0] == '+';
+    if (!more && strcmp(a, "--blas-threads"))
+        return strcmp(a, "--quiet") ? 0 : (o->quiet = true, 1);
+    const char *v = args_value("train", argc, argv, *i);
+    int n;
+    if (!v || args_int("train", a, v + more, 0, more ? 1000000000 : 256, &n))
+        return -1;
+    if (more)
+        o->more = n;
+    else
+        o->blas_threads = n;
+    ++*i;
+    return 1;
+}
 
 static int parse(int argc, char **argv, train_opts *o)
 {
     const args_string strings[] = {{"--out", &o->out},         {"--resume", &o->resume},
                                    {"--weights", &o->weights}, {"--log", &o->log},
                                    {NULL, NULL}};
+    o->more = -1;
     for (int i = 1; i < argc; i++) {
-        int used = args_take("train", &o->model, strings, argc, argv, i);
+        int used = train_option(o, argc, argv, &i);
+        if (!used)
+            used = args_take("train", &o->model, strings, argc, argv, i);
         if (used < 0)
             return -1;
-        if (used) {
+        if (used > 1)
             i += used - 1;
-        } else if (!strcmp(argv[i], "--quiet")) {
-            o->quiet = true;
-        } else if (args_model_file("train", &o->model, argv[i])) {
+        else if (!used && args_model_file("train", &o->model, argv[i]))
             return -1;
-        }
     }
     if (o->resume && o->weights) {
         cli_error("train", "--resume continues a run; --weights starts one: pick one");
         return -1;
     }
-    return 0;
+    return resolve_more(o);
 }
 
-static void print_eval(bp_trainer *tr, long step, FILE *log, int *exit_code)
+/* The default checkpoint: "<model name>.safetensors" in the current folder, or the first
+ * of "<name>-2.safetensors", "-3", ... that does not exist: never a file already there. */
+static int default_out(const bp_model_config *c, char *buf, size_t n)
 {
-    bp_net_eval ev;
-    bp_error err;
-    if (bp_trainer_eval(tr, &ev, &err) != BP_OK) {
-        cli_error("train", "evaluation at step %ld: %s", step, err.msg);
-        *exit_code = EXIT_RUNTIME;
-        return;
+    char stem[BP_NAME_MAX];
+    snprintf(stem, sizeof stem, "%s", c->name[0] ? c->name : "model");
+    for (char *p = stem; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.'))
+            *p = '_';
+    struct stat st;
+    for (int k = 1; k < 1000; k++) {
+        if (k == 1)
+            snprintf(buf, n, "%s.safetensors", stem);
+        else
+            snprintf(buf, n, "%s-%d.safetensors", stem, k);
+        if (lstat(buf, &st) != 0 && errno == ENOENT)
+            return 0;
     }
-    const bp_task *task = bp_trainer_task(tr);
-    printf("eval  step %ld: loss %.5f  %s %.5f  (baseline %s %.5f)\n", step, ev.loss,
-           ev.metric_name, ev.metric, bp_task_baseline_name(task), bp_task_baseline(task));
-    fflush(stdout);
-    if (log)
-        fprintf(log, "%ld,,,,,%.8g,%.8g\n", step, ev.loss, ev.metric);
+    cli_error("train", "no free default checkpoint name (%s-2 ... -999.safetensors all exist): "
+              "give --out", stem);
+    return -1;
 }
 
-/* Save to path, saying so; a failed save is a runtime failure that loses nothing. */
-static int save(bp_trainer *tr, const char *path)
+/* keep_best without a path: the checkpoint's name with ".best" before its extension. */
+static void best_beside(const char *out, char *buf, size_t n)
 {
+    const char *slash = strrchr(out, '/'), *dot = strrchr(out, '.');
+    if (!dot || (slash && dot < slash))
+        snprintf(buf, n, "%s.best", out);
+    else
+        snprintf(buf, n, "%.*s.best%s", (int)(dot - out), out, dot);
+}
+
+/* Every file the run writes can be written, none is an input, before step 1. */
+static int check_files(const train_opts *o, const bp_model_config *c, bp_trainer *tr,
+                       const char *out, const char *best)
+{
+    /* the checkpoint may replace --resume or --weights (read whole before step 1; the save
+     * is atomic): continuing a run in place; nothing else may be an input */
+    const args_file inputs[] = {{"--resume", o->resume}, {"--weights", o->weights}, {NULL, NULL}};
+    const args_file log_out[] = {{"--log", o->log}, {"the best checkpoint", best}, {NULL, NULL}};
+    const args_file outputs[] = {{"the checkpoint", out}, {"the best checkpoint", best},
+                                 {"--log", o->log}, {NULL, NULL}};
+    if (args_check_distinct("train", c, inputs, log_out) ||
+        args_check_distinct("train", c, NULL, outputs) ||
+        args_check_output("train", "checkpoint", out) ||
+        (best && args_check_output("train", "best checkpoint", best)) ||
+        (o->log && args_check_output("train", "log", o->log)))
+        return EXIT_USAGE;
     bp_error err;
-    if (bp_trainer_save(tr, path, &err) != BP_OK) {
-        cli_error("train", "could not save the checkpoint: %s", err.msg);
-        return EXIT_RUNTIME;
+    if (bp_trainer_check_save(tr, out, &err) != BP_OK) { /* before step 1, not after */
+        cli_error("train", "%s", err.msg);
+        return err.status == BP_ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
     }
-    printf("saved %s (step %ld)\n", path, bp_trainer_steps_done(tr));
     return EXIT_OK;
 }
 
-/* The run's first line: model, data, sizes, steps. */
-static void print_start(const bp_model_config *c, bp_trainer *tr)
+/* The run's first lines: model, data, sizes, steps; threads; where the results go. */
+static void print_start(const bp_model_config *c, bp_trainer *tr, const train_run *r)
 {
     const bp_train_config *t = &bp_trainer_config(tr)->train;
     const bp_task *task = bp_trainer_task(tr);
-    char threads[32] = "";
-    int used = t->threads < t->batch ? t->threads : t->batch; /* a row is not split */
-    if (used > 1)
-        snprintf(threads, sizeof threads, " split across %d threads", used);
     char data[BP_PATH_MAX + 96];
     if (bp_task_rows(task, BP_SPLIT_TRAIN))
         snprintf(data, sizeof data, "%s (%ld training, %ld validation sequences)",
@@ -94,54 +181,43 @@ static void print_start(const bp_model_config *c, bp_trainer *tr)
                  bp_task_rows(task, BP_SPLIT_EVAL));
     else
         snprintf(data, sizeof data, "%s task", bp_task_name(task));
-    printf("training %s: %s, T = %d, batch %d%s, %ld steps, %zu parameters (%s)\n", c->name,
-           data, bp_task_steps(task), t->batch, threads, t->steps,
+    printf("training %s: %s, T = %d, batch %d, %ld steps, %zu parameters (%s)\n", c->name,
+           data, bp_task_steps(task), t->batch, t->steps,
            bp_params_elements(bp_trainer_params(tr)), BP_REAL_NAME);
+    int used = t->threads < t->batch ? t->threads : t->batch; /* a row is not split */
+    printf("threads: %d worker%s (train.threads), %d BLAS thread%s %s\n", used,
+           used == 1 ? "" : "s", cli_blas_threads(), cli_blas_threads() == 1 ? "" : "s",
+           used > 1 ? "in each step's serial part, 1 in each worker" : "(OpenBLAS)");
+    printf("checkpoint: %s\n", r->out);
+    if (r->best)
+        printf("best checkpoint: %s\n", r->best);
     fflush(stdout);
 }
 
-/* The steps, with progress, the log, periodic checkpoints and evaluations, until the
- * last step or Ctrl-C; the exit status so far, and *stopped when a failed step or save
- * ended the run early. */
-static int run_steps(bp_trainer *tr, const char *out, FILE *log, bool quiet, bool *stopped)
+/* After the steps: Ctrl-C, early stopping (back to the best), the final checkpoint. */
+static int finish(train_run *r, int rc)
 {
-    const bp_train_config *t = &bp_trainer_config(tr)->train;
-    int rc = EXIT_OK;
-    bp_error err;
-    progress bar;
-    progress_start(&bar, bp_trainer_steps_done(tr), t->steps, quiet,
-                   t->log_every ? t->log_every : (t->steps >= 20 ? t->steps / 20 : 1));
-    while (bp_trainer_steps_done(tr) < t->steps && !interrupted) {
-        double loss;
-        bp_step_info info;
-        if (bp_trainer_step(tr, &loss, &info, &err) != BP_OK) {
-            progress_end(&bar);
-            cli_error("train", "%s", err.msg);
-            *stopped = true; /* the last checkpoint on disk, if any, is untouched */
-            return err.status == BP_ERR_NONFINITE ? EXIT_RUNTIME : cli_status_exit(err.status);
-        }
-        long step = bp_trainer_steps_done(tr);
-        if (log)
-            fprintf(log, "%ld,%.8g,%.8g,%d,%.8g,,\n", step, loss, info.grad_norm, info.clipped,
-                    info.lr);
-        progress_update(&bar, step, loss, info.grad_norm, info.clipped);
-        if (out && t->checkpoint_every && step % t->checkpoint_every == 0 && step < t->steps) {
-            progress_clear(&bar);
-            if ((rc = save(tr, out)) != EXIT_OK) {
-                progress_end(&bar);
-                *stopped = true; /* the previous checkpoint, if any, is untouched */
-                return rc;
-            }
-            progress_redraw(&bar);
-        }
-        if (t->eval_every && step % t->eval_every == 0 && step < t->steps) {
-            progress_clear(&bar);
-            print_eval(tr, step, log, &rc);
-            progress_redraw(&bar);
-        }
+    bp_trainer *tr = r->tr;
+    if (r->failed)
+        return rc;
+    if (interrupted) {
+        printf("interrupted at step %ld\n", bp_trainer_steps_done(tr));
+        int src = train_run_save(tr, r->out, "checkpoint");
+        return src ? src : 130;
     }
-    progress_end(&bar);
-    return rc;
+    if (bp_trainer_steps_done(tr) == r->first && (rc = train_run_report(tr, "no more steps")))
+        return rc;
+    const bp_train_config *t = &bp_trainer_config(tr)->train;
+    if (r->early_stop) {
+        printf("early stopping at step %ld: %d evaluations without improvement since step %ld\n",
+               bp_trainer_steps_done(tr), t->patience, r->last.best_step);
+        bp_error err;
+        if (t->restore_best && bp_trainer_restore_best(tr, &err) == BP_OK)
+            rc = train_run_report(tr, "best, restored");
+        else if (t->restore_best)
+            printf("note: %s\n", err.msg);
+    }
+    return rc ? rc : train_run_save(tr, r->out, "checkpoint");
 }
 
 int cmd_train(int argc, char **argv)
@@ -150,75 +226,59 @@ int cmd_train(int argc, char **argv)
     int rc = EXIT_OK;
     if (parse(argc, argv, &o))
         return EXIT_USAGE;
+    if (o.blas_threads)
+        cli_set_blas_threads(o.blas_threads);
     bp_model_config *c = args_load("train", &o.model, &rc);
     if (!c)
         return rc;
     bp_trainer *tr = args_trainer("train", c, o.weights, &rc);
-    FILE *log = NULL;
+    train_run r = {.tr = tr, .log = NULL, .quiet = o.quiet, .interrupted = &interrupted};
+    char out_buf[BP_PATH_MAX + 32], best_buf[BP_PATH_MAX + 40];
     if (!tr)
         goto done;
     const bp_train_config *t = &bp_trainer_config(tr)->train;
-    const char *out = o.out ? o.out : t->checkpoint[0] ? t->checkpoint : NULL;
     bp_error err;
     if (o.resume && bp_trainer_load(tr, o.resume, false, &err) != BP_OK) {
         cli_error("train", "%s", err.msg);
         rc = EXIT_USAGE;
         goto done;
     }
-    if (o.resume && bp_trainer_steps_done(tr) >= t->steps) { /* else: nothing, and exit 0 */
+    r.first = bp_trainer_steps_done(tr);
+    if (o.resume && r.first >= t->steps && o.more != 0) {
         cli_error("train", "%s is at step %ld and train.steps is %ld: nothing to train (give "
-                  "--steps above %ld; bptt eval evaluates a checkpoint)", o.resume,
-                  bp_trainer_steps_done(tr), t->steps, bp_trainer_steps_done(tr));
+                  "--steps above %ld, or --steps +N for N more; bptt eval evaluates a "
+                  "checkpoint)", o.resume, r.first, t->steps, r.first);
         rc = EXIT_USAGE;
         goto done;
     }
-    /* the checkpoint may replace --resume or --weights (read whole before step 1; the save
-     * is atomic): continuing a run in place; nothing else may be an input */
-    const args_file inputs[] = {{"--resume", o.resume}, {"--weights", o.weights}, {NULL, NULL}};
-    const args_file log_out[] = {{"--log", o.log}, {NULL, NULL}};
-    const args_file outputs[] = {{"the checkpoint", out}, {"--log", o.log}, {NULL, NULL}};
-    if (args_check_distinct("train", c, inputs, log_out) ||
-        args_check_distinct("train", c, NULL, outputs) ||
-        (out && args_check_output("train", "checkpoint", out)) ||
-        (o.log && args_check_output("train", "log", o.log))) {
+    r.out = o.out ? o.out : t->checkpoint[0] ? t->checkpoint : NULL;
+    if (!r.out && default_out(c, out_buf, sizeof out_buf)) {
         rc = EXIT_USAGE;
         goto done;
     }
-    if (out && bp_trainer_check_save(tr, out, &err) != BP_OK) { /* before step 1, not after */
-        cli_error("train", "%s", err.msg);
-        rc = err.status == BP_ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
+    r.out = r.out ? r.out : out_buf;
+    if (t->keep_best && !t->keep_best_path[0])
+        best_beside(r.out, best_buf, sizeof best_buf);
+    r.best = !t->keep_best ? NULL : t->keep_best_path[0] ? t->keep_best_path : best_buf;
+    if ((rc = check_files(&o, c, tr, r.out, r.best)) != EXIT_OK)
         goto done;
-    }
-    if (o.log && !(log = fopen(o.log, "w"))) {
+    if (o.log && !(r.log = fopen(o.log, "w"))) {
         cli_error("train", "cannot write the log %s: %s", o.log, strerror(errno));
         rc = EXIT_USAGE;
         goto done;
     }
-    if (log)
-        fprintf(log, "step,loss,grad_norm,clipped,lr,eval_loss,eval_metric\n");
-    print_start(c, tr);
+    if (r.log)
+        train_run_log_header(r.log, tr);
+    print_start(c, tr, &r);
     struct sigaction sa = {.sa_handler = on_sigint};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    bool stopped = false;
-    rc = run_steps(tr, out, log, o.quiet, &stopped);
-    if (stopped)
-        goto done;
-    if (interrupted) {
-        printf("interrupted at step %ld\n", bp_trainer_steps_done(tr));
-        const char *path = out ? out : "interrupted.safetensors";
-        int src = save(tr, path);
-        rc = src ? src : 130;
-        goto done;
-    }
-    print_eval(tr, bp_trainer_steps_done(tr), log, &rc);
-    if (out && !rc)
-        rc = save(tr, out);
+    rc = finish(&r, train_run_steps(&r));
 done:
-    if (log && fclose(log) != 0 && !rc) {
+    if (r.log && fclose(r.log) != 0) { /* said even after another failure */
         cli_error("train", "could not write the log %s: %s", o.log, strerror(errno));
-        rc = EXIT_RUNTIME;
+        rc = rc ? rc : EXIT_RUNTIME;
     }
     bp_trainer_free(tr);
     bp_model_config_free(c);

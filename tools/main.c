@@ -14,9 +14,13 @@
 
 const cli_command cli_commands[] = {
     {"train", "train a model file, with progress, evaluation and checkpoints", cmd_train,
-     "bptt train MODEL.yaml [--steps N] [--seed S] [--set key.path=value]... [--out CKPT]\n"
-     "                  [--resume CKPT | --weights W] [--log metrics.csv] [--quiet]\n"
-     "                  [--threads N]   (train.threads: split each batch across N threads)"},
+     "bptt train MODEL.yaml [--steps N | --steps +K] [--seed S] [--set key.path=value]...\n"
+     "                  [--out CKPT] [--resume CKPT | --weights W] [--log metrics.csv]\n"
+     "                  [--threads N] [--blas-threads N] [--quiet]\n"
+     "  --out: default <model name>.safetensors here, or <name>-2..., never an existing file\n"
+     "  --steps +K: K steps past --resume's checkpoint (+0: none, asked for)\n"
+     "  --threads: train.threads, each batch split across N threads\n"
+     "  --blas-threads: OpenBLAS's threads (default 1, or OPENBLAS_NUM_THREADS)"},
     {"eval", "loss and the task's metric on held-out data (or on --batch)", cmd_eval,
      "bptt eval MODEL.yaml --weights CKPT [--batch B.safetensors] [--set key.path=value]..."},
     {"predict", "outputs of a trained model for every sequence of a data file", cmd_predict,

@@ -160,6 +160,7 @@ bp_task *bp_checkpoint_task(const char *path, bp_error *err)
 /* The step and random state a save writes raw: they must outlive the writer's save. */
 typedef struct saved_ints {
     int64_t step, rng[4];
+    double best[6]; /* bp_trainer_best_write's */
 } saved_ints;
 
 /* Every tensor and metadata entry of a checkpoint (with_state) or weights file, in w:
@@ -179,6 +180,8 @@ static bp_status fill_writer(const bp_trainer *tr, bool with_state, saved_ints *
         st = bp_st_writer_add_raw(w, STEP_NAME, BP_DTYPE_I64, bp_shape1(1), &v->step, err);
     if (st == BP_OK && with_state)
         st = bp_st_writer_add_raw(w, RNG_NAME, BP_DTYPE_I64, bp_shape1(4), v->rng, err);
+    if (st == BP_OK && with_state)
+        st = bp_trainer_best_write(tr, w, v->best, err);
     if (st == BP_OK)
         st = bp_st_writer_meta(w, "format", with_state ? "bptt-checkpoint" : "bptt-weights", err);
     if (st == BP_OK)
@@ -303,6 +306,7 @@ bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, b
     int np = bp_params_count(tr->params), ns = bp_optim_state_count(tr->optim);
     bp_real **pv = read_leaves(f, param_at, tr->params, np, path, err), **sv = NULL;
     int64_t step = 0, rng[4];
+    double best[6];
     bp_status st = pv ? BP_OK : (err ? err->status : BP_ERR_PARSE);
     if (st == BP_OK && !weights_only) {
         if (!bp_st_find(f, STEP_NAME)) {
@@ -322,6 +326,8 @@ bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, b
             st = bp_error_set(err, BP_ERR_VALUE, "%s: %s is all zeros, a state the random "
                               "generator cannot leave (bptt never writes it)", path, RNG_NAME);
         }
+        if (st == BP_OK)
+            st = bp_trainer_best_read(f, path, best, err);
     }
     if (st == BP_OK) {
         commit_leaves(pv, param_at, tr->params, np);
@@ -331,6 +337,7 @@ bp_status bp_trainer_load(bp_trainer *tr, const char *path, bool weights_only, b
             sv = NULL;
             bp_optim_set_steps_done(tr->optim, (long)step);
             memcpy(tr->data_rng.s, rng, sizeof rng);
+            bp_trainer_best_commit(tr, best);
         }
     }
     for (int i = 0; pv && i < np; i++)

@@ -84,6 +84,7 @@ void bp_trainer_free(bp_trainer *tr)
     if (!tr)
         return;
     bp_workers_free(tr->workers); /* before the net and params its replicas share */
+    bp_trainer_best_free(tr);
     bp_batch_free(tr->eval_batch);
     bp_net_state_free(tr->state);
     bp_net_state_free(tr->scratch_state);
@@ -111,6 +112,7 @@ bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp
         return NULL;
     }
     tr->cfg = *c;
+    bp_trainer_best_init(tr);
     tr->layers = malloc((size_t)c->net.n_layers * sizeof *tr->layers);
     if (!tr->layers) {
         bp_error_set(err, BP_ERR_NOMEM, "trainer: out of memory");

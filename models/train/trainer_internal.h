@@ -6,6 +6,17 @@
 
 #include "bptt_workers.h"
 
+/* The best evaluation so far and the state at it (trainer_best.c). */
+typedef struct trainer_best {
+    long step;          /* its step; -1: none yet */
+    double value;       /* its monitored value, lower is better */
+    int waited;         /* evaluations since it */
+    long held;          /* the step whose state values holds (-1: none) */
+    bp_real *values;    /* every parameter, then the optimizer state, flat */
+    bp_rng rng;         /* the data stream then */
+    double plateau[3];  /* the plateau schedule's state then */
+} trainer_best;
+
 struct bp_trainer {
     bp_model_config cfg;       /* a copy; cfg.net.layers points at layers */
     bp_layer_spec *layers;
@@ -19,6 +30,7 @@ struct bp_trainer {
     bp_net_state *scratch_state; /* truncated BPTT, any other batch size */
     bp_rng data_rng;             /* training batches: saved in checkpoints */
     bp_batch *eval_batch;        /* fixed held-out batch */
+    trainer_best best;           /* bp_trainer_observe */
     struct bp_workers *workers;  /* train.threads > 1: the batch split (parallel.h), made
                                     by the first split step; NULL before */
 };
@@ -35,5 +47,19 @@ bp_status bp_trainer_check_memory(bp_trainer *tr, bp_error *err);
  * parameter that holds a non-finite value, or the first non-finite node of the tape
  * (still holding the last chunk) and the parameters it reads. */
 void bp_trainer_explain_nonfinite(const bp_trainer *tr, bp_error *err);
+
+/* The best-evaluation tracking's life (trainer_best.c): init in bp_trainer_new, free in
+ * bp_trainer_free. Its part of a checkpoint: tensors "trainer.best" and "trainer.plateau"
+ * (F64 [3] each, their values in store, which must outlive the writer's save) and the
+ * metadata best_step and best_eval_loss or best_metric; read back into out[6] (checked,
+ * defaults when the file has none), then committed once the whole load has succeeded
+ * (after the step is set). */
+void bp_trainer_best_init(bp_trainer *tr);
+void bp_trainer_best_free(bp_trainer *tr);
+bp_status bp_trainer_best_write(const bp_trainer *tr, bp_st_writer *w, double store[6],
+                                bp_error *err);
+bp_status bp_trainer_best_read(const bp_st_file *f, const char *path, double out[6],
+                               bp_error *err);
+void bp_trainer_best_commit(bp_trainer *tr, const double in[6]);
 
 #endif
