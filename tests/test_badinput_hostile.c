@@ -387,3 +387,36 @@ Test(hostile, softmax_xent_refuses_targets_that_are_not_classes_before_convertin
         bp_tape_free(t);
     }
 }
+
+/* ---------------------------------------------------------------- memory */
+
+Test(hostile, batches_from_elsewhere_meet_the_memory_estimate_before_allocating)
+{
+    bp_error e = {0};
+    bp_batch *b = bp_batch_new(2, 1000000, 2, false, BP_TARGET_VALUES, 1, &e);
+    cr_assert_not_null(b, "%s", e.msg);
+    cr_assert_eq(bp_batch_save(tmp("huge.st"), b, &e), BP_OK, "%s", e.msg);
+    bp_batch_free(b);
+    run_prefix = "ulimit -v 1048576;"; /* a run that allocated first could not pass */
+    expect_run(2, "bptt grads: huge.st: model too large: a forward and backward of 2 sequences "
+               "of 1000000 steps needs about ", "grads %s --batch huge.st --out g.st", ADDING);
+    cr_expect(strstr(err_text, "MiB, more than train.max_memory_mb = 4096"), "%s", err_text);
+    expect_run(2, "bptt eval: huge.st: model too large: a forward of 2 sequences of 1000000 "
+               "steps needs about ", "eval %s --batch huge.st --set train.max_memory_mb=1024",
+               ADDING);
+    cr_expect(strstr(err_text, "MiB, more than train.max_memory_mb = 1024"), "%s", err_text);
+    expect_run(2, "bptt gradflow: huge.st: model too large: a forward and backward of 2 "
+               "sequences of 1000000 steps", "gradflow %s --batch huge.st", ADDING);
+    expect_run(2, "model too large: a forward and backward of 1048576 sequences of 30 steps",
+               "gradflow %s --size 1048576", ADDING);
+    run_prefix = "";
+    cr_expect_neq(access(tmp("g.st"), F_OK), 0);
+    /* a batch of the other target kind */
+    cr_assert_eq(bptt("batch %s --set data.steps=2 --size 2 --out copy.st", MODEL("gru_copy")), 0,
+                 "%s", err_text);
+    expect_run(2, "bptt grads: copy.st: the batch's targets are class ids; the model predicts "
+               "values", "grads %s " TINY " --batch copy.st --out g.st", ADDING);
+    cr_assert_eq(bptt("batch %s " TINY " --out vals.st", ADDING), 0, "%s", err_text);
+    expect_run(2, "bptt eval: vals.st: the batch's targets are values; the model predicts classes",
+               "eval %s --set data.steps=2 --batch vals.st", MODEL("gru_copy"));
+}
