@@ -116,6 +116,10 @@ int bench_data(const bench_opts *o);
  * (bench_kernels.c; "kernels": {...}). */
 int bench_kernels(const bench_opts *o);
 
+/* A step with OpenBLAS on 1 thread against its own default thread count, for W1 and W2
+ * (bench_blas_threads.c; "blas_threads": {...}). */
+int bench_blas_threads(const bench_opts *o);
+
 /* Run the program at path with argv in a child process, its stdout into out (cut to
  * size, terminated). EXIT_OK when it exited 0; errors are printed. */
 int bench_run_child(const char *path, char *const argv[], char *out, size_t size);

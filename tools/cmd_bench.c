@@ -186,7 +186,7 @@ static double load_average(void)
 }
 
 static const char bench_usage[] =
-    "bptt bench [steps|memory|tcurve|recompute|data|kernels|tape|all] [--threads 1|2] [--json]\n"
+    "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|tape|all] [--threads 1|2] [--json]\n"
     "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
     "           [--max-T N]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
@@ -200,6 +200,8 @@ static const char bench_usage[] =
     "  kernels ns per element of the vectorised kernels (tanh, sigmoid, each fused cell op's\n"
     "          forward and backward) in every kernel variant this CPU runs, against the\n"
     "          baseline variant (--size sets H and B; BPTT_ISA picks the variant of the rest)\n"
+    "  blas    a training step of W1 and W2 with OpenBLAS on 1 thread (bptt's default)\n"
+    "          against OpenBLAS's own default, a thread per CPU (--reps, --warmup)\n"
     "  tape    the autodiff core's overheads\n"
     "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute, data, kernels\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
@@ -275,10 +277,11 @@ int cmd_bench(int argc, char **argv)
     const char *what = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
     bool known = !strcmp(what, "tape") || !strcmp(what, "steps") || !strcmp(what, "memory") ||
                  !strcmp(what, "tcurve") || !strcmp(what, "recompute") || !strcmp(what, "data") ||
-                 !strcmp(what, "kernels") || !strcmp(what, "all") || !*what;
+                 !strcmp(what, "kernels") || !strcmp(what, "blas") || !strcmp(what, "all") ||
+                 !*what;
     if (!known) {
         cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tcurve, recompute, "
-                  "data, kernels, tape, all", what);
+                  "data, kernels, blas, tape, all", what);
         return EXIT_USAGE;
     }
     bench_opts o;
@@ -297,6 +300,7 @@ int cmd_bench(int argc, char **argv)
     bool recompute = !strcmp(what, "recompute") || !strcmp(what, "all");
     bool data = !strcmp(what, "data") || !strcmp(what, "all");
     bool kernels = !strcmp(what, "kernels") || !strcmp(what, "all");
+    bool blas = !strcmp(what, "blas");
     if (tape && o.json) {
         cli_error("bench", "tape has no --json output");
         return EXIT_USAGE;
@@ -360,6 +364,8 @@ int cmd_bench(int argc, char **argv)
             printf("\n");
         rc = bench_kernels(&o);
     }
+    if (!rc && blas) /* alone: it changes OpenBLAS's threads, which the rest keep at 1 */
+        rc = bench_blas_threads(&o);
     if (o.json)
         printf("\n}\n");
     return rc;
