@@ -50,7 +50,8 @@ for exe in bptt bptt-f64; do
     { cat "$tmp/version.out"; fail "the installed $exe does not start"; }
 done
 env -u LD_LIBRARY_PATH "$prefix/bin/bptt" train "$src/models/irnn_adding.yaml" --steps 3 \
-  --set train.batch=2 --set train.eval_batch=2 --quiet >"$tmp/train.out" 2>&1 ||
+  --set train.batch=2 --set train.eval_batch=2 --quiet --out "$tmp/irnn.safetensors" \
+  >"$tmp/train.out" 2>&1 ||
   { cat "$tmp/train.out"; fail "the installed bptt cannot train"; }
 echo "the installed bptt and bptt-f64 start and train on their own"
 # every installed header compiles on its own, and names no file that is not installed
@@ -132,7 +133,7 @@ plugin_run() { # plugin_run EXPECTED ARGS...: the installed bptt with the plugin
   [ "$rc" -eq 0 ] || fail "bptt $* --plugin ./libswish.so exited with $rc"
   grep -qE -- "$want" <<<"$out" || fail "bptt $*: no output line matching '$want'"
 }
-plugin_run '^eval  step 300: loss ' train swish_rnn.yaml --quiet
+plugin_run '^eval  step 300: loss ' train swish_rnn.yaml --quiet --out "$tmp/swish.safetensors"
 plugin_run '^op swish: 4 cases, all passed$' gradcheck swish_rnn.yaml --set data.steps=5
 plugin_run '^checked [0-9]+ elements: 0 failed' gradcheck swish_rnn.yaml --set data.steps=5
 
