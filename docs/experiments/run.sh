@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh — the experiments of docs/experiments.md, exactly as measured.
 #
-#   docs/experiments/run.sh [1|1b|2|3|4|digits|all]     (from the repository root)
+#   docs/experiments/run.sh [1|1b|2|3|4|digits|6|all]     (from the repository root)
 #
 # BPTT: the bptt binary (default build/bptt); OUT: logs, checkpoints and the timing
 # file (default /tmp/bptt-experiments); figures go to docs/figures/. One BLAS thread, so
@@ -36,13 +36,13 @@ train() {
 
 # reached NAME THRESHOLD: the first evaluation step whose held-out loss is below THRESHOLD
 reached() {
-    awk -F, -v th="$2" 'NR > 1 && $6 != "" && $6 < th { print $1; found = 1; exit }
+    awk -F, -v th="$2" 'NR > 1 && $7 != "" && $7 < th { print $1; found = 1; exit }
         END { if (!found) print "not reached" }' "$OUT/$1.csv"
 }
 
 # last_eval NAME: the last held-out loss and metric
 last_eval() {
-    awk -F, 'NR > 1 && $6 != "" { l = $6; m = $7 } END { print l, m }' "$OUT/$1.csv"
+    awk -F, 'NR > 1 && $7 != "" { l = $7; m = $8 } END { print l, m }' "$OUT/$1.csv"
 }
 
 exp1() { # vanishing and exploding, at initialisation, T = 100
@@ -184,7 +184,7 @@ digits() { # the UCI optical digits (tools/get_digits.sh): row by row and pixel 
         for reading in rows pixels; do
             for c in $cells; do
                 r=digits_${reading}_$c
-                best=$(awk -F, 'NR > 1 && $7 != "" && $7 > b { b = $7; s = $1 } END { printf "%.4f (%d)", b, s }' "$OUT/$r.csv")
+                best=$(awk -F, 'NR > 1 && $8 != "" && $8 > b { b = $8; s = $1 } END { printf "%.4f (%d)", b, s }' "$OUT/$r.csv")
                 steps=$(tail -n 1 "$OUT/$r.csv" | cut -d, -f1)
                 t=$(grep "^$r wall" "$OUT/times.txt" | tail -n 1 | sed 's/^[^ ]* wall \([0-9.]*\) s, cpu \([0-9.]*\) s.*/\1 s (\2 s)/')
                 printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$reading" "$c" "$(acc $r)" "$best" \
@@ -208,6 +208,35 @@ digits() { # the UCI optical digits (tools/get_digits.sh): row by row and pixel 
         $M/data/digits.csv | tee -a "$OUT/digits.md"
 }
 
+# best_eval NAME: the lowest held-out loss and its step
+best_eval() {
+    awk -F, 'NR > 1 && $7 != "" && (b == "" || $7 < b) { b = $7; s = $1 } END { printf "%.4f at step %d", b, s }' "$OUT/$1.csv"
+}
+
+exp6() { # overfitting a text: a 2-layer char LSTM, plain, with dropout, and with early stopping
+    text="$OUT/licences.txt"
+    cat /usr/share/common-licenses/Apache-2.0 /usr/share/common-licenses/GPL-2 \
+        /usr/share/common-licenses/GPL-3 /usr/share/common-licenses/LGPL-2.1 \
+        /usr/share/common-licenses/MPL-2.0 /usr/share/common-licenses/GFDL-1.3 \
+        /usr/share/common-licenses/Artistic >"$text"
+    drop="--set model.layers[1].dropout=0.25 --set model.layers[2].dropout=0.25"
+    train char_plain $EXP/char_licences.yaml --set data.path="$text"
+    train char_dropout $EXP/char_licences.yaml --set data.path="$text" $drop
+    train char_dropout_stop $EXP/char_licences.yaml --set data.path="$text" $drop \
+        --set 'train.early_stopping={patience: 5}' --set train.keep_best=true
+    {
+        echo "text: $(wc -c <"$text") bytes ($(wc -c <"$text" | awk '{ printf "%.0f", $1 / 10 }') held out)"
+        for r in char_plain char_dropout char_dropout_stop; do
+            echo "$r: best held-out loss $(best_eval $r); last $(last_eval $r)" \
+                "(training loss, mean of the last 100 steps: $(awk -F, 'NR > 1 { l[NR % 100] = $2; n++ } END { for (i in l) s += l[i]; printf "%.3f", s / (n < 100 ? n : 100) }' "$OUT/$r.csv"))"
+        done
+        grep -E "early stopping|restored|saved checkpoint" "$OUT/char_dropout_stop.out"
+    } | tee "$OUT/char.md"
+    "$BPTT" plot "$OUT/char_plain.csv" "$OUT/char_dropout.csv" "$OUT/char_dropout_stop.csv" \
+        --label plain --label 'dropout 0.25' --label 'dropout 0.25, early stopping' \
+        --smooth 50 --title '2-layer char LSTM on the licence texts' --svg $FIG/char_overfit.svg
+}
+
 case "${1:-all}" in
 1) exp1 ;;
 1b) exp1b ;;
@@ -215,6 +244,7 @@ case "${1:-all}" in
 3) exp3 ;;
 4) exp4 ;;
 digits) digits ;;
-all) exp1; exp1b; exp2; exp3; exp4; digits ;;
-*) echo "usage: $0 [1|1b|2|3|4|digits|all]" >&2; exit 2 ;;
+6) exp6 ;;
+all) exp1; exp1b; exp2; exp3; exp4; digits; exp6 ;;
+*) echo "usage: $0 [1|1b|2|3|4|digits|6|all]" >&2; exit 2 ;;
 esac
