@@ -139,16 +139,6 @@ Test(badinput, yaml_encodings_empty_files_and_directories)
 
 /* ---------------------------------------------------------------- sizes that cannot fit */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
 
 
 Test(badinput, sizes_that_cannot_fit_are_refused_before_allocating)

@@ -19,6 +19,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* An AddressSanitizer build reserves terabytes of address space: no ulimit -v there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
 #define BPTT BPTT_BINARY_DIR "/bptt"
 #define MODEL(name) BPTT_SOURCE_DIR "/models/" name ".yaml"
 /* tanh_adding made tiny: every run takes milliseconds */
