@@ -30,6 +30,21 @@ Test(cli_train, without_out_the_checkpoint_goes_to_a_fresh_default_path)
     cr_expect(strstr(out, "threads: 1 worker (train.threads), 1 BLAS thread"), "%s", out);
 }
 
+/* The default path is checked before step 1: in a folder that is gone, nothing trains. */
+Test(cli_train, an_unwritable_default_path_is_refused_before_step_1)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && mkdir gone && (cd gone && rmdir ../gone && %s train "
+             "%s " TINY " --steps 5 >../stdout.txt 2>../stderr.txt </dev/null)", dir, BPTT,
+             MODEL("tanh_adding"));
+    int rc = status_of(system(cmd));
+    slurp(tmp("stdout.txt"), out, sizeof out);
+    slurp(tmp("stderr.txt"), err_text, sizeof err_text);
+    cr_expect_eq(rc, 2, "%s", err_text);
+    cr_expect(strstr(err_text, "tanh_adding.safetensors"), "the path is named: %s", err_text);
+    cr_expect(!strstr(out, "step 1/"), "no step ran: %s", out);
+}
+
 Test(cli_train, steps_plus_k_counts_from_the_checkpoint)
 {
     cr_assert_eq(bptt("train %s " TINY " --steps 6 --out a.st", MODEL("tanh_adding")), 0, "%s",
