@@ -116,7 +116,8 @@ Test(cli, train_prints_progress_and_writes_a_log_and_a_checkpoint)
     cr_expect(strstr(out, "saved"), "%s", out);
     char csv[1 << 14];
     slurp(log_copy, csv, sizeof csv);
-    const char *head = "step,loss,grad_norm,clipped,lr,elapsed_s,eval_loss,eval_mse,baseline_mse\n1,";
+    const char *head =
+        "step,loss,grad_norm,clipped,lr,elapsed_s,eval_loss,eval_mse,baseline_loss,baseline_mse\n1,";
     cr_expect_eq(strncmp(csv, head, strlen(head)), 0, "%s", csv);
     int lines = 0;
     for (char *p = csv; *p; p++)
@@ -127,10 +128,10 @@ Test(cli, train_prints_progress_and_writes_a_log_and_a_checkpoint)
     int commas = 0;
     for (const char *p = row10 + 1; p < row11; p++)
         commas += *p == ',';
-    cr_expect_eq(commas, 8);
-    cr_expect(strstr(row10, ",0.16666667\n") == row11 - 11, "step 10's row ends in its eval "
-              "and the baseline: %.*s", (int)(row11 - row10), row10);
-    cr_expect(!strncmp(strchr(row11 + 1, '\n') - 3, ",,,", 3), "step 11 has no evaluation: %s",
+    cr_expect_eq(commas, 9);
+    cr_expect(strstr(row10, ",0.16666667,0.16666667\n") == row11 - 22, "step 10's row ends in "
+              "its eval and the baselines: %.*s", (int)(row11 - row10), row10);
+    cr_expect(!strncmp(strchr(row11 + 1, '\n') - 4, ",,,,", 4), "step 11 has no evaluation: %s",
               row11);
     bp_error e;
     bp_st_file *f = bp_st_load(ckpt_copy, &e);

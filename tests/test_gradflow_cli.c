@@ -155,14 +155,15 @@ Test(cli, plot_draws_a_training_log)
     char *out = file("out.txt");
     cr_expect(strstr(out, "run"), "%s", out);
     cr_expect(strstr(out, "clipped 30 (100.0%)"), "clip_norm 0.05 clips every step: %s", out);
-    /* loss, held-out loss; gradient norm; learning rate; held-out mse and its baseline */
-    expect_svg("m.svg", 6);
+    /* loss, held-out loss and the loss's baseline; gradient norm; learning rate; held-out mse
+     * and its baseline */
+    expect_svg("m.svg", 7);
     char *svg = file("m.svg");
     cr_expect(strstr(svg, ">learning rate<"), "a learning-rate panel");
     cr_expect(strstr(svg, ">held-out mse<"), "a metric panel");
     cr_expect(strstr(svg, "the task&apos;s baseline 0.1667") || strstr(svg, "the task's baseline 0.1667"),
               "the baseline in the legend");
-    cr_expect_eq(count_of(svg, "stroke-dasharray"), 2, "the baseline, dashed, and its legend");
+    cr_expect_eq(count_of(svg, "stroke-dasharray"), 4, "the baselines, dashed, and their legends");
     cr_expect_eq(count_of(svg, "<path class=\"rug\""), 1);
     cr_expect_eq(count_of(svg, "M") > 30, 1);
     free(svg);

@@ -1,9 +1,10 @@
 /* cmd_plot.c — `bptt plot METRICS.csv... --svg FILE`: of one or more training logs (as
  * `bptt train --log` writes them: step,loss,grad_norm,clipped,lr,elapsed_s,eval_loss,
- * eval_<metric>,baseline_<metric>, an evaluation on the row of its step), the training and
- * held-out loss and the global gradient norm on log-scale axes, with the steps where
- * clipping fired marked along the bottom of the gradient panel; the learning rate; and the
- * held-out metric beside the task's baseline (a dashed line). Logs of older versions, with
+ * eval_<metric>,baseline_loss,baseline_<metric>, an evaluation on the row of its step), the
+ * training and held-out loss and the global gradient norm on log-scale axes, with the
+ * steps where clipping fired marked along the bottom of the gradient panel; the learning
+ * rate; and the held-out metric; each beside the task's baseline where the log has one (a
+ * dashed line). Logs of older versions, with
  * evaluations on rows of their own and eval_metric, plot too. */
 #include "args.h"
 #include "cli.h"
@@ -26,8 +27,9 @@ typedef struct run_log {
     double *eval_step, *eval_loss, *eval_metric; /* [n_eval] */
     double *clip_step;           /* [n_clipped] */
     char metric[32];             /* the metric's name: "accuracy", "mse", or "metric" */
-    double baseline;             /* the task's baseline of the metric, NaN when not logged */
-    double base_x[2], base_y[2]; /* the baseline as a line across the evaluations */
+    double baseline[2];          /* the task's baselines of the loss and the metric, NaN
+                                    when not logged */
+    double base_x[2], base_y[2][2]; /* each as a line across the evaluations */
 } run_log;
 
 typedef struct plot_opts {
@@ -137,10 +139,11 @@ static void smooth(double *v, int n, int w)
 
 /* The metric's columns: eval_<metric> (and baseline_<metric>), or an older log's
  * eval_metric. */
-static void metric_columns(const csv_table *t, run_log *r, int *cm, int *cb)
+static void metric_columns(const csv_table *t, run_log *r, int *cm, int cb[2])
 {
     *cm = csv_column(t, "eval_metric");
-    *cb = -1;
+    cb[0] = csv_column(t, "baseline_loss");
+    cb[1] = -1;
     snprintf(r->metric, sizeof r->metric, "metric");
     for (int c = 0; *cm < 0 && c < t->n_cols; c++)
         if (!strncmp(t->names[c], "eval_", 5) && strcmp(t->names[c], "eval_loss")) {
@@ -148,7 +151,7 @@ static void metric_columns(const csv_table *t, run_log *r, int *cm, int *cb)
             snprintf(r->metric, sizeof r->metric, "%s", t->names[c] + 5);
             char base[48];
             snprintf(base, sizeof base, "baseline_%s", r->metric);
-            *cb = csv_column(t, base);
+            cb[1] = csv_column(t, base);
         }
 }
 
@@ -165,11 +168,11 @@ static int alloc_log(run_log *r, size_t n)
 }
 
 /* Each row: a training step (its loss), an evaluation (its eval_loss), or both. */
-static void read_rows(const csv_table *t, run_log *r, int cm, int cb)
+static void read_rows(const csv_table *t, run_log *r, int cm, const int cb[2])
 {
     int cs = csv_column(t, "step"), cl = csv_column(t, "loss"), cg = csv_column(t, "grad_norm"),
         cc = csv_column(t, "clipped"), ce = csv_column(t, "eval_loss"), cr = csv_column(t, "lr");
-    r->baseline = NAN;
+    r->baseline[0] = r->baseline[1] = NAN;
     for (int i = 0; i < t->n_rows; i++) {
         double s = csv_cell(t, i, cs), l = csv_cell(t, i, cl), e = csv_cell(t, i, ce);
         if (!isnan(l)) {
@@ -184,8 +187,9 @@ static void read_rows(const csv_table *t, run_log *r, int cm, int cb)
             r->eval_step[r->n_eval] = s;
             r->eval_metric[r->n_eval] = csv_cell(t, i, cm);
             r->eval_loss[r->n_eval++] = e;
-            if (cb >= 0 && !isnan(csv_cell(t, i, cb)))
-                r->baseline = csv_cell(t, i, cb);
+            for (int k = 0; k < 2; k++)
+                if (cb[k] >= 0 && !isnan(csv_cell(t, i, cb[k])))
+                    r->baseline[k] = csv_cell(t, i, cb[k]);
         }
     }
 }
@@ -211,8 +215,8 @@ static int load(const char *path, const char *label, run_log *r)
         snprintf(r->label, sizeof r->label, "%s", label);
     else
         stem(path, r->label, sizeof r->label);
-    int cm, cb;
-    metric_columns(t, r, &cm, &cb);
+    int cm, cb[2];
+    metric_columns(t, r, &cm, cb);
     if (alloc_log(r, (size_t)t->n_rows + 1)) {
         csv_free(t);
         return -1;
@@ -264,12 +268,12 @@ static void summary(const run_log *r)
 
 /* The panels' curves, filled from the logs. */
 typedef struct plot_curves {
-    svg_curve loss[2 * PLOT_MAX_FILES], grad[PLOT_MAX_FILES], lr[PLOT_MAX_FILES],
-        metric[2 * PLOT_MAX_FILES];
+    svg_curve loss[2 * PLOT_MAX_FILES], held[PLOT_MAX_FILES], grad[PLOT_MAX_FILES],
+        lr[PLOT_MAX_FILES], metric[2 * PLOT_MAX_FILES];
     svg_rug rugs[PLOT_MAX_FILES];
     char eval_label[PLOT_MAX_FILES][160], rug_label[PLOT_MAX_FILES][200],
-        base_label[PLOT_MAX_FILES][200];
-    int nl, ng, nlr, nm, nr;
+        base_label[2][PLOT_MAX_FILES][200];
+    int nl, nh, ng, nlr, nm, nr;
 } plot_curves;
 
 static void add_curves(run_log *r, int i, plot_curves *c)
@@ -282,19 +286,24 @@ static void add_curves(run_log *r, int i, plot_curves *c)
     }
     if (r->n_eval) {
         snprintf(c->eval_label[i], sizeof c->eval_label[i], "%s (held-out)", r->label);
-        c->loss[c->nl++] = (svg_curve){c->eval_label[i], r->eval_step, r->eval_loss, r->n_eval,
-                                       SVG_DOTS, i};
+        c->held[c->nh++] = (svg_curve){c->eval_label[i], r->eval_step, r->eval_loss, r->n_eval,
+                                       r->n_eval > 1 ? SVG_LINE : SVG_DOTS, i};
         c->metric[c->nm++] = (svg_curve){r->label, r->eval_step, r->eval_metric, r->n_eval,
                                          SVG_LINE, i};
     }
-    if (r->n_eval && !isnan(r->baseline)) {
+    for (int k = 0; k < 2 && r->n_eval; k++) { /* the baselines: the loss's, the metric's */
+        if (isnan(r->baseline[k]))
+            continue;
         r->base_x[0] = r->eval_step[0];
         r->base_x[1] = r->eval_step[r->n_eval - 1];
-        r->base_y[0] = r->base_y[1] = r->baseline;
-        snprintf(c->base_label[i], sizeof c->base_label[i], "%s: the task's baseline %.4g",
-                 r->label, r->baseline);
-        c->metric[c->nm++] = (svg_curve){c->base_label[i], r->base_x, r->base_y, 2,
-                                         SVG_DASHED, i};
+        r->base_y[k][0] = r->base_y[k][1] = r->baseline[k];
+        snprintf(c->base_label[k][i], sizeof c->base_label[k][i], "%s: the task's baseline %.4g",
+                 r->label, r->baseline[k]);
+        svg_curve line = {c->base_label[k][i], r->base_x, r->base_y[k], 2, SVG_DASHED, i};
+        if (k == 0)
+            c->loss[c->nl++] = line;
+        else
+            c->metric[c->nm++] = line;
     }
     if (r->n_clipped) {
         snprintf(c->rug_label[i], sizeof c->rug_label[i], "%s: clipped %d of %d", r->label,
@@ -303,7 +312,8 @@ static void add_curves(run_log *r, int i, plot_curves *c)
     }
 }
 
-/* Loss and gradient norm always; the learning rate and the metric when a log has them. */
+/* The training loss and gradient norm always; the held-out loss (on a linear axis of its
+ * own, where overfitting shows), the learning rate and the metric when a log has them. */
 static int draw(const plot_opts *o, const run_log *logs, const plot_curves *c)
 {
     char loss_title[256], grad_title[64], metric_title[96], metric_axis[64];
@@ -313,12 +323,15 @@ static int draw(const plot_opts *o, const run_log *logs, const plot_curves *c)
              o->smooth > 1 ? " (moving average)" : "");
     snprintf(metric_title, sizeof metric_title, "held-out %s", logs[0].metric);
     snprintf(metric_axis, sizeof metric_axis, "%s", logs[0].metric);
-    svg_panel panels[4] = {
+    svg_panel panels[5] = {
         {loss_title, "training step", "loss (log scale)", true, c->loss, c->nl, NULL, 0},
-        {grad_title, "training step", "||grad|| (log scale)", true, c->grad, c->ng, c->rugs,
-         c->nr},
     };
-    int n = 2;
+    int n = 1;
+    if (c->nh)
+        panels[n++] = (svg_panel){"held-out loss", "training step", "loss", false, c->held,
+                                  c->nh, NULL, 0};
+    panels[n++] = (svg_panel){grad_title, "training step", "||grad|| (log scale)", true, c->grad,
+                              c->ng, c->rugs, c->nr};
     if (c->nlr)
         panels[n++] = (svg_panel){"learning rate", "training step", "lr (log scale)", true,
                                   c->lr, c->nlr, NULL, 0};

@@ -1,8 +1,10 @@
 /* train_run.c — see train_run.h. */
 #include "train_run.h"
 #include "cli.h"
+#include "dist_cli.h"
 #include "progress.h"
 
+#include <math.h>
 #include <time.h>
 
 static double now(void)
@@ -21,13 +23,28 @@ static const char *metric_name(const bp_trainer *tr)
 
 void train_run_log_header(FILE *log, const bp_trainer *tr)
 {
-    fprintf(log, "step,loss,grad_norm,clipped,lr,elapsed_s,eval_loss,eval_%s,baseline_%s\n",
-            metric_name(tr), metric_name(tr));
+    fprintf(log, "step,loss,grad_norm,clipped,lr,elapsed_s,eval_loss,eval_%s,baseline_loss,"
+            "baseline_%s\n", metric_name(tr), metric_name(tr));
+}
+
+/* The task's baselines as the log's last two cells: its loss's, and its metric's (a value
+ * task's mse is its loss; a built-in class task has none: empty). */
+static void baseline_cells(const bp_trainer *tr, char *s, size_t n)
+{
+    const bp_task *task = bp_trainer_task((bp_trainer *)tr);
+    double loss = bp_task_baseline(task), metric = bp_task_baseline_metric(task);
+    if (isnan(metric) && !bp_target_is_class(bp_task_target(task)))
+        metric = loss;
+    int k = isnan(loss) ? snprintf(s, n, ",") : snprintf(s, n, "%.8g,", loss);
+    if (!isnan(metric) && k >= 0 && (size_t)k < n)
+        snprintf(s + k, n - (size_t)k, "%.8g", metric);
 }
 
 int train_run_save(bp_trainer *tr, const char *path, const char *what)
 {
     bp_error err;
+    if (cli_rank != 0) /* under mpirun rank 0 alone writes: every rank holds the same */
+        return EXIT_OK;
     if (bp_trainer_save(tr, path, &err) != BP_OK) {
         cli_error("train", "could not save the %s: %s", what, err.msg);
         return EXIT_RUNTIME;
@@ -88,8 +105,9 @@ static int evaluate(train_run *r, long step, char *cols, size_t n)
     char tail[192];
     verdict_tail(r->tr, &r->last, tail, sizeof tail);
     print_scores(r->tr, step, &ev, tail);
-    snprintf(cols, n, "%.8g,%.8g,%.8g", ev.loss, ev.metric,
-             bp_task_baseline(bp_trainer_task(r->tr)));
+    char base[64];
+    baseline_cells(r->tr, base, sizeof base);
+    snprintf(cols, n, "%.8g,%.8g,%s", ev.loss, ev.metric, base);
     if (r->last.improved && r->best)
         return train_run_save(r->tr, r->best, "best checkpoint");
     return EXIT_OK;
@@ -101,7 +119,7 @@ static int after_step(train_run *r, progress *bar, long step, double loss,
 {
     const bp_train_config *t = &bp_trainer_config(r->tr)->train;
     int rc = EXIT_OK;
-    char cols[96] = ",,";
+    char cols[128] = ",,,";
     bool eval = step == t->steps || (t->eval_every && step % t->eval_every == 0);
     bool ckpt = t->checkpoint_every && step % t->checkpoint_every == 0 && step < t->steps;
     if (eval || ckpt)

@@ -26,7 +26,8 @@ typedef struct train_run {
 } train_run;
 
 /* The log's header line: step,loss,grad_norm,clipped,lr,elapsed_s,eval_loss,
- * eval_<metric>,baseline_<metric> (the metric accuracy or mse). */
+ * eval_<metric>,baseline_loss,baseline_<metric> (the metric accuracy or mse; the task's
+ * baselines, empty where it has none). */
 void train_run_log_header(FILE *log, const bp_trainer *tr);
 /* Run the steps until train.steps, Ctrl-C or early stopping; an evaluation every
  * eval_every steps and at the last step. Returns the exit status so far. */

@@ -13,7 +13,7 @@ bp_task *bp_task_alloc(const char *name, bp_error *err)
     if (!t)
         bp_error_set(err, BP_ERR_NOMEM, "%s task: out of memory", name);
     else
-        t->name = name;
+        t->name = name, t->baseline_metric = NAN; /* none until the task says (files do) */
     return t;
 }
 
