@@ -3,7 +3,7 @@
  * fixed (they are a function of the seed, so every forward draws the same ones); the masks'
  * rate and scaling; off outside training steps; the same masks under recomputation and
  * across threads. Double build. */
-#include "bptt_models.h"
+#include "test_trainer_config.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -16,8 +16,6 @@ static bp_layer_spec layers[3];
  * (dropout 0.3) on the adding task, T = 6. */
 static bp_model_config config(int batch, int threads)
 {
-    bp_model_config c = {0};
-    snprintf(c.name, sizeof c.name, "dropout_test");
     bp_layer_kind kinds[3] = {BP_LAYER_LSTM, BP_LAYER_GRU, BP_LAYER_RNN};
     for (int i = 0; i < 3; i++) {
         bp_layer_spec_default(&layers[i], kinds[i]);
@@ -29,27 +27,10 @@ static bp_model_config config(int batch, int threads)
     layers[1].variational = true;
     layers[1].recurrent_dropout = 0.2;
     layers[2].dropout = 0.3;
-    bp_net_spec_default(&c.net);
-    c.net.input_size = c.net.output_size = 0;
-    c.net.n_layers = 3;
-    c.net.layers = c.layers = layers;
-    snprintf(c.data.task, sizeof c.data.task, "adding");
-    c.data.steps = 6;
-    bp_train_config_default(&c.train);
-    c.train.batch = batch;
-    c.train.eval_batch = 4;
-    c.train.threads = threads;
+    bp_model_config c = test_config("dropout_test", layers, 3, "adding", 6, batch, threads);
     c.train.optim.kind = BP_OPT_SGD;
     c.train.optim.lr = 0.1;
     return c;
-}
-
-static bp_trainer *make(const bp_model_config *c)
-{
-    bp_error err = {0};
-    bp_trainer *tr = bp_trainer_new(c, &err);
-    cr_assert_not_null(tr, "%s", err.msg);
-    return tr;
 }
 
 static bp_batch *batch_of(bp_trainer *tr, int B)
@@ -76,7 +57,7 @@ static double loss_of(bp_trainer *tr, const bp_batch *b)
 Test(dropout, gradient_with_fixed_masks_matches_finite_differences)
 {
     bp_model_config c = config(3, 1);
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     bp_batch *b = batch_of(tr, 3);
     bp_net *net = bp_trainer_net(tr);
     bp_net_set_dropout(net, true, 99);
@@ -114,7 +95,7 @@ Test(dropout, gradient_with_fixed_masks_matches_finite_differences)
 Test(dropout, off_unless_set_and_a_function_of_the_seed)
 {
     bp_model_config c = config(8, 1);
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     bp_batch *b = batch_of(tr, 8);
     bp_net *net = bp_trainer_net(tr);
     cr_expect(!bp_net_dropout_on(net));
@@ -123,7 +104,7 @@ Test(dropout, off_unless_set_and_a_function_of_the_seed)
     memcpy(keep, layers, sizeof keep);
     for (int i = 0; i < 3; i++)
         layers[i].dropout = layers[i].recurrent_dropout = 0, layers[i].variational = false;
-    bp_trainer *plain = make(&c);
+    bp_trainer *plain = test_trainer(&c);
     cr_expect_eq(loss_of(plain, b), off, "no dropout in the forward of a net that is not training");
     memcpy(layers, keep, sizeof keep);
     bp_net_set_dropout(net, true, 5);
@@ -148,7 +129,7 @@ Test(dropout, masks_drop_at_their_rate_and_scale_the_rest)
         layers[i].size = 64;
     bp_model_config c = config(64, 1);
     c.data.steps = 20;
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     bp_batch *b = batch_of(tr, 64);
     bp_net_set_dropout(bp_trainer_net(tr), true, 3);
     loss_of(tr, b);
@@ -204,9 +185,9 @@ Test(dropout, recomputation_draws_the_same_masks)
 {
     bp_model_config c = config(4, 1);
     c.data.steps = 12;
-    bp_trainer *plain = make(&c);
+    bp_trainer *plain = test_trainer(&c);
     c.net.recompute = 3;
-    bp_trainer *rec = make(&c);
+    bp_trainer *rec = test_trainer(&c);
     bp_batch *b = batch_of(plain, 4);
     bp_error err = {0};
     double l1, l2;
@@ -234,9 +215,9 @@ Test(dropout, recomputation_draws_the_same_masks)
 Test(dropout, threads_draw_the_masks_of_their_rows)
 {
     bp_model_config c = config(7, 1);
-    bp_trainer *one = make(&c);
+    bp_trainer *one = test_trainer(&c);
     c.train.threads = 3;
-    bp_trainer *three = make(&c);
+    bp_trainer *three = test_trainer(&c);
     bp_error err = {0};
     for (int s = 0; s < 3; s++) {
         double a, b;

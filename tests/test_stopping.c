@@ -2,7 +2,7 @@
  * its state, early stopping and going back to the best bit for bit, an accuracy watched
  * for a rise, the plateau schedule's cuts, and all of it across a checkpoint and a resume.
  * The evaluations are given by hand, so each decision is known. Double build. */
-#include "bptt_models.h"
+#include "test_trainer_config.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -15,29 +15,11 @@ static bp_layer_spec layer;
 
 static bp_model_config config(const char *task, int patience)
 {
-    bp_model_config c = {0};
-    snprintf(c.name, sizeof c.name, "stopping_test");
     bp_layer_spec_default(&layer, BP_LAYER_RNN);
     layer.size = 6;
-    bp_net_spec_default(&c.net);
-    c.net.input_size = c.net.output_size = 0;
-    c.net.n_layers = 1;
-    c.net.layers = c.layers = &layer;
-    snprintf(c.data.task, sizeof c.data.task, "%s", task);
-    c.data.steps = 5;
-    bp_train_config_default(&c.train);
-    c.train.batch = 4;
-    c.train.eval_batch = 4;
+    bp_model_config c = test_config("stopping_test", &layer, 1, task, 5, 4, 1);
     c.train.patience = patience;
     return c;
-}
-
-static bp_trainer *make(const bp_model_config *c)
-{
-    bp_error err = {0};
-    bp_trainer *tr = bp_trainer_new(c, &err);
-    cr_assert_not_null(tr, "%s", err.msg);
-    return tr;
 }
 
 static void steps(bp_trainer *tr, int n)
@@ -74,7 +56,7 @@ static double *state_of(bp_trainer *tr, size_t *n)
 Test(stopping, stops_after_patience_and_goes_back_to_the_best)
 {
     bp_model_config c = config("adding", 2);
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     steps(tr, 3);
     bp_eval_verdict v = observe(tr, 1.0, 1.0);
     cr_expect(v.improved && !v.stop && v.best_step == 3);
@@ -99,7 +81,7 @@ Test(stopping, stops_after_patience_and_goes_back_to_the_best)
     cr_expect(!memcmp(best, now, n * sizeof *now), "the best state, bit for bit");
     /* and the run goes on from there as it did: the same next steps */
     (void)rng_then;
-    bp_trainer *again = make(&c);
+    bp_trainer *again = test_trainer(&c);
     steps(again, 9);
     steps(tr, 3);
     double *a = state_of(again, &m), *b = state_of(tr, &n);
@@ -116,7 +98,7 @@ Test(stopping, min_delta_and_a_nan_do_not_improve)
 {
     bp_model_config c = config("adding", 3);
     c.train.min_delta = 0.1;
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     cr_expect(observe(tr, 1.0, 0).improved);
     steps(tr, 1);
     cr_expect(!observe(tr, 0.95, 0).improved, "by less than min_delta");
@@ -133,7 +115,7 @@ Test(stopping, an_accuracy_is_watched_for_a_rise)
 {
     bp_model_config c = config("copy", 1);
     c.train.monitor_metric = true;
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     cr_expect(observe(tr, 2.0, 0.5).improved);
     steps(tr, 1);
     bp_eval_verdict v = observe(tr, 1.0, 0.6); /* the loss fell too, but the metric counts */
@@ -151,7 +133,7 @@ Test(stopping, the_plateau_schedule_cuts_the_trainers_lr)
     c.train.optim.plateau_patience = 1;
     c.train.optim.plateau_factor = 0.5;
     c.train.optim.lr = 0.01;
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     cr_expect(!observe(tr, 1.0, 0).lr_cut);
     cr_expect(!observe(tr, 1.0, 0).lr_cut);
     cr_expect(observe(tr, 1.0, 0).lr_cut);
@@ -172,7 +154,7 @@ Test(stopping, decisions_continue_across_a_resume)
     bp_model_config c = config("adding", 3);
     c.train.optim.schedule = BP_LR_PLATEAU;
     c.train.optim.plateau_patience = 1;
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     steps(tr, 2);
     observe(tr, 1.0, 0);
     steps(tr, 2);
@@ -188,7 +170,7 @@ Test(stopping, decisions_continue_across_a_resume)
     cr_expect_str_eq(bp_st_meta(f, "best_step"), "2");
     cr_expect_str_eq(bp_st_meta(f, "best_eval_loss"), "1");
     bp_st_free(f);
-    bp_trainer *re = make(&c);
+    bp_trainer *re = test_trainer(&c);
     cr_assert_eq(bp_trainer_load(re, path, false, &err), BP_OK, "%s", err.msg);
     for (int k = 0; k < 2; k++) {
         bp_trainer *t = k ? re : tr;

@@ -4,6 +4,7 @@
  * count, truncated BPTT and a worker's error. */
 #include "bptt_models.h"
 #include "bptt_workers.h"
+#include "test_trainer_config.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -19,32 +20,12 @@ static bp_layer_spec layers[2];
  * the update is lr times the gradient itself (Adam's first steps hide its scale). */
 static bp_model_config config(bp_layer_kind kind, const char *task, int T, int batch, int threads)
 {
-    bp_model_config c = {0};
-    snprintf(c.name, sizeof c.name, "threads_test");
     bp_layer_spec_default(&layers[0], kind);
     layers[0].size = 12;
-    bp_net_spec_default(&c.net);
-    c.net.input_size = c.net.output_size = 0; /* from the task */
-    c.net.n_layers = 1;
-    c.net.layers = layers;
-    c.layers = layers;
-    snprintf(c.data.task, sizeof c.data.task, "%s", task);
-    c.data.steps = T;
-    bp_train_config_default(&c.train);
-    c.train.batch = batch;
-    c.train.eval_batch = 4;
-    c.train.threads = threads;
+    bp_model_config c = test_config("threads_test", layers, 1, task, T, batch, threads);
     c.train.optim.kind = BP_OPT_SGD;
     c.train.optim.lr = 0.1;
     return c;
-}
-
-static bp_trainer *make(const bp_model_config *c)
-{
-    bp_error err = {0};
-    bp_trainer *tr = bp_trainer_new(c, &err);
-    cr_assert_not_null(tr, "%s", err.msg);
-    return tr;
 }
 
 /* n steps; the losses in loss[] */
@@ -93,9 +74,9 @@ static void expect_same_as_one_thread(bp_model_config *c, int threads, int steps
     cr_assert_leq(steps, MAX_STEPS);
     double l1[MAX_STEPS], ln[MAX_STEPS];
     c->train.threads = 1;
-    bp_trainer *one = make(c);
+    bp_trainer *one = test_trainer(c);
     c->train.threads = threads;
-    bp_trainer *many = make(c);
+    bp_trainer *many = test_trainer(c);
     run(one, steps, l1);
     run(many, steps, ln);
     for (int i = 0; i < steps; i++)
@@ -131,7 +112,7 @@ Test(threads, a_batch_smaller_than_the_thread_count_uses_fewer_workers)
 {
     bp_model_config c = config(BP_LAYER_RNN, "adding", 10, 3, 4); /* 3 workers of 1 row */
     expect_same_as_one_thread(&c, 4, 4);
-    bp_trainer *tr = make(&c);
+    bp_trainer *tr = test_trainer(&c);
     cr_expect_null(bp_trainer_workers(tr), "no thread before the first split step");
     double loss[1];
     run(tr, 1, loss);
@@ -140,9 +121,9 @@ Test(threads, a_batch_smaller_than_the_thread_count_uses_fewer_workers)
 
     /* one row cannot be split: the step is the 1-thread step, bit for bit */
     c = config(BP_LAYER_LSTM, "adding", 10, 1, 2);
-    bp_trainer *one = make(&c);
+    bp_trainer *one = test_trainer(&c);
     c.train.threads = 1;
-    bp_trainer *ref = make(&c);
+    bp_trainer *ref = test_trainer(&c);
     double a[3], b[3];
     run(one, 3, a);
     run(ref, 3, b);
@@ -170,7 +151,7 @@ Test(threads, two_runs_with_the_same_threads_are_bit_identical)
     c.train.optim.kind = BP_OPT_ADAM;
     c.train.optim.lr = 1e-2;
     c.train.optim.clip_norm = 1;
-    bp_trainer *a = make(&c), *b = make(&c);
+    bp_trainer *a = test_trainer(&c), *b = test_trainer(&c);
     double la[6], lb[6];
     run(a, 6, la);
     run(b, 6, lb);
@@ -185,7 +166,7 @@ Test(threads, resume_with_threads_is_bit_identical)
     bp_model_config c = config(BP_LAYER_RNN, "adding", 10, 9, 2);
     c.train.optim.kind = BP_OPT_ADAM;
     bp_error err = {0};
-    bp_trainer *straight = make(&c);
+    bp_trainer *straight = test_trainer(&c);
     double l[20];
     run(straight, 20, l);
 
@@ -193,11 +174,11 @@ Test(threads, resume_with_threads_is_bit_identical)
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
     close(fd);
-    bp_trainer *first = make(&c);
+    bp_trainer *first = test_trainer(&c);
     run(first, 10, l);
     cr_assert_eq(bp_trainer_save(first, path, &err), BP_OK, "%s", err.msg);
     bp_trainer_free(first);
-    bp_trainer *resumed = make(&c);
+    bp_trainer *resumed = test_trainer(&c);
     cr_assert_eq(bp_trainer_load(resumed, path, false, &err), BP_OK, "%s", err.msg);
     run(resumed, 10, l);
     cr_expect(params_identical(straight, resumed), "a resumed 2-thread run drifted");
@@ -213,9 +194,9 @@ Test(threads, a_failing_worker_leaves_no_gradient_behind)
 {
     bp_model_config c = config(BP_LAYER_RNN, "copy", 6, 6, 2);
     c.net.chunk = 8;
-    bp_trainer *many = make(&c);
+    bp_trainer *many = test_trainer(&c);
     c.train.threads = 1;
-    bp_trainer *one = make(&c);
+    bp_trainer *one = test_trainer(&c);
     bp_error err = {0};
     bp_rng rng;
     bp_rng_seed(&rng, 7);
@@ -282,9 +263,9 @@ Test(threads, recompute_in_the_workers_gives_the_same_bits)
 {
     bp_model_config c = config(BP_LAYER_LSTM, "copy", 8, 7, 2);
     c.net.chunk = 11;
-    bp_trainer *plain = make(&c);
+    bp_trainer *plain = test_trainer(&c);
     c.net.recompute = 3;
-    bp_trainer *recomputed = make(&c);
+    bp_trainer *recomputed = test_trainer(&c);
     double a[3], b[3];
     run(plain, 3, a);
     run(recomputed, 3, b);
