@@ -152,6 +152,11 @@ bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp
     bp_optim_config *oc = &tr->cfg.train.optim;
     if (oc->schedule == BP_LR_COSINE && oc->total_steps == 0)
         oc->total_steps = tr->cfg.train.steps;
+    if (oc->warmup_steps && oc->warmup_steps >= tc->steps) { /* steps from epochs, or C */
+        bp_error_set(err, BP_ERR_VALUE, "train.warmup_steps (%ld) must be below train.steps "
+                     "(%ld): the warm-up would outlast the run", oc->warmup_steps, tc->steps);
+        goto fail;
+    }
     if (bp_trainer_check_params(tr, err) != BP_OK)
         goto fail;
     if (!(tr->params = bp_params_new()) || !(tr->tape = bp_tape_new())) {
