@@ -213,6 +213,10 @@ bool bp_head_kind_parse(const char *name, bp_head_kind *h);
 /* Is the spec complete and consistent? Names the layer and the setting:
  * "layer 'rnn1': skip from 'rnn0' needs size 64, has 32". bp_net_new calls it. */
 bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err);
+/* The same, and *at (when not NULL) the layer at fault: -1 on success or when the fault is
+ * the net's own (sizes, layer count, head, chunk). Layers are checked in order, each
+ * against the ones before it only, so the first fault is the one a prefix would show. */
+bp_status bp_net_spec_check_at(const bp_net_spec *s, int *at, bp_error *err);
 
 /* ---------------------------------------------------------------- the net */
 
@@ -232,6 +236,11 @@ const bp_net_spec *bp_net_spec_of(const bp_net *net); /* layers[] with names fil
 /* A layer's parameter by short name ("W_h"), NULL when it has none. The node belongs
  * to the params the net was built on. */
 bp_node *bp_net_param(const bp_net *net, int layer, const char *param);
+/* Does batch b fit the net: its input kind and width, its targets' kind (per step or the
+ * last step) and width, lengths the head can read? BP_ERR_SHAPE naming both ("net: the
+ * batch has 4 features per step; the input size is 2"); the forward pass checks the same,
+ * so a caller that knows where b came from can check first and name the file. */
+bp_status bp_net_check_batch(const bp_net *net, const bp_batch *b, bp_error *err);
 
 /* Dropout (the layers' dropout and recurrent_dropout) while recording: off for a new net,
  * so evaluation, prediction and sampling never drop. On, each mask element is drawn from

@@ -111,7 +111,8 @@ int net_c_size(const net_layer *l)
 }
 
 /* Record one step on zeros (batch 1) so that shape errors surface when the net is
- * built, naming the node, rather than in the middle of training. */
+ * built, naming the node, rather than in the middle of training (net_cell_step checks
+ * the next states' shapes at every step, for a shape that depends on the batch size). */
 bp_status net_cell_dry_run(net_layer *l, bp_error *err)
 {
     const bp_cell_spec *c = l->spec.cell;
@@ -126,22 +127,8 @@ bp_status net_cell_dry_run(net_layer *l, bp_error *err)
     };
     net_cell_step(t, l, &io);
     bp_status st = BP_OK;
-    if (bp_tape_error(t)) {
+    if (bp_tape_error(t))
         st = bp_error_set(err, bp_tape_error(t)->status, "%s", bp_tape_error(t)->msg);
-    } else {
-        bp_node *next[2] = {io.h_new, io.c_new};
-        for (int i = 0; i < c->n_states && st == BP_OK; i++) {
-            char s1[64], s2[64];
-            bp_shape want = bp_shape2(1, c->state_sizes[i]);
-            if (!bp_shape_eq(next[i]->shape, want))
-                st = bp_error_set(err, BP_ERR_SHAPE,
-                                  "layer '%s': the next value of state '%s' is node '%s' of "
-                                  "shape %s (batch 1); the state is %s",
-                                  l->spec.name, c->state_names[i], c->nodes[c->next[i].index].name,
-                                  bp_shape_str(next[i]->shape, s1, sizeof s1),
-                                  bp_shape_str(want, s2, sizeof s2));
-        }
-    }
     bp_tape_free(t);
     return st;
 }
@@ -199,6 +186,28 @@ static bp_node *ref_node(const net_layer *l, const step_io *io, bp_cell_ref r)
     return NULL;
 }
 
+/* Each state's next value must be [B, size] at this step's batch size B, not only at the
+ * dry run's 1: a rows op can make a shape depend on B. The tape's error names the node
+ * and its place in the model file. */
+static bool next_shapes_ok(bp_tape *t, const net_layer *l, int B)
+{
+    const bp_cell_spec *c = l->spec.cell;
+    for (int i = 0; i < c->n_states; i++) {
+        const bp_cell_node *n = &c->nodes[c->next[i].index];
+        bp_shape have = l->cell_vals[c->next[i].index]->shape;
+        bp_shape want = bp_shape2(B, c->state_sizes[i]);
+        char s1[64], s2[64];
+        if (!bp_shape_eq(have, want)) {
+            bp_tape_fail(t, BP_ERR_SHAPE, "%s%slayer '%s': the next value of state '%s' is node "
+                         "'%s' of shape %s (batch %d); the state is %s", n->where,
+                         n->where[0] ? ": " : "", l->spec.name, c->state_names[i], n->name,
+                         bp_shape_str(have, s1, sizeof s1), B, bp_shape_str(want, s2, sizeof s2));
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Record the cell's nodes in order. A failing node's error is given its name and
  * place in the model file. */
 void net_cell_step(bp_tape *t, const net_layer *l, step_io *io)
@@ -222,6 +231,8 @@ void net_cell_step(bp_tape *t, const net_layer *l, step_io *io)
             return;
         }
     }
+    if (io->x && !next_shapes_ok(t, l, io->x->shape.dim[0]))
+        return;
     io->rec = l->cell_rec >= 0 ? l->cell_vals[l->cell_rec] : NULL;
     io->h_new = l->cell_vals[c->next[0].index];
     io->c_new = c->n_states > 1 ? l->cell_vals[c->next[1].index] : NULL;

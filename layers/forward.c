@@ -6,42 +6,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The batch must fit the net: input kind and width, targets, and the steps asked for. */
+bp_status bp_net_check_batch(const bp_net *net, const bp_batch *b, bp_error *err)
+{
+    const bp_net_spec *s = &net->spec;
+    if (b->tokens != s->tokens)
+        return bp_error_set(err, BP_ERR_SHAPE, "net: the batch holds %s; the net reads %s",
+                            b->tokens ? "token ids" : "feature vectors",
+                            s->tokens ? "token ids" : "feature vectors");
+    if (!s->tokens && b->F != s->input_size)
+        return bp_error_set(err, BP_ERR_SHAPE, "net: the batch has %d features per step; the "
+                            "input size is %d", b->F, s->input_size);
+    bool seq = bp_target_per_step(b->target);
+    if (seq != (s->head == BP_HEAD_SEQ))
+        return bp_error_set(err, BP_ERR_SHAPE, "net: head '%s' needs %s targets; the batch has %s",
+                            bp_head_kind_name(s->head), s->head == BP_HEAD_SEQ ? "per-step" :
+                            "last-step", b->target == BP_TARGET_CLASS_SEQ ? "per-step class "
+                            "targets [B, T]" : seq ? "per-step value targets [B, T, O]" :
+                            "last-step targets");
+    int top = s->n_layers - 1;
+    if (b->len && s->head == BP_HEAD_LAST && !net_output_held(net, top))
+        return bp_error_set(err, BP_ERR_SHAPE, "net: the batch's sequences have their own "
+                            "lengths, but the output of layer '%s' is not a recurrent state held "
+                            "past a sequence's end, so the last-step head cannot read each "
+                            "sequence's own last step (end the stack with a recurrent layer, or "
+                            "linear layers above one)", net->layers[top].spec.name);
+    if (b->O != s->output_size)
+        return bp_error_set(err, BP_ERR_SHAPE, "net: the batch's targets have %d %s; the output "
+                            "size is %d", b->O, bp_target_is_class(b->target) ? "classes" :
+                            "values", s->output_size);
+    return BP_OK;
+}
+
+/* The batch must fit the net (bp_net_check_batch) and the steps asked for. */
 static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int t1,
                         const bp_net_state *state, int steps)
 {
     const bp_net_spec *s = &net->spec;
-    if (b->tokens != s->tokens) {
-        bp_tape_fail(t, BP_ERR_SHAPE, "net: the batch holds %s; the net reads %s",
-                     b->tokens ? "token ids" : "feature vectors",
-                     s->tokens ? "token ids" : "feature vectors");
-        return false;
-    }
-    if (!s->tokens && b->F != s->input_size) {
-        bp_tape_fail(t, BP_ERR_SHAPE, "net: the batch has %d features per step; the input size "
-                     "is %d", b->F, s->input_size);
-        return false;
-    }
-    bool seq = bp_target_per_step(b->target);
-    if (seq != (s->head == BP_HEAD_SEQ)) {
-        bp_tape_fail(t, BP_ERR_SHAPE, "net: head '%s' needs %s targets; the batch has %s",
-                     bp_head_kind_name(s->head), s->head == BP_HEAD_SEQ ? "per-step" :
-                     "last-step", b->target == BP_TARGET_CLASS_SEQ ? "per-step class targets [B, T]"
-                     : seq ? "per-step value targets [B, T, O]" : "last-step targets");
-        return false;
-    }
-    int top = s->n_layers - 1;
-    if (b->len && s->head == BP_HEAD_LAST && !net_output_held(net, top)) {
-        bp_tape_fail(t, BP_ERR_SHAPE, "net: the batch's sequences have their own lengths, but "
-                     "the output of layer '%s' is not a recurrent state held past a sequence's "
-                     "end, so the last-step head cannot read each sequence's own last step "
-                     "(end the stack with a recurrent layer, or linear layers above one)",
-                     net->layers[top].spec.name);
-        return false;
-    }
-    if (b->O != s->output_size) {
-        bp_tape_fail(t, BP_ERR_SHAPE, "net: the batch's targets have %d %s; the output size is %d",
-                     b->O, bp_target_is_class(b->target) ? "classes" : "values", s->output_size);
+    bp_error e;
+    if (bp_net_check_batch(net, b, &e) != BP_OK) {
+        bp_tape_fail(t, e.status, "%s", e.msg);
         return false;
     }
     if (t0 < 0 || t1 <= t0 || t1 > b->T) {

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void bp_layer_spec_default(bp_layer_spec *s, bp_layer_kind kind)
@@ -84,24 +85,89 @@ bool bp_layer_is_recurrent(bp_layer_kind k)
     return k == BP_LAYER_RNN || k == BP_LAYER_LSTM || k == BP_LAYER_GRU || k == BP_LAYER_CELL;
 }
 
+/* A layer's name: its own, or kind + count, count = how many of its kind come before it. */
+static void layer_name(const bp_layer_spec *l, int count, char out[BP_LAYER_NAME_MAX])
+{
+    if (memchr(l->name, '\0', BP_LAYER_NAME_MAX) && l->name[0])
+        memcpy(out, l->name, BP_LAYER_NAME_MAX);
+    else
+        snprintf(out, BP_LAYER_NAME_MAX, "%s%d", bp_layer_kind_name(l->kind), count);
+}
+
 /* Layer i's name: its own, or kind + how many of that kind come before it ("rnn1"). */
 void net_layer_name(const bp_net_spec *s, int i, char out[BP_LAYER_NAME_MAX])
 {
-    const bp_layer_spec *l = &s->layers[i];
-    if (memchr(l->name, '\0', BP_LAYER_NAME_MAX) && l->name[0]) {
-        memcpy(out, l->name, BP_LAYER_NAME_MAX);
-        return;
-    }
     int count = 0;
     for (int j = 0; j < i; j++)
-        count += s->layers[j].kind == l->kind;
-    snprintf(out, BP_LAYER_NAME_MAX, "%s%d", bp_layer_kind_name(l->kind), count);
+        count += s->layers[j].kind == s->layers[i].kind;
+    layer_name(&s->layers[i], count, out);
 }
 
 /* The width of layer i's input: the previous layer's size, or the net's input. */
 int net_layer_in_size(const bp_net_spec *s, int i)
 {
     return i == 0 ? s->input_size : s->layers[i - 1].size;
+}
+
+/* Every layer's name, computed once, and for each the first layer of that name
+ * (taken_by[i] < i: a duplicate), found by sorting: the check is n log n, not n^2. */
+typedef struct {
+    char (*name)[BP_LAYER_NAME_MAX];
+    int *taken_by;
+} spec_names;
+
+typedef struct {
+    char name[BP_LAYER_NAME_MAX];
+    int i;
+} sorted_name;
+
+static int by_name_then_index(const void *a, const void *b)
+{
+    const sorted_name *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static void first_of_each_name(spec_names *sn, sorted_name *sorted, int n)
+{
+    for (int i = 0; i < n; i++) {
+        memcpy(sorted[i].name, sn->name[i], BP_LAYER_NAME_MAX);
+        sorted[i].i = i;
+    }
+    qsort(sorted, (size_t)n, sizeof *sorted, by_name_then_index);
+    for (int k = 0, first = 0; k < n; k++) {
+        if (k > 0 && strcmp(sorted[k].name, sorted[k - 1].name) != 0)
+            first = k;
+        sn->taken_by[sorted[k].i] = sorted[first].i;
+    }
+}
+
+static bp_status names_new(const bp_net_spec *s, spec_names *sn, bp_error *err)
+{
+    int n = s->n_layers, count[BP_LAYER_KIND_COUNT] = {0};
+    sn->name = malloc((size_t)n * sizeof *sn->name);
+    sn->taken_by = malloc((size_t)n * sizeof *sn->taken_by);
+    sorted_name *sorted = malloc((size_t)n * sizeof *sorted);
+    if (!sn->name || !sn->taken_by || !sorted) {
+        free(sorted);
+        return bp_error_set(err, BP_ERR_NOMEM, "net: out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        const bp_layer_spec *l = &s->layers[i];
+        bool known = (int)l->kind >= 0 && (int)l->kind < BP_LAYER_KIND_COUNT;
+        layer_name(l, known ? count[l->kind] : 0, sn->name[i]);
+        if (known)
+            count[l->kind]++;
+    }
+    first_of_each_name(sn, sorted, n);
+    free(sorted);
+    return BP_OK;
+}
+
+static void names_free(spec_names *sn)
+{
+    free(sn->name);
+    free(sn->taken_by);
 }
 
 static bool good_name(const char *name)
@@ -136,7 +202,8 @@ static bp_status layer_fail(bp_error *err, const char *name, bp_status st, const
 #define FAIL(st, ...) return layer_fail(err, name, st, __VA_ARGS__)
 
 /* Layer i's kind, name (its own, unique, not "out") and size. */
-static bp_status check_identity(const bp_net_spec *s, int i, const char *name, bp_error *err)
+static bp_status check_identity(const bp_net_spec *s, int i, const char *name, int taken_by,
+                                bp_error *err)
 {
     const bp_layer_spec *l = &s->layers[i];
     if ((int)l->kind < 0 || (int)l->kind >= BP_LAYER_KIND_COUNT)
@@ -147,12 +214,8 @@ static bp_status check_identity(const bp_net_spec *s, int i, const char *name, b
                             "letters, digits, '_' and '-'", i, BP_LAYER_NAME_MAX - 1);
     if (strcmp(name, "out") == 0)
         FAIL(BP_ERR_NAME, "the name 'out' is the readout's");
-    for (int j = 0; j < i; j++) {
-        char other[BP_LAYER_NAME_MAX];
-        net_layer_name(s, j, other);
-        if (strcmp(name, other) == 0)
-            FAIL(BP_ERR_NAME, "the name is taken by layer %d", j);
-    }
+    if (taken_by < i)
+        FAIL(BP_ERR_NAME, "the name is taken by layer %d", taken_by);
     if (l->size < 1 || l->size > BP_LAYER_MAX_SIZE)
         FAIL(BP_ERR_VALUE, "size must be in [1, %d], not %d", BP_LAYER_MAX_SIZE, l->size);
     return BP_OK;
@@ -204,9 +267,10 @@ static bp_status check_settings(const bp_layer_spec *l, const char *name, bp_err
 }
 
 /* A skip connection: from the layer's input or an earlier layer, of the layer's size. */
-static bp_status check_skip(const bp_net_spec *s, int i, const char *name, bp_error *err)
+static bp_status check_skip(const bp_net_spec *s, int i, const spec_names *sn, bp_error *err)
 {
     const bp_layer_spec *l = &s->layers[i];
+    const char *name = sn->name[i];
     int from = l->skip_from, have;
     char src[BP_LAYER_NAME_MAX];
     if (from == BP_SKIP_NONE)
@@ -218,9 +282,7 @@ static bp_status check_skip(const bp_net_spec *s, int i, const char *name, bp_er
         snprintf(src, sizeof src, "%s", "its input");
     } else if (from >= 0 && from < i) {
         have = s->layers[from].size;
-        char n2[BP_LAYER_NAME_MAX];
-        net_layer_name(s, from, n2);
-        snprintf(src, sizeof src, "'%.29s'", n2);
+        snprintf(src, sizeof src, "'%.29s'", sn->name[from]);
     } else {
         FAIL(BP_ERR_VALUE, "skip_from %d is not an earlier layer (0..%d) or the input", from,
              i - 1);
@@ -230,14 +292,13 @@ static bp_status check_skip(const bp_net_spec *s, int i, const char *name, bp_er
     return BP_OK;
 }
 
-static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
+static bp_status check_layer(const bp_net_spec *s, int i, const spec_names *sn, bp_error *err)
 {
     const bp_layer_spec *l = &s->layers[i];
-    char name[BP_LAYER_NAME_MAX];
     if ((int)l->kind < 0 || (int)l->kind >= BP_LAYER_KIND_COUNT)
-        return check_identity(s, i, "", err);
-    net_layer_name(s, i, name);
-    bp_status st = check_identity(s, i, name, err);
+        return check_identity(s, i, "", i, err);
+    const char *name = sn->name[i];
+    bp_status st = check_identity(s, i, name, sn->taken_by[i], err);
     if (st == BP_OK)
         st = check_settings(l, name, err);
     if (st != BP_OK)
@@ -248,11 +309,11 @@ static bp_status check_layer(const bp_net_spec *s, int i, bp_error *err)
     }
     if (l->kind == BP_LAYER_EMBEDDING && (i != 0 || !s->tokens))
         FAIL(BP_ERR_VALUE, "an embedding must be the first layer, and the input tokens");
-    return check_skip(s, i, name, err);
+    return check_skip(s, i, sn, err);
 }
 #undef FAIL
 
-bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err)
+static bp_status check_net(const bp_net_spec *s, bp_error *err)
 {
     if (s->input_size < 1 || s->input_size > BP_LAYER_MAX_SIZE)
         return bp_error_set(err, BP_ERR_VALUE, "net: %s must be in [1, %d], not %d",
@@ -270,10 +331,25 @@ bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err)
     if (s->chunk < 0)
         return bp_error_set(err, BP_ERR_VALUE, "net: chunk must be >= 0 (0 = whole sequence), "
                             "not %d", s->chunk);
-    for (int i = 0; i < s->n_layers; i++) {
-        bp_status st = check_layer(s, i, err);
-        if (st != BP_OK)
-            return st;
-    }
     return BP_OK;
+}
+
+bp_status bp_net_spec_check_at(const bp_net_spec *s, int *at, bp_error *err)
+{
+    if (at)
+        *at = -1;
+    spec_names sn;
+    bp_status st = check_net(s, err);
+    if (st != BP_OK || (st = names_new(s, &sn, err)) != BP_OK)
+        return st;
+    for (int i = 0; i < s->n_layers && st == BP_OK; i++)
+        if ((st = check_layer(s, i, &sn, err)) != BP_OK && at)
+            *at = i;
+    names_free(&sn);
+    return st;
+}
+
+bp_status bp_net_spec_check(const bp_net_spec *s, bp_error *err)
+{
+    return bp_net_spec_check_at(s, NULL, err);
 }

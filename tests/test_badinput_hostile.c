@@ -7,6 +7,7 @@
 #include "test_badinput_run.h"
 
 #include <math.h>
+#include <time.h>
 
 static void setup(void)
 {
@@ -53,6 +54,16 @@ static bool is_fifo(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* A zero batch of B sequences of T steps of F features, value targets, at dir/name. */
+static void save_batch(const char *name, int B, int T, int F)
+{
+    bp_error e = {0};
+    bp_batch *b = bp_batch_new(B, T, F, false, BP_TARGET_VALUES, 1, &e);
+    cr_assert_not_null(b, "%s", e.msg);
+    cr_assert_eq(bp_batch_save(tmp(name), b, &e), BP_OK, "%s", e.msg);
+    bp_batch_free(b);
 }
 
 /* ---------------------------------------------------------------- hangs */
@@ -392,11 +403,7 @@ Test(hostile, softmax_xent_refuses_targets_that_are_not_classes_before_convertin
 
 Test(hostile, batches_from_elsewhere_meet_the_memory_estimate_before_allocating)
 {
-    bp_error e = {0};
-    bp_batch *b = bp_batch_new(2, 1000000, 2, false, BP_TARGET_VALUES, 1, &e);
-    cr_assert_not_null(b, "%s", e.msg);
-    cr_assert_eq(bp_batch_save(tmp("huge.st"), b, &e), BP_OK, "%s", e.msg);
-    bp_batch_free(b);
+    save_batch("huge.st", 2, 1000000, 2);
     /* a run that allocated first could not pass */
     run_prefix = SANITIZED ? "" : "ulimit -v 1048576;";
     expect_run(2, "bptt grads: huge.st: model too large: a forward and backward of 2 sequences "
@@ -420,4 +427,127 @@ Test(hostile, batches_from_elsewhere_meet_the_memory_estimate_before_allocating)
     cr_assert_eq(bptt("batch %s " TINY " --out vals.st", ADDING), 0, "%s", err_text);
     expect_run(2, "bptt eval: vals.st: the batch's targets are values; the model predicts classes",
                "eval %s --set data.steps=2 --batch vals.st", MODEL("gru_copy"));
+}
+
+/* ---------------------------------------------------------------- places */
+
+/* A cell whose next state is one row whatever the batch: it fits the dry run's batch 1. */
+static const char *rows_model =
+    "model:\n  graph:\n    name: cell\n    state: {h: 4}\n    params:\n"
+    "      W_x: {shape: [2, 4], init: normal, std: 0.1}\n"
+    "      W_h: {shape: [4, 4], init: identity, gain: 1.0}\n"
+    "    nodes:\n      - {name: xw, op: matmul, inputs: [x, W_x]}\n"
+    "      - {name: hw, op: matmul, inputs: [h, W_h]}\n"
+    "      - {name: pre, op: add, inputs: [xw, hw]}\n"
+    "      - {name: h_new, op: tanh, inputs: [pre]}\n"
+    "      - {name: first, op: rows, inputs: [h_new], begin: 0, count: 1}\n"
+    "    next: {h: first}\nloss: mse\ndata: {task: adding, steps: 5}\n"
+    "train: {batch: 4, eval_batch: 4, steps: 3, optimizer: adam}\n";
+
+Test(hostile, a_cell_state_whose_shape_depends_on_the_batch_is_named_at_its_node)
+{
+    write_text(tmp("g.yaml"), rows_model);
+    const char *at = "g.yaml:13:9: layer 'cell': the next value of state 'h' is node 'first' of "
+                     "shape [1, 4] (batch %d); the state is [%d, 4]";
+    char want[512];
+    snprintf(want, sizeof want, "bptt train: ");
+    snprintf(want + strlen(want), sizeof want - strlen(want), at, 4, 4);
+    expect_run(2, want, "train g.yaml --out ck.st");
+    cr_expect_eq(strstr(err_text, "mse:"), NULL, "%s", err_text);
+    cr_expect_neq(access(tmp("ck.st"), F_OK), 0, "a checkpoint was written");
+    snprintf(want, sizeof want, at, 2, 2);
+    expect_run(2, want, "gradcheck g.yaml");
+    snprintf(want, sizeof want, at, 4, 4);
+    expect_run(2, want, "gradflow g.yaml");
+    cr_assert_eq(bptt("init g.yaml --out w.st"), 0, "%s", err_text);
+    expect_run(2, want, "eval g.yaml --weights w.st");
+    /* at batch 1 it is a valid cell */
+    expect_run(0, "", "train g.yaml --set train.batch=1 --set train.eval_batch=1 --quiet "
+               "--out ck.st");
+}
+
+Test(hostile, a_batch_that_does_not_fit_the_net_is_named_by_its_file)
+{
+    save_batch("wide.st", 2, 3, 4);
+    cr_assert_eq(bptt("init %s " TINY " --out w.st", ADDING), 0, "%s", err_text);
+    const char *msg = "wide.st: net: the batch has 4 features per step; the input size is 2";
+    char want[256];
+    const char *runs[][2] = {
+        {"eval", "eval %s " TINY " --weights w.st --batch wide.st"},
+        {"grads", "grads %s " TINY " --weights w.st --batch wide.st --out g.st"},
+        {"gradflow", "gradflow %s " TINY " --batch wide.st"},
+        {"gradcheck", "gradcheck %s " TINY " --batch wide.st"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        snprintf(want, sizeof want, "bptt %s: %s\n", runs[i][0], msg);
+        expect_run(2, want, runs[i][1], ADDING);
+    }
+    cr_expect_neq(access(tmp("g.st"), F_OK), 0);
+    /* a token model's batch of other classes; gradcheck meets the memory estimate too */
+    cr_assert_eq(bptt("batch %s --set data.steps=2 --set data.path=%s --size 2 --out chars.st",
+                      MODEL("char_lstm"), BPTT_SOURCE_DIR "/README.md"), 0, "%s", err_text);
+    expect_run(2, "bptt gradcheck: chars.st: net: the batch's targets have ",
+               "gradcheck %s --set data.steps=2 --batch chars.st", MODEL("gru_copy"));
+    save_batch("huge.st", 2, 1000000, 2);
+    expect_run(2, "bptt gradcheck: huge.st: model too large: a forward and backward of 2 "
+               "sequences of 1000000 steps", "gradcheck %s --batch huge.st", ADDING);
+}
+
+/* ---------------------------------------------------------------- time */
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A model file of n rnn layers; layer `named` (if >= 0) is given the name `name` and
+ * layer `skip` (if >= 0) a skip connection from layer 0 of another size. */
+static void write_deep(int n, int named, const char *name, int skip)
+{
+    size_t cap = (size_t)n * 96 + 256, len = 0;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    len += (size_t)snprintf(text + len, cap - len, "name: deep\nmodel:\n  layers:\n");
+    for (int i = 0; i < n; i++) {
+        len += (size_t)snprintf(text + len, cap - len, "    - type: rnn\n      hidden: %d\n",
+                                i == skip ? 3 : 2);
+        if (i == named)
+            len += (size_t)snprintf(text + len, cap - len, "      name: %s\n", name);
+        if (i == skip)
+            len += (size_t)snprintf(text + len, cap - len, "      skip: l0\n");
+        if (i == 0)
+            len += (size_t)snprintf(text + len, cap - len, "      name: l0\n");
+    }
+    snprintf(text + len, cap - len, "loss: mse\ndata: {task: adding, steps: 4}\n");
+    write_text(tmp("deep.yaml"), text);
+    free(text);
+}
+
+/* The layer check was quadratic in the layers (each name against every earlier one,
+ * each computed by counting): 2.7 s for 1024 layers in release. It sorts once now. */
+Test(hostile, a_model_of_1024_layers_is_checked_in_well_under_a_second)
+{
+    /* instrumented builds are slower; release must be well under 1 s */
+    double limit = SANITIZED ? 10 : 1;
+    write_deep(1024, -1, NULL, -1);
+    double t0 = seconds_now();
+    expect_run(0, "", "summary deep.yaml");
+    double took = seconds_now() - t0;
+    cr_expect_lt(took, limit, "summary of 1024 layers took %.2f s", took);
+    cr_expect(strstr(out, "rnn700 "), "%.200s", out); /* out holds the first 64 kB */
+    /* the last layer named like an earlier one, counted names included: the same message */
+    write_deep(1024, 1023, "rnn5", -1);
+    t0 = seconds_now();
+    expect_run(2, "bptt summary: deep.yaml:2051:7: layer 'rnn5': the name is taken by layer 5\n",
+               "summary deep.yaml");
+    took = seconds_now() - t0;
+    cr_expect_lt(took, limit, "a duplicate among 1024 layers took %.2f s", took);
+    write_deep(1024, 1023, "l0", -1);
+    expect_run(2, "deep.yaml:2051:7: layer 'l0': the name is taken by layer 0\n",
+               "summary deep.yaml");
+    write_deep(1024, 1000, "x", 1023);
+    expect_run(2, "deep.yaml:2052:7: layer 'rnn1023': skip from 'l0' needs size 3, has 2\n",
+               "summary deep.yaml");
 }

@@ -150,6 +150,10 @@ int args_check_batch(const char *cmd, bp_trainer *tr, const char *source, const 
         return -1;
     }
     bp_error err = {0};
+    if (b && bp_net_check_batch(bp_trainer_net(tr), b, &err) != BP_OK) {
+        cli_error(cmd, "%s: %s", source, err.msg);
+        return -1;
+    }
     if (bp_trainer_check_batch(tr, b ? b->B : batch, b ? b->T : steps, backward, &err) == BP_OK)
         return 0;
     cli_error(cmd, "%s: %s", source, err.msg);

@@ -52,7 +52,8 @@ bp_trainer *predict_trainer(const char *cmd, const bp_model_config *c, const cha
                             int *rc);
 
 /* Can the batch b read from the file source run on the trainer's model: class ids for a
- * classifier and values for a regression, and the memory estimate (bp_trainer_check_batch)
+ * classifier and values for a regression, its input and targets those of the net
+ * (bp_net_check_batch), and the memory estimate (bp_trainer_check_batch)
  * of its B and T within train.max_memory_mb? b NULL: a batch of `batch` sequences of
  * `steps` steps drawn from the model file source (--size). Prints "bptt CMD: SOURCE:
  * ..." and returns -1. */

@@ -117,6 +117,11 @@ static bp_batch *check_batch(const check_args *a, bp_trainer *tr, int *rc)
     if (!b) {
         cli_error("gradcheck", "%s", err.msg);
         *rc = EXIT_USAGE;
+    } else if (a->batch_file &&
+               args_check_batch("gradcheck", tr, a->batch_file, b, 0, 0, true)) {
+        bp_batch_free(b);
+        b = NULL;
+        *rc = EXIT_USAGE;
     }
     return b;
 }

@@ -183,17 +183,14 @@ static bp_status read_layer(const bp_yd_node *n, int i, bp_layer_spec *l, bp_err
     return BP_OK;
 }
 
-/* The net's own check, layer by layer, so its message lands at the layer at fault. */
+/* The net's own check, its message placed at the layer at fault (the net's own fields:
+ * the first layer). */
 static bp_status check_layers(const bp_yd_node *seq, bp_net_spec *net, bp_error *err)
 {
-    int n = net->n_layers;
-    bp_net_spec prefix = *net;
-    for (int i = 1; i <= n; i++) {
-        prefix.n_layers = i;
-        bp_error e;
-        if (bp_net_spec_check(&prefix, &e) != BP_OK)
-            return bp_yd_fail(seq->items[i - 1], e.status, err, "%s", e.msg);
-    }
+    bp_error e;
+    int at;
+    if (bp_net_spec_check_at(net, &at, &e) != BP_OK)
+        return bp_yd_fail(seq->items[at < 0 ? 0 : at], e.status, err, "%s", e.msg);
     return BP_OK;
 }
 
