@@ -128,3 +128,8 @@ int bench_run_child(const char *path, char *const argv[], char *out, size_t size
 long bench_status_kib(const char *field); /* "VmRSS", "VmHWM" */
 
 #endif
+/* W2 and W1 on 1 process and on 2 MPI ranks, the exchange apart (bench_mpi.c; its own
+ * options: --reps N, --rounds N; --ranks is its side under mpirun). */
+int bench_mpi(int argc, char **argv);
+/* The 1-minute load average from /proc/loadavg (cmd_bench.c), -1 if absent. */
+double bench_load_average(void);

@@ -173,7 +173,7 @@ static int bench_memory_cycles(void)
 }
 
 /* The 1-minute load average before we start: other work makes wall times noisy. */
-static double load_average(void)
+double bench_load_average(void)
 {
     double l = -1;
     FILE *f = fopen("/proc/loadavg", "r");
@@ -186,7 +186,7 @@ static double load_average(void)
 }
 
 static const char bench_usage[] =
-    "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|tape|all] [--threads 1|2] [--json]\n"
+    "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|mpi|tape|all] [--threads 1|2] [--json]\n"
     "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
     "           [--max-T N]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
@@ -202,6 +202,8 @@ static const char bench_usage[] =
     "          baseline variant (--size sets H and B; BPTT_ISA picks the variant of the rest)\n"
     "  blas    a training step of W1 and W2 with OpenBLAS on 1 thread (bptt's default)\n"
     "          against OpenBLAS's own default, a thread per CPU (--reps, --warmup)\n"
+    "  mpi     a training step of W2 and W1 on 1 process and on 2 MPI ranks (mpirun -np 2\n"
+    "          as a child), the gradient exchange apart (--reps N, --rounds N; docs/mpi.md)\n"
     "  tape    the autodiff core's overheads\n"
     "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute, data, kernels\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
@@ -274,6 +276,8 @@ int cmd_bench(int argc, char **argv)
         return bench_memory_child(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "recompute-child")) /* bench_recompute's */
         return bench_recompute_child(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "mpi")) /* bench_mpi.c: its own options */
+        return bench_mpi(argc - 1, argv + 1);
     const char *what = argc > 1 && argv[1][0] != '-' ? argv[1] : "";
     bool known = !strcmp(what, "tape") || !strcmp(what, "steps") || !strcmp(what, "memory") ||
                  !strcmp(what, "tcurve") || !strcmp(what, "recompute") || !strcmp(what, "data") ||
@@ -281,7 +285,7 @@ int cmd_bench(int argc, char **argv)
                  !*what;
     if (!known) {
         cli_error("bench", "unknown benchmark '%s'; known: steps, memory, tcurve, recompute, "
-                  "data, kernels, blas, tape, all", what);
+                  "data, kernels, blas, mpi, tape, all", what);
         return EXIT_USAGE;
     }
     bench_opts o;
@@ -305,7 +309,7 @@ int cmd_bench(int argc, char **argv)
         cli_error("bench", "tape has no --json output");
         return EXIT_USAGE;
     }
-    double load = load_average();
+    double load = bench_load_average();
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (o.json)
         printf("{\"precision\": \"%s\", \"blas\": \"%s\", \"blas_core\": \"%s\", \"reps\": %d, "

@@ -5,6 +5,7 @@
  * fresh default path, printed at the start and the end. */
 #include "args.h"
 #include "cli.h"
+#include "dist_cli.h"
 #include "train_run.h"
 
 #include <ctype.h>
@@ -188,6 +189,9 @@ static void print_start(const bp_model_config *c, bp_trainer *tr, const train_ru
     printf("threads: %d worker%s (train.threads), %d BLAS thread%s %s\n", used,
            used == 1 ? "" : "s", cli_blas_threads(), cli_blas_threads() == 1 ? "" : "s",
            used > 1 ? "in each step's serial part, 1 in each worker" : "(OpenBLAS)");
+    if (cli_dist) /* docs/mpi.md */
+        printf("ranks: %d MPI processes, the batch split across them (rank 0 prints and "
+               "writes)\n", bp_dist_size(cli_dist));
     printf("checkpoint: %s\n", r->out);
     if (r->best)
         printf("best checkpoint: %s\n", r->best);
@@ -243,6 +247,8 @@ int cmd_train(int argc, char **argv)
         rc = EXIT_USAGE;
         goto done;
     }
+    if ((rc = cli_dist_attach("train", tr, c)) != EXIT_OK) /* under mpirun: same model? */
+        goto done;
     r.first = bp_trainer_steps_done(tr);
     if (o.resume && r.first >= t->steps && o.more != 0) {
         cli_error("train", "%s is at step %ld and train.steps is %ld: nothing to train (give "
@@ -260,9 +266,9 @@ int cmd_train(int argc, char **argv)
     if (t->keep_best && !t->keep_best_path[0])
         best_beside(r.out, best_buf, sizeof best_buf);
     r.best = !t->keep_best ? NULL : t->keep_best_path[0] ? t->keep_best_path : best_buf;
-    if ((rc = check_files(&o, c, tr, r.out, r.best)) != EXIT_OK)
-        goto done;
-    if (o.log && !(r.log = fopen(o.log, "w"))) {
+    if (cli_rank == 0 && (rc = check_files(&o, c, tr, r.out, r.best)) != EXIT_OK)
+        goto done; /* rank 0 alone writes (dist_cli.h) */
+    if (o.log && cli_rank == 0 && !(r.log = fopen(o.log, "w"))) {
         cli_error("train", "cannot write the log %s: %s", o.log, strerror(errno));
         rc = EXIT_USAGE;
         goto done;

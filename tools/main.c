@@ -1,5 +1,6 @@
 /* main.c — `bptt COMMAND ...`: dispatch to a subcommand. */
 #include "cli.h"
+#include "dist_cli.h"
 
 #include <cblas.h>
 #include <signal.h>
@@ -42,7 +43,7 @@ const cli_command cli_commands[] = {
     {"grads", "write the loss and every parameter's gradient for one batch", cmd_grads,
      "bptt grads MODEL.yaml --weights W --batch B --out G.safetensors"},
     {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
-     "bptt bench [steps|memory|tcurve|recompute|data|kernels|tape|all] [--threads 1|2]\n"
+     "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|mpi|tape|all] [--threads 1|2]\n"
      "           [--json] [--cpu-clock]"},
     {"gradcheck", "check gradients against finite differences, in double precision",
      cmd_gradcheck,
@@ -164,7 +165,9 @@ int main(int argc, char **argv)
             printf("usage: %s\n\n%s\n", cli_commands[i].usage, cli_commands[i].summary);
             return EXIT_OK;
         }
-        return cli_commands[i].run(argc - 1, argv + 1);
+        if (cli_dist_start(argc - 1, argv + 1)) /* under mpirun: dist_cli.h */
+            return EXIT_USAGE;
+        return cli_dist_end(cli_commands[i].run(argc - 1, argv + 1));
     }
     fprintf(stderr, "bptt: unknown command '%s'; known:", argv[1]);
     for (int i = 0; i < cli_n_commands; i++)

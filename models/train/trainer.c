@@ -1,4 +1,5 @@
 /* trainer.c — one training run: task, parameters, net, optimizer, random streams. */
+#include "dist.h"
 #include "parallel.h"
 #include "trainer_internal.h"
 
@@ -88,6 +89,7 @@ void bp_trainer_free(bp_trainer *tr)
     bp_batch_free(tr->eval_batch);
     bp_net_state_free(tr->state);
     bp_net_state_free(tr->scratch_state);
+    bp_net_state_free(tr->dist_state);
     bp_tape_free(tr->tape);
     bp_optim_free(tr->optim);
     bp_net_free(tr->net);
@@ -214,7 +216,9 @@ bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_
                             bp_error *err)
 {
     bp_status st;
-    if (tr->cfg.train.threads > 1 && b->B > 1) {
+    if (tr->dist) { /* across MPI ranks (dist_train.c), each rank's rows on its threads */
+        st = bp_dist_backward(tr, b, loss, err);
+    } else if (tr->cfg.train.threads > 1 && b->B > 1) {
         /* the threads start with the first split step (eval-only uses never need them) */
         if (!tr->workers && !(tr->workers = bp_workers_new(tr, tr->cfg.train.threads, err)))
             return err ? err->status : BP_ERR_NOMEM;
@@ -286,6 +290,8 @@ static bp_status eval_rows(bp_trainer *tr, bp_net_eval *out, bp_error *err)
 
 bp_status bp_trainer_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
 {
+    if (tr->dist)
+        return bp_dist_eval(tr, out, err);
     if (bp_task_rows(tr->task, BP_SPLIT_EVAL))
         return eval_rows(tr, out, err);
     if (!tr->eval_batch)

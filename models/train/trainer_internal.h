@@ -1,6 +1,6 @@
 /* trainer_internal.h — the trainer's fields, shared by the files of models/train/ that
- * work on a trainer: trainer.c, checkpoint.c, parallel.c, trainer_budget.c and
- * trainer_nonfinite.c. */
+ * work on a trainer: trainer.c, checkpoint.c, parallel.c, trainer_budget.c,
+ * trainer_nonfinite.c and dist_train.c. */
 #ifndef BPTT_TRAINER_INTERNAL_H
 #define BPTT_TRAINER_INTERNAL_H
 
@@ -33,6 +33,10 @@ struct bp_trainer {
     trainer_best best;           /* bp_trainer_observe */
     struct bp_workers *workers;  /* train.threads > 1: the batch split (parallel.h), made
                                     by the first split step; NULL before */
+    struct bp_dist *dist;        /* bp_trainer_set_dist: the step split across MPI ranks
+                                    (dist.h), the caller's; NULL: this process alone */
+    bp_net_state *dist_state;    /* truncated BPTT: this rank's rows' state */
+    int dist_state_rows;
 };
 
 /* Forward and backward of a whole batch on the trainer's own net and tape (one thread). */

@@ -1,0 +1,242 @@
+/* dist_train.c — a training step and an evaluation split across MPI ranks (dist.h), and
+ * the check that every rank starts from the same model.
+ *
+ * A step: rank r of N (of min(N, B) in use) takes the rows [r B / N, (r + 1) B / N) of
+ * the global batch, which every rank drew alike from the seeded stream, and runs them as
+ * parallel.c runs worker r's: one thread, the loss seeded with its share rows_r / B (or
+ * its share of the (row, step) pairs), its row0 so that dropout masks are those of its
+ * rows. The grads are then summed in rank order (dist_sum_grads): the bits of
+ * train.threads = N in one process. With train.threads = t > 1 on each rank its rows go
+ * to its threads and the rank's mean gradient is scaled by its share: deterministic for
+ * a given (N, t), not the bits of N t threads (docs/mpi.md). */
+#include "dist.h"
+#include "parallel.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows [r0, r1) of b as a view (no copy), and their share of b's mean loss. */
+static bp_batch rows_view(const bp_batch *b, int r0, int r1, double *weight)
+{
+    size_t x_row = (size_t)b->T * (size_t)b->F, y_row = bp_batch_y_size(b) / (size_t)b->B;
+    bp_batch v = *b;
+    v.B = r1 - r0;
+    v.x = b->x + (size_t)r0 * x_row;
+    v.y = b->y + (size_t)r0 * y_row;
+    v.len = b->len ? b->len + r0 : NULL;
+    v.row0 = b->row0 + r0;
+    if (b->len && bp_target_per_step(b->target))
+        *weight = (double)bp_batch_count_steps(&v, 0, b->T) /
+                  (double)bp_batch_count_steps(b, 0, b->T);
+    else
+        *weight = (double)v.B / (double)b->B;
+    return v;
+}
+
+/* This rank's rows forward and backward: on its threads (the mean over its rows, then
+ * scaled by weight), or on one with the loss seeded by weight. */
+static bp_status local_backward(bp_trainer *tr, const bp_batch *v, double weight,
+                                double *loss, bp_error *err)
+{
+    if (tr->cfg.train.threads > 1 && v->B > 1) {
+        if (!tr->workers && !(tr->workers = bp_workers_new(tr, tr->cfg.train.threads, err)))
+            return err ? err->status : BP_ERR_NOMEM;
+        bp_status st = bp_workers_backward(tr->workers, v, loss, err);
+        for (int i = 0; st == BP_OK && i < bp_params_count(tr->params); i++) {
+            bp_node *g = bp_params_at(tr->params, i);
+            for (size_t j = 0; j < g->size; j++)
+                g->grad[j] *= (bp_real)weight;
+        }
+        return st;
+    }
+    bp_net_state *state = NULL;
+    int chunk = tr->cfg.net.chunk;
+    if (chunk && chunk < v->T) {
+        if (!tr->dist_state || tr->dist_state_rows != v->B) {
+            bp_net_state_free(tr->dist_state);
+            tr->dist_state_rows = 0;
+            if (!(tr->dist_state = bp_net_state_new(tr->net, v->B, err)))
+                return err ? err->status : BP_ERR_NOMEM;
+            tr->dist_state_rows = v->B;
+        }
+        state = tr->dist_state;
+    }
+    return bp_net_backward_batch(tr->net, tr->tape, state, v, (bp_real)weight, loss, err);
+}
+
+static bool grads_finite(const bp_params *p)
+{
+    for (int i = 0; i < bp_params_count(p); i++) {
+        const bp_node *g = bp_params_at(p, i);
+        for (size_t j = 0; j < g->size; j++)
+            if (!isfinite(g->grad[j]))
+                return false;
+    }
+    return true;
+}
+
+bp_status bp_dist_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err)
+{
+    bp_dist *d = tr->dist;
+    dist_shape s = dist_shape_of(d);
+    long step = bp_optim_steps_done(tr->optim) + 1; /* the step being taken, as printed */
+    int used = s.size < b->B ? s.size : b->B;
+    int r0 = 0, r1 = 0;
+    if (s.rank < used) {
+        r0 = (int)((long)s.rank * b->B / used);
+        r1 = (int)((long)(s.rank + 1) * b->B / used);
+    }
+    double mine[2] = {0, 0}; /* weight, loss */
+    bp_status st = BP_OK;
+    *loss = 0;
+    if (r1 > r0) {
+        bp_batch v = rows_view(b, r0, r1, &mine[0]);
+        st = local_backward(tr, &v, mine[0], &mine[1], err);
+    }
+    if (st == BP_OK && dist_fault_now(d, step) && bp_params_count(tr->params))
+        bp_params_at(tr->params, 0)->grad[0] = (bp_real)NAN; /* the test hook */
+    if (st == BP_OK && (!isfinite(mine[1]) || !grads_finite(tr->params)))
+        st = bp_error_set(err, BP_ERR_NONFINITE, "non-finite %s on its rows [%d, %d) of the "
+                          "batch (loss %g)", isfinite(mine[1]) ? "gradient" : "loss", r0,
+                          r1, mine[1]);
+    if ((st = dist_agree(d, st, step, err)) != BP_OK)
+        return st;
+    double *all = malloc(2 * (size_t)s.size * sizeof *all);
+    if (!all)
+        return bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
+    st = dist_allgather(d, mine, 2, all, err);
+    double total = 0;
+    for (int k = 0; k < used; k++) /* L = sum_k (rows_k / B) L_k, in rank order */
+        total += all[2 * k] * all[2 * k + 1];
+    free(all);
+    *loss = total;
+    return st == BP_OK ? dist_sum_grads(d, tr->params, err) : st;
+}
+
+/* ---------------------------------------------------------------- evaluation */
+
+static const char *metric_of(const bp_trainer *tr)
+{
+    return bp_target_is_class(bp_task_target(tr->task)) ? "accuracy" : "mse";
+}
+
+/* A task's fixed held-out batch: rank 0 evaluates it, the others are told. */
+static bp_status eval_on_root(bp_trainer *tr, bp_net_eval *out, bp_error *err)
+{
+    bp_dist *d = tr->dist;
+    bp_status st = BP_OK;
+    double v[2] = {0, 0};
+    if (dist_shape_of(d).rank == 0) {
+        tr->dist = NULL;
+        st = bp_trainer_eval(tr, out, err);
+        tr->dist = d;
+        v[0] = out->loss;
+        v[1] = out->metric;
+    }
+    if ((st = dist_agree(d, st, -1, err)) != BP_OK || (st = dist_bcast(d, v, 2, 0, err)))
+        return st;
+    *out = (bp_net_eval){v[0], v[1], metric_of(tr)};
+    return BP_OK;
+}
+
+/* Slice u's weighted sums on the rank that owns it (u mod N), zeros elsewhere: the sum
+ * across ranks is exact, and the sums in slice order are those of one process. */
+static bp_status eval_slices(bp_trainer *tr, long n, double *v, long units, bp_error *err)
+{
+    dist_shape s = dist_shape_of(tr->dist);
+    int eb = tr->cfg.train.eval_batch;
+    for (long u = s.rank; u < units; u += s.size) {
+        long first = u * eb;
+        int count = (int)(n - first < eb ? n - first : eb);
+        bp_batch *b = bp_task_slice(tr->task, BP_SPLIT_EVAL, first, count, err);
+        if (!b)
+            return err ? err->status : BP_ERR_NOMEM;
+        bp_net_eval ev;
+        bp_status st = bp_net_evaluate(tr->net, tr->tape, b, &ev, err);
+        double w = bp_target_per_step(b->target) ? (double)bp_batch_count_steps(b, 0, b->T)
+                                                 : (double)count;
+        bp_batch_free(b);
+        if (st != BP_OK)
+            return st;
+        v[3 * u] = w * ev.loss;
+        v[3 * u + 1] = w * ev.metric;
+        v[3 * u + 2] = w;
+    }
+    return BP_OK;
+}
+
+bp_status bp_dist_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
+{
+    long n = bp_task_rows(tr->task, BP_SPLIT_EVAL);
+    if (!n)
+        return eval_on_root(tr, out, err);
+    long units = (n + tr->cfg.train.eval_batch - 1) / tr->cfg.train.eval_batch;
+    double *v = calloc(3 * (size_t)units, sizeof *v);
+    bp_status st = v ? eval_slices(tr, n, v, units, err)
+                     : bp_error_set(err, BP_ERR_NOMEM, "eval: out of memory");
+    if ((st = dist_agree(tr->dist, st, -1, err)) == BP_OK)
+        st = dist_sum(tr->dist, v, (int)(3 * units), err);
+    double loss = 0, metric = 0, weight = 0;
+    for (long u = 0; st == BP_OK && u < units; u++) {
+        loss += v[3 * u];
+        metric += v[3 * u + 1];
+        weight += v[3 * u + 2];
+    }
+    free(v);
+    if (st != BP_OK)
+        return st;
+    *out = (bp_net_eval){weight > 0 ? loss / weight : 0, weight > 0 ? metric / weight : 0,
+                         metric_of(tr)};
+    return BP_OK;
+}
+
+/* ---------------------------------------------------------------- the start */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* The model as this rank holds it: extra, every parameter's name, shape and values, the
+ * step and the data stream. */
+static uint64_t model_hash(const bp_trainer *tr, uint64_t extra)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ull, &extra, sizeof extra);
+    long step = bp_optim_steps_done(tr->optim);
+    h = fnv(h, &step, sizeof step);
+    h = fnv(h, tr->data_rng.s, sizeof tr->data_rng.s);
+    for (int i = 0; i < bp_params_count(tr->params); i++) {
+        const bp_node *g = bp_params_at(tr->params, i);
+        if (g->name)
+            h = fnv(h, g->name, strlen(g->name) + 1);
+        h = fnv(h, g->shape.dim, (size_t)g->shape.ndim * sizeof *g->shape.dim);
+        h = fnv(h, g->value, g->size * sizeof *g->value);
+    }
+    return h;
+}
+
+bp_status bp_trainer_set_dist(bp_trainer *tr, bp_dist *d, uint64_t extra, bp_error *err)
+{
+    uint64_t h = model_hash(tr, extra);
+    dist_shape s = dist_shape_of(d);
+    double mine[2] = {(double)(h >> 32), (double)(h & 0xffffffffu)};
+    double *all = malloc(2 * (size_t)s.size * sizeof *all);
+    if (!all)
+        return bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
+    bp_status st = dist_allgather(d, mine, 2, all, err);
+    for (int k = 1; st == BP_OK && k < s.size; k++)
+        if (all[2 * k] != all[0] || all[2 * k + 1] != all[1])
+            st = bp_error_set(err, BP_ERR_VALUE, "mpi: rank %d's model differs from rank 0's "
+                              "(hash %08lx%08lx, rank 0's %08lx%08lx): every rank must run the "
+                              "same model file, --set options and checkpoint or weights", k,
+                              (unsigned long)all[2 * k], (unsigned long)all[2 * k + 1],
+                              (unsigned long)all[0], (unsigned long)all[1]);
+    free(all);
+    if (st == BP_OK)
+        tr->dist = d;
+    return st;
+}

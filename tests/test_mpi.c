@@ -1,0 +1,196 @@
+/* test_mpi.c — `mpirun -np N bptt train` (docs/mpi.md; built with BPTT_MPI only): N ranks
+ * give the weights of one process with train.threads = N bit for bit (N = 1, 2, 4, with
+ * dropout, truncated BPTT and an uneven split), a resume on another N continues them, a
+ * data file's evaluation split across ranks prints what one process prints, and the
+ * faults: a non-finite gradient on one rank or a rank killed stops every rank (no hang),
+ * the last checkpoint intact; ranks with different models are refused at the start. */
+#include "test_badinput_run.h"
+
+#include <time.h>
+#include <unistd.h>
+
+/* the character LSTM (truncated BPTT in chunks of 32, dropout 0.5) made small; batch 7
+ * splits unevenly (3 + 4 on 2, 1 + 2 + 2 + 2 on 4) */
+#define CHAR MODEL("char_lstm") " --set model.layers[1].hidden=16 --set train.batch=7 " \
+             "--set train.eval_every=3 --set data.path=" BPTT_SOURCE_DIR "/models/data/bptt.txt"
+
+TestSuite(mpi, .init = make_dir, .fini = remove_dir, .timeout = 300);
+
+/* `mpirun -np n bptt ARGS` (from dir; root needs Open MPI's consent; a sanitizer's leak
+ * check would count Open MPI's own allocations), stdout in out, stderr in err_text. */
+__attribute__((format(printf, 2, 3))) static int mpi(int n, const char *fmt, ...)
+{
+    char args[4096], cmd[6144];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "cd '%s' && ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}"
+             "detect_leaks=0\" OPENBLAS_NUM_THREADS=1 %s %s --oversubscribe -np %d %s %s "
+             ">stdout.txt 2>stderr.txt </dev/null", dir, BPTT_MPIEXEC,
+             geteuid() == 0 ? "--allow-run-as-root" : "", n, BPTT, args);
+    int status = system(cmd);
+    slurp(tmp("stdout.txt"), out, sizeof out);
+    slurp(tmp("stderr.txt"), err_text, sizeof err_text);
+    return status_of(status);
+}
+
+/* Every tensor of checkpoints a and b (weights, optimizer state, step, data stream)
+ * holds the same bits; the metadata (the model's hash takes --threads in) aside. */
+static void expect_same_tensors(const char *a, const char *b)
+{
+    bp_error err;
+    bp_st_file *fa = bp_st_load(tmp(a), &err), *fb = NULL;
+    cr_assert_not_null(fa, "%s", err.msg);
+    cr_assert_not_null(fb = bp_st_load(tmp(b), &err), "%s", err.msg);
+    cr_assert_eq(bp_st_count(fa), bp_st_count(fb));
+    for (int i = 0; i < bp_st_count(fa); i++) {
+        const bp_st_info *ia = bp_st_at(fa, i), *ib = bp_st_at(fb, i);
+        cr_assert_str_eq(ia->name, ib->name, "the tensors of %s and %s in one order", a, b);
+        cr_assert_eq(ia->size, ib->size, "%s", ia->name);
+        bp_real *va = calloc(ia->size + 1, sizeof *va), *vb = calloc(ia->size + 1, sizeof *vb);
+        bp_st_read_at(fa, i, va);
+        bp_st_read_at(fb, i, vb);
+        cr_expect(!memcmp(va, vb, ia->size * sizeof *va), "%s: %s differs from %s's", a,
+                  ia->name, b);
+        free(va);
+        free(vb);
+    }
+    bp_st_free(fa);
+    bp_st_free(fb);
+}
+
+/* The eval lines of a run's output (its "eval  step" lines), into buf. */
+static void eval_lines(char *buf, size_t n)
+{
+    buf[0] = '\0';
+    size_t k = 0;
+    for (const char *p = strstr(out, "eval  step"); p && k < n; p = strstr(p + 1, "eval  step")) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p + 1) : strlen(p);
+        k += (size_t)snprintf(buf + k, n - k, "%.*s", (int)len, p);
+    }
+}
+
+Test(mpi, n_ranks_give_the_bits_of_n_threads)
+{
+    char one[4096], many[4096];
+    for (int n = 1; n <= 4; n *= 2) {
+        cr_assert_eq(bptt("train " CHAR " --steps 6 --threads %d --out t%d.st --quiet", n, n),
+                     0, "%s", err_text);
+        eval_lines(one, sizeof one);
+        cr_assert_eq(mpi(n, "train " CHAR " --steps 6 --out m%d.st --quiet", n), 0, "%s%s",
+                     out, err_text);
+        eval_lines(many, sizeof many);
+        cr_expect(strstr(out, "ranks: ") || n == 1 ? 1 : 0, "%s", out);
+        cr_expect_str_eq(many, one, "the evaluations on %d ranks", n);
+        char a[16], b[16];
+        snprintf(a, sizeof a, "t%d.st", n);
+        snprintf(b, sizeof b, "m%d.st", n);
+        expect_same_tensors(a, b);
+    }
+}
+
+Test(mpi, a_resume_on_another_n_continues_bit_for_bit)
+{
+    cr_assert_eq(mpi(2, "train " CHAR " --steps 4 --out a.st --quiet"), 0, "%s", err_text);
+    cr_assert_eq(mpi(4, "train " CHAR " --steps 8 --resume a.st --out b.st --quiet"), 0, "%s",
+                 err_text);
+    cr_assert_eq(bptt("train " CHAR " --steps 4 --threads 2 --out r.st --quiet"), 0, "%s",
+                 err_text);
+    cr_assert_eq(bptt("train " CHAR " --steps 8 --threads 4 --resume r.st --out s.st --quiet"),
+                 0, "%s", err_text);
+    expect_same_tensors("b.st", "s.st");
+}
+
+/* A classifier on a CSV file: 40 sequences of 3 steps of 2 features, the last 10 held out
+ * and evaluated 3 at a time (4 slices, round-robin across the ranks). */
+static void write_csv_model(void)
+{
+    char csv[8192];
+    size_t k = 0;
+    unsigned s = 7;
+    for (int r = 0; r < 40; r++) {
+        for (int c = 0; c < 6; c++) {
+            s = s * 1103515245u + 12345u;
+            k += (size_t)snprintf(csv + k, sizeof csv - k, "%.3f,", (double)(s >> 16 & 1023) / 512);
+        }
+        k += (size_t)snprintf(csv + k, sizeof csv - k, "%d\n", r % 3);
+    }
+    write_text(tmp("d.csv"), csv);
+    write_text(tmp("csv.yaml"), "name: csv\nmodel:\n  layers:\n    - {name: g, type: gru, "
+               "hidden: 8}\nloss: xent\ndata:\n  train: d.csv\n  valid_last: 10\n  features: 2\n"
+               "  label: last\n  header: false\n  target: class\ntrain:\n  batch: 6\n"
+               "  steps: 6\n  eval_every: 2\n  eval_batch: 3\n  lr: 0.01\n  seed: 3\n");
+}
+
+Test(mpi, a_data_files_evaluation_split_across_ranks_is_one_processs)
+{
+    write_csv_model();
+    char one[4096], many[4096];
+    cr_assert_eq(bptt("train csv.yaml --threads 2 --out t.st --quiet"), 0, "%s", err_text);
+    eval_lines(one, sizeof one);
+    cr_assert_eq(mpi(2, "train csv.yaml --out m.st --quiet"), 0, "%s", err_text);
+    eval_lines(many, sizeof many);
+    cr_expect(strstr(one, "eval  step 6"), "%s", one);
+    cr_expect_str_eq(many, one);
+    expect_same_tensors("t.st", "m.st");
+}
+
+Test(mpi, a_non_finite_gradient_on_one_rank_stops_all_and_names_it)
+{
+    setenv("BPTT_MPI_FAULT", "nonfinite:1:5", 1); /* tools/dist_cli.c's test hook */
+    int rc = mpi(2, "train " CHAR " --steps 9 --set train.checkpoint_every=2 --out g.st --quiet");
+    unsetenv("BPTT_MPI_FAULT");
+    cr_expect_eq(rc, 1, "%s%s", out, err_text);
+    cr_expect(strstr(err_text, "step 5: rank 1 of 2: non-finite gradient"), "%s", err_text);
+    bp_error err;
+    bp_st_file *f = bp_st_load(tmp("g.st"), &err);
+    cr_assert_not_null(f, "the last checkpoint survives: %s", err.msg);
+    cr_expect_str_eq(bp_st_meta(f, "step"), "4");
+    bp_st_free(f);
+}
+
+/* Rank 1 killed (SIGKILL) mid-run: every rank ends, mpirun fails within seconds naming the
+ * rank, and the last checkpoint (rank 0's, written atomically) loads. */
+Test(mpi, a_rank_killed_stops_every_rank_and_the_checkpoint_survives)
+{
+    char script[4096];
+    snprintf(script, sizeof script,
+             "cd '%s'\n"
+             "%s %s --oversubscribe -np 2 %s train " CHAR " --steps 1000000 "
+             "--set train.eval_every=100000 --set train.checkpoint_every=20 --out '%s/k.st' "
+             "--quiet >k.out 2>k.err </dev/null &\n"
+             "run=$!\n"
+             "for i in $(seq 600); do [ -f k.st ] && break; sleep 0.05; done\n"
+             "for p in $(pgrep -f '%s/k.st'); do\n"
+             "  tr '\\0' '\\n' </proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
+             "&& kill -9 $p\n"
+             "done\n"
+             "for i in $(seq 600); do kill -0 $run 2>/dev/null || break; sleep 0.05; done\n"
+             "if kill -0 $run 2>/dev/null; then kill -9 $run; echo hung >k.rc; exit 1; fi\n"
+             "wait $run; echo $? >k.rc\n",
+             dir, BPTT_MPIEXEC, geteuid() == 0 ? "--allow-run-as-root" : "", BPTT, dir, dir);
+    write_text(tmp("kill.sh"), script);
+    time_t t0 = time(NULL);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "bash '%s/kill.sh'", dir);
+    cr_assert_eq(system(cmd), 0, "mpirun did not end within 30 s of the kill");
+    cr_expect_lt(time(NULL) - t0, 60);
+    char rc[16], err_out[4096];
+    slurp(tmp("k.rc"), rc, sizeof rc);
+    slurp(tmp("k.err"), err_out, sizeof err_out);
+    cr_expect_neq(atoi(rc), 0, "%s", err_out);
+    cr_expect(strstr(err_out, "rank 1"), "mpirun names the rank: %s", err_out);
+    cr_expect_eq(bptt("eval " CHAR " --weights k.st"), 0, "%s", err_text);
+}
+
+/* MPMD: rank 1 with another seed, so other initial weights: refused before step 1. */
+Test(mpi, ranks_with_different_models_are_refused_at_the_start)
+{
+    int rc = mpi(1, "train " CHAR " --steps 3 --out x.st --quiet : -np 1 %s train " CHAR
+                 " --steps 3 --seed 9 --out x.st --quiet", BPTT);
+    cr_expect_eq(rc, 2, "%s%s", out, err_text);
+    cr_expect(strstr(err_text, "rank 1's model differs from rank 0's"), "%s", err_text);
+    cr_expect_neq(access(tmp("x.st"), F_OK), 0, "nothing written");
+}
