@@ -124,7 +124,7 @@ static void write_csv_model(void)
                "  steps: 6\n  eval_every: 2\n  eval_batch: 3\n  lr: 0.01\n  seed: 3\n");
 }
 
-Test(mpi, a_data_files_evaluation_split_across_ranks_is_one_processs)
+Test(mpi, a_data_files_evaluation_split_across_ranks_matches_one_process)
 {
     write_csv_model();
     char one[4096], many[4096];
@@ -163,9 +163,10 @@ Test(mpi, a_rank_killed_stops_every_rank_and_the_checkpoint_survives)
              "--quiet >k.out 2>k.err </dev/null &\n"
              "run=$!\n"
              "for i in $(seq 600); do [ -f k.st ] && break; sleep 0.05; done\n"
-             "for p in $(pgrep -f '%s/k.st'); do\n"
-             "  tr '\\0' '\\n' </proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
-             "&& kill -9 $p\n"
+             "for d in /proc/[0-9]*; do\n" /* rank 1 of this run: no pgrep needed */
+             "  tr '\\0' '\\n' <$d/cmdline 2>/dev/null | grep -qxF '%s/k.st' || continue\n"
+             "  tr '\\0' '\\n' <$d/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
+             "&& kill -9 ${d#/proc/}\n"
              "done\n"
              "for i in $(seq 600); do kill -0 $run 2>/dev/null || break; sleep 0.05; done\n"
              "if kill -0 $run 2>/dev/null; then kill -9 $run; echo hung >k.rc; exit 1; fi\n"

@@ -10,6 +10,7 @@
  * to its threads and the rank's mean gradient is scaled by its share: deterministic for
  * a given (N, t), not the bits of N t threads (docs/mpi.md). */
 #include "dist.h"
+#include "hash.h"
 #include "parallel.h"
 
 #include <math.h>
@@ -193,28 +194,20 @@ bp_status bp_dist_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
 
 /* ---------------------------------------------------------------- the start */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ c[i]) * 0x100000001b3ull;
-    return h;
-}
-
 /* The model as this rank holds it: extra, every parameter's name, shape and values, the
  * step and the data stream. */
 static uint64_t model_hash(const bp_trainer *tr, uint64_t extra)
 {
-    uint64_t h = fnv(0xcbf29ce484222325ull, &extra, sizeof extra);
+    uint64_t h = bp_fnv1a(BP_FNV1A_START, &extra, sizeof extra);
     long step = bp_optim_steps_done(tr->optim);
-    h = fnv(h, &step, sizeof step);
-    h = fnv(h, tr->data_rng.s, sizeof tr->data_rng.s);
+    h = bp_fnv1a(h, &step, sizeof step);
+    h = bp_fnv1a(h, tr->data_rng.s, sizeof tr->data_rng.s);
     for (int i = 0; i < bp_params_count(tr->params); i++) {
         const bp_node *g = bp_params_at(tr->params, i);
         if (g->name)
-            h = fnv(h, g->name, strlen(g->name) + 1);
-        h = fnv(h, g->shape.dim, (size_t)g->shape.ndim * sizeof *g->shape.dim);
-        h = fnv(h, g->value, g->size * sizeof *g->value);
+            h = bp_fnv1a(h, g->name, strlen(g->name) + 1);
+        h = bp_fnv1a(h, g->shape.dim, (size_t)g->shape.ndim * sizeof *g->shape.dim);
+        h = bp_fnv1a(h, g->value, g->size * sizeof *g->value);
     }
     return h;
 }

@@ -2,6 +2,7 @@
  * bp_model_config. Every error names file:line:column and the key; unknown keys and
  * names list the known ones. The schema is documented in docs/models.md. */
 #include "bptt_models.h"
+#include "hash.h"
 #include "model_config_internal.h"
 #include "bptt_plugin.h"
 #include "yaml_doc.h"
@@ -267,27 +268,19 @@ static bp_status check_loss(const bp_yd_node *root, bp_data_config *d, bp_error 
 
 /* FNV-1a over the file's bytes and the overrides: tells checkpoints of different
  * model files apart. */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static uint64_t hash_file(const char *path, const char *const sets[], int n_sets)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = BP_FNV1A_START;
     FILE *f = fopen(path, "rb");
     if (f) {
         char buf[4096];
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            h = fnv1a(h, buf, n);
+            h = bp_fnv1a(h, buf, n);
         fclose(f);
     }
     for (int i = 0; i < n_sets; i++)
-        h = fnv1a(h, sets[i], strlen(sets[i]) + 1);
+        h = bp_fnv1a(h, sets[i], strlen(sets[i]) + 1);
     return h;
 }
 

@@ -1,0 +1,10 @@
+/* hash.c — see hash.h. */
+#include "hash.h"
+
+uint64_t bp_fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
