@@ -192,6 +192,22 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
  * live at one time, not a gradient for every activation; afterwards op nodes' grads are
  * NULL. Leaves (parameters) and tape inputs keep their grads either way. */
 void bp_tape_set_keep_grads(bp_tape *t, bool keep);
+/* Deferred weight gradients (on by default). The backward of a matmul C = A B whose B is
+ * a parameter (a leaf off the tape that takes a gradient) with fewer than
+ * BP_DEFER_MAX_ROWS rows in A — a small batch's step product, made once per step with
+ * the same weight — copies its rows of A and of dC aside instead of making
+ * dB += Aᵀ dC, and the kept terms of one weight are summed in one product,
+ * dB += [A_1; A_2; ...]ᵀ [dC_1; dC_2; ...], when they reach BP_DEFER_ROWS rows (or
+ * BP_DEFER_BYTES bytes: the memory they take is bounded) and when the backward ends, so a
+ * parameter's grad is complete when bp_backward returns. The same sum to rounding, in the
+ * same grouping whatever the tape (the groups depend only on the sequence of terms).
+ * Set false, every term is its own product, as the op's backward makes it. */
+enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
+void bp_tape_set_defer(bp_tape *t, bool on);
+/* Hold deferred terms across backward calls and tape resets (they are copies), so that
+ * several walks that make one gradient — recomputed segments — group them as one walk
+ * would; bp_tape_hold_deferred(t, false) sums what is pending. */
+void bp_tape_hold_deferred(bp_tape *t, bool hold);
 
 /* ---------------------------------------------------------------- ops */
 

@@ -1,6 +1,7 @@
 /* tape.c — the define-by-run tape: nodes in execution order, backward in reverse. */
 #include "arena.h"
 #include "bptt_check.h"
+#include "defer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@ struct bp_tape {
         size_t bytes;     /* its first bytes; emptied by reset (the arena rewinds)         */
         void *head;
     } pool[8];
+    bp_defer defer;       /* deferred weight gradients (defer.c) */
 };
 
 bp_tape *bp_tape_new(void)
@@ -32,6 +34,7 @@ void bp_tape_free(bp_tape *t)
     if (!t)
         return;
     bp_arena_free(&t->arena);
+    bp_defer_free(&t->defer);
     free(t->nodes);
     free(t->zeroed);
     free(t);
@@ -48,6 +51,19 @@ void bp_tape_reset(bp_tape *t)
 void bp_tape_set_keep_grads(bp_tape *t, bool keep)
 {
     t->release = !keep;
+}
+
+void bp_tape_set_defer(bp_tape *t, bool on)
+{
+    bp_defer_flush(&t->defer);
+    t->defer.off = !on;
+}
+
+void bp_tape_hold_deferred(bp_tape *t, bool hold)
+{
+    if (!hold)
+        bp_defer_flush(&t->defer);
+    t->defer.hold = hold;
 }
 
 const bp_error *bp_tape_error(const bp_tape *t)
@@ -290,7 +306,7 @@ static bool prepare(bp_tape *t, bp_node *x)
  * is dL/d(node) as documented. Leaves are never zeroed here.
  * Releasing (keep_grads false): an op node's grad is taken from the pool when it is
  * zeroed and given back right after the node's own backward, its last reader. */
-bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
+static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
 {
     if (!out || out->id < 0 || out->id >= t->len || t->nodes[out->id] != out)
         return bp_error_set(err, BP_ERR_VALUE, "backward: the output is not a node of this tape");
@@ -338,7 +354,10 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
         for (int k = 0; k < n->op->n_in; k++)
             if (n->in[k]->requires_grad && !prepare(t, n->in[k]))
                 return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
-        (n->op == swap_op ? swap_backward : n->op->backward)(n);
+        if (n->op == swap_op)
+            swap_backward(n);
+        else
+            bp_defer_backward(&t->defer, n);
         for (int k = 0; k < n->op->n_in; k++)
             n->in[k]->reached = true;
         if (t->release) { /* nothing reads dL/dn any more */
@@ -360,4 +379,13 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
             zero_grad(n);
     }
     return BP_OK;
+}
+
+/* The walk, then the deferred weight gradients summed (unless held across walks). */
+bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
+{
+    bp_status st = walk(t, out, dout, err);
+    if (!t->defer.hold)
+        bp_defer_flush(&t->defer);
+    return st;
 }

@@ -23,6 +23,8 @@
  *   first and adds 0 + 1 G = G -- and the rest follows in the plain order.
  * - Parameters. Their grads (leaves) only ever accumulate, each in reverse step order;
  *   segments are walked from the last, steps within one from the last: the same order.
+ *   Deferred weight gradients (bp_tape_set_defer) are held across the segments, so their
+ *   terms form the same groups, summed at the same points, as on the whole chunk's tape.
  *   Which parameter is updated between two updates of another does not matter.
  * - Input blocks. On the plain tape each step's rows of dL/d(x W_x) receive one
  *   addition (into zero), and dW_x += x^T dL/d(x W_x) is one product over the whole block
@@ -299,7 +301,10 @@ bp_status bp_net_backward_recompute(bp_net *net, bp_tape *t, const bp_batch *b, 
     if (state)
         save_state(net, &p, seg_end(&p, p.n_seg - 1) - seg_start(&p, p.n_seg - 1), state->h,
                    state->c);
-    /* then backward, from the last segment to the first, each recorded again */
+    /* then backward, from the last segment to the first, each recorded again; the
+     * deferred weight gradients are held across the segments, grouped as on the whole
+     * chunk's tape */
+    bp_tape_hold_deferred(t, true);
     for (int s = p.n_seg - 1; s >= 0; s--) {
         if (s < p.n_seg - 1 && !(l = record_segment(net, t, b, &p, s))) {
             st = tape_failed(t, err);
@@ -314,6 +319,7 @@ bp_status bp_net_backward_recompute(bp_net *net, bp_tape *t, const bp_batch *b, 
             goto done;
     }
 done:
+    bp_tape_hold_deferred(t, false);
     net->xw_cache = NULL;
     free(cache.value);
     plan_free(&p);

@@ -1,5 +1,6 @@
 /* matmul — C = A B. A is (M, K), B is (K, N), C is (M, N); CBLAS gemm. */
 #include "blas.h"
+#include "matmul.h"
 #include "op_util.h"
 
 static bp_status matmul_shape(const bp_node *n, bp_shape *out, bp_error *err)
@@ -22,13 +23,20 @@ static void matmul_forward(bp_node *n, bp_tape *t)
             N, 0, n->value, N);
 }
 
-/* dA += dC B^T  (M,N)(N,K);  dB += A^T dC  (K,M)(M,N) */
-static void matmul_backward(bp_node *n)
+/* dA += dC B^T  (M,N)(N,K) */
+void bp_matmul_backward_a(bp_node *n)
 {
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
     if (X(n)->requires_grad)
         bp_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1, n->grad, N, Y(n)->value, N,
                 1, X(n)->grad, K);
+}
+
+/* dA += dC B^T  (M,N)(N,K);  dB += A^T dC  (K,M)(M,N) */
+static void matmul_backward(bp_node *n)
+{
+    int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
+    bp_matmul_backward_a(n);
     if (Y(n)->requires_grad)
         bp_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1, X(n)->value, K, n->grad, N,
                 1, Y(n)->grad, N);

@@ -111,4 +111,32 @@ static inline bp_layer_spec fx_layer(bp_layer_kind kind, int size)
     return s;
 }
 
+/* A graph cell with two states, input 3, size 4, every product per step:
+ *   g = tanh(x W_x + h W_h + b);  c' = 0.5 c + g;  h' = tanh(c') * g */
+static inline bp_cell_spec fx_two_state_cell(void)
+{
+    static const bp_cell_param params[] = {
+        {"W_x", {2, {3, 4}}, BP_CELL_INIT_UNIFORM, 0},
+        {"W_h", {2, {4, 4}}, BP_CELL_INIT_UNIFORM, 0},
+        {"b", {1, {4}}, BP_CELL_INIT_UNIFORM, 0.5},
+    };
+#define REF(k, i) {BP_CELL_##k, i}
+    static const bp_cell_node nodes[] = {
+        {"xw", &bp_op_matmul, {REF(X, 0), REF(PARAM, 0)}, {0}, ""},
+        {"hw", &bp_op_matmul, {REF(STATE, 0), REF(PARAM, 1)}, {0}, ""},
+        {"pre", &bp_op_add, {REF(NODE, 0), REF(NODE, 1)}, {0}, ""},
+        {"preb", &bp_op_add, {REF(NODE, 2), REF(PARAM, 2)}, {0}, ""},
+        {"g", &bp_op_tanh, {REF(NODE, 3)}, {0}, ""},
+        {"cs", &bp_op_scale, {REF(STATE, 1)}, {0.5}, ""},
+        {"c_new", &bp_op_add, {REF(NODE, 5), REF(NODE, 4)}, {0}, ""},
+        {"hc", &bp_op_tanh, {REF(NODE, 6)}, {0}, ""},
+        {"h_new", &bp_op_mul, {REF(NODE, 7), REF(NODE, 4)}, {0}, ""},
+    };
+    bp_cell_spec cell = {.n_states = 2, .state_names = {"h", "c"}, .state_sizes = {4, 4},
+                         .n_params = 3, .params = params, .n_nodes = 9, .nodes = nodes,
+                         .next = {REF(NODE, 8), REF(NODE, 6)}};
+#undef REF
+    return cell;
+}
+
 #endif

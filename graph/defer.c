@@ -1,0 +1,94 @@
+/* defer.c — the weight gradient of a matmul whose weight is a parameter, made once for
+ * many steps:  dW += Σ_t A_tᵀ dC_t = [A_1; ...; A_n]ᵀ [dC_1; ...; dC_n]. */
+#include "defer.h"
+#include "blas.h"
+#include "bptt_ops.h"
+#include "matmul.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Sum slot s's pending rows into its weight's grad. */
+static void flush_slot(defer_slot *s)
+{
+    if (s->rows)
+        bp_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, s->K, s->N, s->rows, 1, s->a, s->K,
+                s->dc, s->N, 1, s->leaf->grad, s->N);
+    s->rows = 0;
+}
+
+void bp_defer_flush(bp_defer *d)
+{
+    for (int i = 0; i < d->n; i++)
+        flush_slot(&d->slot[i]);
+}
+
+void bp_defer_free(bp_defer *d)
+{
+    for (int i = 0; i < d->n; i++)
+        free(d->slot[i].a);
+    free(d->slot);
+    *d = (bp_defer){0};
+}
+
+/* Rows one slot of weight w holds: BP_DEFER_ROWS, fewer when they pass BP_DEFER_BYTES. */
+static int slot_rows(const bp_node *w)
+{
+    size_t row = ((size_t)w->shape.dim[0] + (size_t)w->shape.dim[1]) * sizeof(bp_real);
+    size_t n = BP_DEFER_BYTES / row;
+    return n < BP_DEFER_ROWS ? (int)n : BP_DEFER_ROWS;
+}
+
+/* The slot of weight w (made on first use), or NULL when out of memory. */
+static defer_slot *slot_of(bp_defer *d, bp_node *w)
+{
+    for (int i = 0; i < d->n; i++)
+        if (d->slot[i].leaf == w)
+            return &d->slot[i];
+    if (d->n == d->cap) {
+        int cap = d->cap ? 2 * d->cap : 8;
+        defer_slot *p = realloc(d->slot, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        d->slot = p;
+        d->cap = cap;
+    }
+    defer_slot s = {.leaf = w, .K = w->shape.dim[0], .N = w->shape.dim[1], .cap = slot_rows(w)};
+    if (!(s.a = malloc((size_t)s.cap * (size_t)(s.K + s.N) * sizeof(bp_real))))
+        return NULL;
+    s.dc = s.a + (size_t)s.cap * (size_t)s.K;
+    d->slot[d->n] = s;
+    return &d->slot[d->n++];
+}
+
+/* The slot n's weight gradient goes to, or NULL when it is made at once: not a matmul
+ * by a parameter, too many rows, or a slot that would not hold two such terms. */
+static defer_slot *slot_for(bp_defer *d, const bp_node *n)
+{
+    bp_node *w = n->in[1];
+    if (d->off || n->op != &bp_op_matmul || w->op || w->id >= 0 || !w->requires_grad ||
+        !w->grad)
+        return NULL;
+    int M = n->in[0]->shape.dim[0];
+    if (M >= BP_DEFER_MAX_ROWS || 2 * M > slot_rows(w))
+        return NULL;
+    return slot_of(d, w);
+}
+
+void bp_defer_backward(bp_defer *d, bp_node *n)
+{
+    defer_slot *s = slot_for(d, n);
+    if (!s) {
+        n->op->backward(n);
+        return;
+    }
+    int M = n->in[0]->shape.dim[0];
+    bp_matmul_backward_a(n);
+    if (s->rows + M > s->cap)
+        flush_slot(s);
+    memcpy(s->a + (size_t)s->rows * (size_t)s->K, n->in[0]->value,
+           (size_t)M * (size_t)s->K * sizeof(bp_real));
+    memcpy(s->dc + (size_t)s->rows * (size_t)s->N, n->grad,
+           (size_t)M * (size_t)s->N * sizeof(bp_real));
+    s->rows += M;
+}
