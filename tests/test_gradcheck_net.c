@@ -112,6 +112,7 @@ Test(netcheck, a_sample_keeps_the_largest_gradient)
         cr_expect_eq(r.param[i].stats.checked, 1, "%s", p->name);
         cr_expect_eq(r.param[i].stats.result.worst, top, "%s: the one element checked", p->name);
     }
+    bp_net_check_free(&r);
     check(&f, 40, &r);
     check(&f, 40, &again); /* seeded: the same sample, the same numbers */
     for (int i = 0; i < r.n_params; i++) {
