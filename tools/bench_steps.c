@@ -1,6 +1,8 @@
 /* bench_steps.c — `bptt bench steps`: ms per training step of each cell and size,
- * against the BLAS floor: the same sgemm calls (read from the step's own tape) made
- * bare in the same run, on the tape's own buffers, interleaved with the steps. */
+ * against two BLAS floors: the per-step floor, the same sgemm calls (read from the
+ * step's own tape) made bare on the tape's own buffers, and the sequential floor, where
+ * only the recurrent products stay per step and every other weight's products are one
+ * call each over all rows (bench_seq.c); both interleaved with the steps. */
 #include "bench_util.h"
 #include "bench_blas.h"
 #include "cli.h"
@@ -13,10 +15,25 @@ static const char *const cells[] = {"rnn", "irnn", "lstm", "gru"};
 static const int sizes[][3] = {{128, 32, 100}, {512, 64, 50}, {32, 1, 1000}};
 
 typedef struct row {
-    double step, floor, flops;
-    int gemms, threads;
+    double step, off, floor, seq, flops; /* off: the step with per-step weight gradients */
+    int gemms, seq_gemms, threads;
 } row;
 
+/* One training step with deferred weight gradients on or off; its time in *dt (wall or
+ * the critical path's CPU time). */
+static bp_status timed_step(bench_trainer *b, bool defer, bool cpu_clock, double *dt,
+                            bp_error *err)
+{
+    bench_set_defer(b, defer); /* worker tapes exist after the first step */
+    double t0 = bench_now();
+    bp_status st = bench_step(b, NULL, err);
+    *dt = cpu_clock ? b->cpu_step : bench_now() - t0;
+    return st;
+}
+
+/* Per repetition: the step (deferred unless --no-defer) and the step with per-step weight
+ * gradients (unless --no-defer), in turn first, then the per-step floor and the
+ * sequential floor; medians. */
 static int measure(const bench_cfg *c, int threads, const bench_opts *o, row *r)
 {
     bp_error err = {0};
@@ -25,38 +42,45 @@ static int measure(const bench_cfg *c, int threads, const bench_opts *o, row *r)
         cli_error("bench", "%s H=%d: %s", c->cell, c->H, err.msg);
         return EXIT_RUNTIME;
     }
-    double *ts = malloc((size_t)o->reps * sizeof *ts), *tf = malloc((size_t)o->reps * sizeof *tf);
-    if (!ts || !tf) {
+    int n = o->reps;
+    double *ts = malloc(4 * (size_t)n * sizeof *ts), *to = ts + n, *tf = to + n, *tq = tf + n;
+    if (!ts) {
+        bench_trainer_free(b);
         cli_error("bench", "out of memory");
         return EXIT_RUNTIME;
     }
     int rc = EXIT_OK;
-    for (int i = 0; i < o->warmup + o->reps && rc == EXIT_OK; i++) {
-        double t0 = bench_now();
-        if (bench_step(b, NULL, &err) != BP_OK) {
+    for (int i = 0; i < o->warmup + n && rc == EXIT_OK; i++) {
+        double dt, doff = 0;
+        /* the two steps take turns going first (the first follows the floors' replay) */
+        bool both = !o->no_defer, late = both && i % 2;
+        if ((late && timed_step(b, false, o->cpu_clock, &doff, &err) != BP_OK) ||
+            timed_step(b, !o->no_defer, o->cpu_clock, &dt, &err) != BP_OK ||
+            (both && !late && timed_step(b, false, o->cpu_clock, &doff, &err) != BP_OK)) {
             cli_error("bench", "%s H=%d step %d: %s", c->cell, c->H, i, err.msg);
             rc = EXIT_RUNTIME;
             break;
         }
-        double dt = bench_now() - t0;
         r->gemms = bench_collect_gemms(b, &r->flops);
-        double df = bench_replay_gemms(b);
-        if (o->cpu_clock) {
-            dt = b->cpu_step;
-            df = b->cpu_replay;
-        }
+        r->seq_gemms = bench_seq_build(b);
+        double df = bench_replay_gemms(b), cf = b->cpu_replay;
+        double dq = bench_replay_seq(b), cq = b->cpu_replay;
         if (i >= o->warmup) {
-            ts[i - o->warmup] = dt;
-            tf[i - o->warmup] = df;
+            int k = i - o->warmup;
+            ts[k] = dt;
+            to[k] = doff;
+            tf[k] = o->cpu_clock ? cf : df;
+            tq[k] = o->cpu_clock ? cq : dq;
         }
     }
     if (rc == EXIT_OK) {
-        r->step = bench_median(ts, o->reps);
-        r->floor = bench_median(tf, o->reps);
+        r->step = bench_median(ts, n);
+        r->off = bench_median(to, n);
+        r->floor = bench_median(tf, n);
+        r->seq = bench_median(tq, n);
         r->threads = b->threads;
     }
     free(ts);
-    free(tf);
     bench_trainer_free(b);
     return rc;
 }
@@ -91,18 +115,53 @@ static void print_targets(const targets *t)
                "%s)\n", t->worst_big, t->worst_cell, t->worst_big < 1 ? "met" : "missed");
 }
 
+/* One row of the table (or one JSON object): off, the step with per-step weight
+ * gradients, and its ratio are "-" (null) under --no-defer. */
+static void print_row(const bench_cfg *c, const row *r, double vs1, bool json, bool first)
+{
+    char vs[16] = "-", off[16] = "-", gain[16] = "-";
+    if (vs1 > 0)
+        snprintf(vs, sizeof vs, "%.3f", vs1);
+    if (r->off > 0) {
+        snprintf(off, sizeof off, "%.3f", 1e3 * r->off);
+        snprintf(gain, sizeof gain, "%.3f", r->step / r->off);
+    }
+    double f = 1e-9 * r->flops;
+    if (json)
+        printf("%s\n  {\"cell\": \"%s\", \"H\": %d, \"B\": %d, \"T\": %d, \"threads\": %d, "
+               "\"step_ms\": %.4f, \"gflops\": %.2f, \"floor_ms\": %.4f, \"floor_gflops\": %.2f, "
+               "\"ratio\": %.4f, \"seq_floor_ms\": %.4f, \"seq_ratio\": %.4f, "
+               "\"per_step_grads_ms\": %s, \"deferred_vs_per_step\": %s, \"sgemm_calls\": %d, "
+               "\"seq_sgemm_calls\": %d, \"sgemm_flop\": %.0f, \"vs_1_thread\": %s}",
+               first ? "" : ",", c->cell, c->H, c->B, c->T, r->threads, 1e3 * r->step,
+               f / r->step, 1e3 * r->floor, f / r->floor, r->step / r->floor, 1e3 * r->seq,
+               r->step / r->seq, r->off > 0 ? off : "null", r->off > 0 ? gain : "null",
+               r->gemms, r->seq_gemms, r->flops, vs1 > 0 ? vs : "null");
+    else
+        printf("%-5s %5d %4d %5d %3d %9.3f %8.1f %9.3f %8.1f %6.3f %8.3f %6.3f %9s %6s %6d %5d "
+               "%6s\n", c->cell, c->H, c->B, c->T, r->threads, 1e3 * r->step, f / r->step,
+               1e3 * r->floor, f / r->floor, r->step / r->floor, 1e3 * r->seq, r->step / r->seq,
+               off, gain, r->gemms, r->seq_gemms, vs);
+}
+
 int bench_steps(const bench_opts *o)
 {
     if (o->json)
         printf("\"steps\": [");
     else
         printf("training steps (%s; forward + backward + Adam update; median of %d steps after %d "
-               "warm-up, %s time; floor = the step's own sgemm calls, bare; vs 1 = step / the "
-               "1-thread step)\n"
-               "%-5s %5s %4s %5s %3s %9s %8s %9s %8s %6s %6s %6s\n",
+               "warm-up, %s time; floor = the per-step floor, the step's own sgemm calls, "
+               "bare; seq = the sequential floor: only h W_h forward and dz W_h^T backward "
+               "per step, every other product and weight gradient one call over all rows; "
+               "nodef = the same step with every weight gradient per step, d/nod = step / "
+               "nodef; vs 1 = step / the 1-thread step; the step's weight gradients %s)\n"
+               "%-5s %5s %4s %5s %3s %9s %8s %9s %8s %6s %8s %6s %9s %6s %6s %5s %6s\n",
                BP_REAL_NAME, o->reps, o->warmup,
-               o->cpu_clock ? "critical-path thread CPU" : "wall", "cell", "H", "B", "T", "thr",
-               "step ms", "GFLOP/s", "floor ms", "GFLOP/s", "ratio", "sgemm", "vs 1");
+               o->cpu_clock ? "critical-path thread CPU" : "wall",
+               o->no_defer ? "per step (--no-defer)" : "deferred below 16 rows (bp_tape_set_defer)",
+               "cell", "H", "B", "T", "thr",
+               "step ms", "GFLOP/s", "floor ms", "GFLOP/s", "ratio", "seq ms", "ratio",
+               "nodef ms", "d/nod", "sgemm", "seq", "vs 1");
     int n = 0;
     targets tg = {0};
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
@@ -122,22 +181,7 @@ int bench_steps(const bench_opts *o)
                     one = r.step;
                 double vs1 = r.threads > 1 && one > 0 ? r.step / one : 0;
                 note_targets(&tg, &c, r.threads, vs1);
-                char vs[16] = "-";
-                if (vs1 > 0)
-                    snprintf(vs, sizeof vs, "%.3f", vs1);
-                if (o->json)
-                    printf("%s\n  {\"cell\": \"%s\", \"H\": %d, \"B\": %d, \"T\": %d, "
-                           "\"threads\": %d, \"step_ms\": %.4f, \"gflops\": %.2f, "
-                           "\"floor_ms\": %.4f, \"floor_gflops\": %.2f, \"ratio\": %.4f, "
-                           "\"sgemm_calls\": %d, \"sgemm_flop\": %.0f, \"vs_1_thread\": %s}",
-                           n ? "," : "", c.cell, c.H, c.B, c.T, r.threads, 1e3 * r.step,
-                           1e-9 * r.flops / r.step, 1e3 * r.floor, 1e-9 * r.flops / r.floor,
-                           r.step / r.floor, r.gemms, r.flops, vs1 > 0 ? vs : "null");
-                else
-                    printf("%-5s %5d %4d %5d %3d %9.3f %8.1f %9.3f %8.1f %6.3f %6d %6s\n",
-                           c.cell, c.H, c.B, c.T, r.threads, 1e3 * r.step,
-                           1e-9 * r.flops / r.step, 1e3 * r.floor, 1e-9 * r.flops / r.floor,
-                           r.step / r.floor, r.gemms, vs);
+                print_row(&c, &r, vs1, o->json, n == 0);
                 fflush(stdout);
                 n++;
             }

@@ -162,12 +162,22 @@ void bench_trainer_free(bench_trainer *b)
     for (int k = 0; k < BENCH_MAX_THREADS; k++) {
         bench_worker *w = &b->w[k];
         free(w->gemms);
+        free(w->seq);
         for (int i = 0; i < 3; i++)
             free(w->scratch[i]);
+        for (int i = 0; i < 2; i++)
+            free(w->seq_scratch[i]);
     }
     bp_batch_free(b->batch);
     bp_trainer_free(b->tr);
     free(b);
+}
+
+void bench_set_defer(bench_trainer *b, bool on)
+{
+    bp_tape_set_defer(bp_trainer_tape(b->tr), on);
+    for (int k = 0; workers(b) && k < bp_workers_count(workers(b)); k++)
+        bp_tape_set_defer(bp_workers_at(workers(b), k)->tape, on);
 }
 
 bp_tape *bench_tape(bench_trainer *b)
@@ -205,17 +215,29 @@ bp_status bench_step(bench_trainer *b, double *loss, bp_error *err)
 
 /* ---------------------------------------------------------------- the sgemm calls */
 
-static void push_gemm(bench_worker *w, bench_gemm g)
+void bench_gemm_push(bench_gemm **list, int *n, int *cap, bench_gemm g)
 {
-    if (w->n_gemms == w->cap_gemms) {
-        int cap = w->cap_gemms ? 2 * w->cap_gemms : 256;
-        bench_gemm *p = realloc(w->gemms, (size_t)cap * sizeof *p);
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 256;
+        bench_gemm *p = realloc(*list, (size_t)c * sizeof *p);
         if (!p)
             abort(); /* a benchmark tool: nothing sensible to go on with */
-        w->gemms = p;
-        w->cap_gemms = cap;
+        *list = p;
+        *cap = c;
     }
-    w->gemms[w->n_gemms++] = g;
+    (*list)[(*n)++] = g;
+}
+
+void bench_scratch_grow(bp_real **buf, int n, size_t *size, size_t need)
+{
+    if (need <= *size)
+        return;
+    for (int i = 0; i < n; i++) {
+        free(buf[i]);
+        if (!(buf[i] = calloc(need, sizeof(bp_real))))
+            abort();
+    }
+    *size = need;
 }
 
 /* A grad the tape released (NULL) is replayed on scratch buffer `slot`. */
@@ -236,14 +258,22 @@ static void size_scratch(bench_worker *w)
                 need = s > need ? s : need;
             }
     }
-    if (need <= w->scratch_size)
-        return;
-    for (int i = 0; i < 3; i++) {
-        free(w->scratch[i]);
-        if (!(w->scratch[i] = calloc(need, sizeof(bp_real))))
-            abort();
-    }
-    w->scratch_size = need;
+    bench_scratch_grow(w->scratch, 3, &w->scratch_size, need);
+}
+
+/* A recurrent weight: the layers name it W_h (layers/net.c). */
+static bool recurrent(const bp_node *w)
+{
+    size_t n = w->name ? strlen(w->name) : 0;
+    return n >= 3 && !strcmp(w->name + n - 3, "W_h");
+}
+
+static void push_tagged(bench_worker *w, bench_gemm g, const bp_node *weight, char kind)
+{
+    g.w = weight;
+    g.kind = kind;
+    g.per_step = kind != 'b' && recurrent(weight);
+    bench_gemm_push(&w->gemms, &w->n_gemms, &w->cap_gemms, g);
 }
 
 /* ops/matmul.c: forward C = A B (M,K)(K,N); backward dA += dC B^T, dB += A^T dC,
@@ -259,7 +289,8 @@ static void collect(bench_worker *w)
             continue;
         bp_node *a = n->in[0], *bm = n->in[1];
         int M = a->shape.dim[0], K = a->shape.dim[1], N = bm->shape.dim[1];
-        push_gemm(w, (bench_gemm){false, false, M, N, K, a->value, bm->value, n->value, K, N, N, 0});
+        push_tagged(w, (bench_gemm){false, false, M, N, K, a->value, bm->value, n->value, K, N,
+                                    N, 0, NULL, 0, false}, bm, 'f');
     }
     for (int i = len - 1; i >= 0; i--) {
         bp_node *n = bp_tape_node(w->tape, i);
@@ -268,11 +299,13 @@ static void collect(bench_worker *w)
         bp_node *a = n->in[0], *bm = n->in[1];
         int M = a->shape.dim[0], K = a->shape.dim[1], N = bm->shape.dim[1];
         if (a->requires_grad)
-            push_gemm(w, (bench_gemm){false, true, M, K, N, grad_or(w, n, 0), bm->value,
-                                      (bp_real *)grad_or(w, a, 2), N, N, K, 1});
+            push_tagged(w, (bench_gemm){false, true, M, K, N, grad_or(w, n, 0), bm->value,
+                                        (bp_real *)grad_or(w, a, 2), N, N, K, 1, NULL, 0, false},
+                        bm, 'a');
         if (bm->requires_grad)
-            push_gemm(w, (bench_gemm){true, false, K, N, M, a->value, grad_or(w, n, 1),
-                                      (bp_real *)grad_or(w, bm, 2), K, N, N, 1});
+            push_tagged(w, (bench_gemm){true, false, K, N, M, a->value, grad_or(w, n, 1),
+                                        (bp_real *)grad_or(w, bm, 2), K, N, N, 1, NULL, 0, false},
+                        bm, 'b');
     }
 }
 
@@ -293,30 +326,38 @@ int bench_collect_gemms(bench_trainer *b, double *flops)
     return count;
 }
 
-static void replay(bench_worker *w)
+static void replay(const bench_gemm *list, int n)
 {
-    for (int j = 0; j < w->n_gemms; j++) {
-        const bench_gemm *g = &w->gemms[j];
+    for (int j = 0; j < n; j++) {
+        const bench_gemm *g = &list[j];
         bench_blas_gemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
                 g->M, g->N, g->K, 1, g->A, g->lda, g->B, g->ldb, g->beta, g->C, g->ldc);
     }
 }
 
-/* On the library's worker threads: worker k replays bench worker k's list. */
+/* On the library's worker threads: worker k replays bench worker k's list (b->seq_list:
+ * the sequential one). */
 static void replay_job(bp_worker *w, void *arg)
 {
     bench_trainer *b = arg;
-    replay(&b->w[w->index]);
+    bench_worker *bw = &b->w[w->index];
+    if (b->seq_list)
+        replay(bw->seq, bw->n_seq);
+    else
+        replay(bw->gemms, bw->n_gemms);
 }
 
-double bench_replay_gemms(bench_trainer *b)
+static double replay_lists(bench_trainer *b, bool seq)
 {
     double t0 = bench_now(), c0 = bench_cpu_now();
     bp_workers *ws = workers(b);
+    b->seq_list = seq;
     if (ws)
         bp_workers_run(ws, b->threads, replay_job, b);
+    else if (seq)
+        replay(b->w[0].seq, b->w[0].n_seq);
     else
-        replay(&b->w[0]);
+        replay(b->w[0].gemms, b->w[0].n_gemms);
     double dt = bench_now() - t0;
     b->cpu_replay = critical_path(b, c0);
     /* the replay added into the weights' grads: the trainer's and the replicas' */
@@ -324,4 +365,24 @@ double bench_replay_gemms(bench_trainer *b)
     for (int k = 1; ws && k < bp_workers_count(ws); k++)
         bp_params_zero_grad(bp_workers_at(ws, k)->params);
     return dt;
+}
+
+double bench_replay_gemms(bench_trainer *b)
+{
+    return replay_lists(b, false);
+}
+
+double bench_replay_seq(bench_trainer *b)
+{
+    return replay_lists(b, true);
+}
+
+int bench_seq_build(bench_trainer *b)
+{
+    int count = 0;
+    for (int k = 0; k < b->threads; k++) {
+        bench_seq_worker(&b->w[k]);
+        count += b->w[k].n_seq;
+    }
+    return count;
 }

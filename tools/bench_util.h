@@ -44,6 +44,12 @@ typedef struct bench_gemm {
     bp_real *C;
     int lda, ldb, ldc;
     bp_real beta;
+    /* its matmul node's weight (input B) and which product: 'f' forward, 'a' dA += dC Bᵀ,
+     * 'b' dB += Aᵀ dC; per_step: a recurrent product (forward or 'a' of a weight named
+     * W_h), which the sequential floor keeps per step */
+    const bp_node *w;
+    char kind;
+    bool per_step;
 } bench_gemm;
 
 /* One thread's share of a step, as the library's batch split (models/train/parallel.h) made
@@ -55,6 +61,11 @@ typedef struct bench_worker {
     int n_gemms, cap_gemms;
     bp_real *scratch[3];   /* stand-ins for grads the tape released (A, B, C operands) */
     size_t scratch_size;
+    /* the sequential floor's calls (bench_seq.c) and their scratch operands */
+    bench_gemm *seq;
+    int n_seq, cap_seq;
+    bp_real *seq_scratch[2];
+    size_t seq_scratch_size;
 } bench_worker;
 
 /* A training run of the library (bp_trainer: train.threads = the thread count, the
@@ -68,6 +79,7 @@ typedef struct bench_trainer {
     /* CPU seconds of the last step's and replay's critical path: the calling thread's
      * serial part plus the longest worker job (= wall time on idle cores) */
     double cpu_step, cpu_replay;
+    bool seq_list; /* the replay in progress replays the sequential lists */
 } bench_trainer;
 
 /* Build the trainer (its net initialised from train.seed 1) and the batch (seeded). */
@@ -76,6 +88,8 @@ void bench_trainer_free(bench_trainer *b);
 /* One training step, the library's own (bp_trainer_update, as bp_trainer_step runs it
  * with a fresh batch): forward + backward on every worker, grads summed, update. */
 bp_status bench_step(bench_trainer *b, double *loss, bp_error *err);
+/* Deferred weight gradients on or off on every worker's tape (bp_tape_set_defer). */
+void bench_set_defer(bench_trainer *b, bool on);
 /* The trainer's tape (worker 0's): a step releases node grads; the memory bench
  * may keep them. */
 bp_tape *bench_tape(bench_trainer *b);
@@ -89,6 +103,20 @@ int bench_collect_gemms(bench_trainer *b, double *flops);
  * thread; returns the wall time (b->cpu_replay: the longest worker's CPU time). Zeroes
  * the parameter grads it disturbed. */
 double bench_replay_gemms(bench_trainer *b);
+/* After bench_collect_gemms: each worker's sequential-floor list (bench_seq.c) — the
+ * recurrent products (h_{t-1} W_h forward, dz_t W_hᵀ backward) as the step made them,
+ * and every other weight's calls of one kind (its forward product, its dA, its weight
+ * gradient) merged into one call over all their rows, on scratch operands. Returns the
+ * total count of calls. */
+int bench_seq_build(bench_trainer *b);
+/* Replay the sequential lists as bench_replay_gemms replays the per-step ones. */
+double bench_replay_seq(bench_trainer *b);
+/* Append g to a growing list (aborts when out of memory). */
+void bench_gemm_push(bench_gemm **list, int *n, int *cap, bench_gemm g);
+/* n buffers of at least need zeroed reals each (*size: what they hold now). */
+void bench_scratch_grow(bp_real **buf, int n, size_t *size, size_t need);
+/* bench_seq.c: one worker's merged list from its per-step one. */
+void bench_seq_worker(bench_worker *w);
 
 /* What `bptt bench steps|memory` were asked for. */
 typedef struct bench_opts {
@@ -96,6 +124,7 @@ typedef struct bench_opts {
     int n_threads;
     int reps, warmup;               /* timed steps (median taken) and untimed ones first */
     bool cpu_clock;                 /* time by thread CPU clocks (critical path) */
+    bool no_defer;                  /* steps: bp_tape_set_defer(false) on every tape */
     const char *cell;               /* only this cell, or NULL */
     int H, B, T;                    /* only this size (0: every size) */
     long max_T;                     /* tcurve: the longest T (default 10000) */

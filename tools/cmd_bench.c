@@ -188,7 +188,7 @@ double bench_load_average(void)
 static const char bench_usage[] =
     "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|mpi|tape|all] [--threads 1|2] [--json]\n"
     "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
-    "           [--max-T N]\n"
+    "           [--max-T N] [--no-defer]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
     "  tcurve  ms per step against T = 10, 100, ... --max-T (10000): is the cost linear?\n"
@@ -208,7 +208,9 @@ static const char bench_usage[] =
     "  (none)  steps, then memory; all: tape, steps, memory, tcurve, recompute, data, kernels\n"
     "  --cpu-clock  time by thread CPU clocks, not the wall clock: the calling thread's\n"
     "               serial part plus the longest worker's share (the wall time on idle\n"
-    "               cores), which other processes on a busy machine do not inflate";
+    "               cores), which other processes on a busy machine do not inflate\n"
+    "  --no-defer   steps: every weight gradient made per step (bp_tape_set_defer false),\n"
+    "               not deferred and summed in one product (small batches)";
 
 static int parse_opts(int argc, char **argv, int i, bench_opts *o)
 {
@@ -221,6 +223,10 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
         }
         if (!strcmp(a, "--cpu-clock")) {
             o->cpu_clock = true;
+            continue;
+        }
+        if (!strcmp(a, "--no-defer")) {
+            o->no_defer = true;
             continue;
         }
         if (!v) {
