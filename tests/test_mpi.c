@@ -2,8 +2,9 @@
  * give the weights of one process with train.threads = N bit for bit (N = 1, 2, 4, with
  * dropout, truncated BPTT and an uneven split), a resume on another N continues them, a
  * data file's evaluation split across ranks prints what one process prints, and the
- * faults: a non-finite gradient on one rank or a rank killed stops every rank (no hang),
- * the last checkpoint intact; ranks with different models are refused at the start. */
+ * faults: a non-finite gradient on one rank, a rank killed or a rank stopped ends every
+ * rank (no hang), the last checkpoint intact; ranks with different models are refused at
+ * the start. */
 #include "test_badinput_run.h"
 
 #include <time.h>
@@ -194,4 +195,39 @@ Test(mpi, ranks_with_different_models_are_refused_at_the_start)
     cr_expect_eq(rc, 2, "%s%s", out, err_text);
     cr_expect(strstr(err_text, "rank 1's model differs from rank 0's"), "%s", err_text);
     cr_expect_neq(access(tmp("x.st"), F_OK), 0, "nothing written");
+}
+
+/* Rank 1 stopped (SIGSTOP) mid-run: rank 0 gives up after BPTT_MPI_TIMEOUT seconds,
+ * naming the step and the rank, every rank ends, the last checkpoint loads. */
+Test(mpi, a_rank_that_hangs_is_named_after_the_timeout)
+{
+    char script[4096];
+    snprintf(script, sizeof script,
+             "cd '%s'\n"
+             "BPTT_MPI_TIMEOUT=2 %s %s --oversubscribe -np 2 %s train " CHAR " --steps 1000000 "
+             "--set train.eval_every=100000 --set train.checkpoint_every=20 --out '%s/h.st' "
+             "--quiet >h.out 2>h.err </dev/null &\n"
+             "run=$!\n"
+             "for i in $(seq 600); do [ -f h.st ] && break; sleep 0.05; done\n"
+             "for d in /proc/[0-9]*; do\n"
+             "  tr '\\0' '\\n' <$d/cmdline 2>/dev/null | grep -qxF '%s/h.st' || continue\n"
+             "  tr '\\0' '\\n' <$d/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
+             "&& kill -STOP ${d#/proc/} && echo ${d#/proc/} >h.pid\n"
+             "done\n"
+             "for i in $(seq 600); do kill -0 $run 2>/dev/null || break; sleep 0.05; done\n"
+             "[ -s h.pid ] && kill -9 $(cat h.pid) 2>/dev/null\n"
+             "if kill -0 $run 2>/dev/null; then kill -9 $run; echo hung >h.rc; exit 1; fi\n"
+             "wait $run; echo $? >h.rc\n",
+             dir, BPTT_MPIEXEC, geteuid() == 0 ? "--allow-run-as-root" : "", BPTT, dir, dir);
+    write_text(tmp("hang.sh"), script);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "bash '%s/hang.sh'", dir);
+    cr_assert_eq(system(cmd), 0, "mpirun did not end within 30 s of the stop");
+    char rc[16], err_out[8192];
+    slurp(tmp("h.rc"), rc, sizeof rc);
+    slurp(tmp("h.err"), err_out, sizeof err_out);
+    cr_expect_neq(atoi(rc), 0, "%s", err_out);
+    cr_expect(strstr(err_out, ": mpi: rank 1 of 2 has not answered in 2 s"), "%s", err_out);
+    cr_expect(strstr(err_out, "bptt train: step "), "the step is named: %s", err_out);
+    cr_expect_eq(bptt("eval " CHAR " --weights h.st"), 0, "%s", err_text);
 }

@@ -45,6 +45,9 @@ int cli_dist_start(int argc, char **argv)
         return -1;
     }
     cli_rank = bp_dist_rank(cli_dist);
+    /* a rank that hangs fails the step on the others (dist_cli.h) */
+    const char *t = getenv("BPTT_MPI_TIMEOUT");
+    bp_dist_set_timeout(cli_dist, t ? atof(t) : 600);
     if (cli_rank != 0 && !freopen("/dev/null", "w", stdout)) {
         cli_error(command, "rank %d: cannot silence stdout", cli_rank);
         return -1;

@@ -12,8 +12,10 @@ extern bp_dist *cli_dist;
 extern int cli_rank;
 
 /* Before a command runs (main.c; argv[0] the command): under a launcher
- * (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set) and for train or bench mpi, MPI_Init and cli_dist; on ranks other than 0
- * stdout goes to /dev/null. -1, printed, when that fails. */
+ * (OMPI_COMM_WORLD_SIZE, PMI_SIZE or PMIX_RANK set) and for train or bench mpi, MPI_Init
+ * and cli_dist; on ranks other than 0 stdout goes to /dev/null. A rank waits at most
+ * BPTT_MPI_TIMEOUT seconds (default 600) for another's status in a step
+ * (bp_dist_set_timeout). -1, printed, when that fails. */
 int cli_dist_start(int argc, char **argv);
 /* After it, with its exit status: a failure ends every rank (MPI_Abort: no rank is left
  * waiting in a collective call), a success finalizes MPI. Returns rc. */

@@ -32,8 +32,9 @@ int bp_dist_size(const bp_dist *d);
 typedef struct bp_dist_times {
     double exchange; /* wall seconds in the exchange (the ordered reduce-scatter, the
                         allgather) */
-    double wait;     /* wall seconds before it, waiting for the slowest rank (a barrier) */
-    double cpu;      /* the calling thread's CPU seconds in both */
+    double wait;     /* wall seconds before it, waiting for the slowest rank (the step's
+                        status exchange) */
+    double cpu;      /* the calling thread's CPU seconds in the exchange */
     long count;      /* exchanges */
 } bp_dist_times;
 bp_dist_times bp_dist_take_times(bp_dist *d);
@@ -45,6 +46,12 @@ bp_dist_times bp_dist_take_times(bp_dist *d);
  * rank that differs from rank 0. Then bp_trainer_update and bp_trainer_eval are
  * collective: every rank must call them alike. d must outlive tr's use of it. */
 bp_status bp_trainer_set_dist(bp_trainer *tr, bp_dist *d, uint64_t extra, bp_error *err);
+
+/* How long (seconds; 0, the default: for ever) a rank waits for another's status in a
+ * step (or an evaluation) before the step fails with BP_ERR_IO naming the step and that
+ * rank: a rank that hangs or stops does not hold the others for ever. After such an
+ * error d is no more to be used. */
+void bp_dist_set_timeout(bp_dist *d, double seconds);
 
 /* Testing the fault path: at step (the step about to be taken, 0-based), rank's
  * gradient is made non-finite after its backward. */

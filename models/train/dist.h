@@ -22,11 +22,15 @@ typedef struct dist_shape {
     int rank, size;
 } dist_shape;
 dist_shape dist_shape_of(const bp_dist *d);
-/* Agree on a status: every rank's st gathered; the first failing rank's (in rank order)
- * err broadcast and returned by all, prefixed "rank R: " (and "step S: " when step >=
- * 0); BP_OK when none failed. A failed MPI call gives BP_ERR_IO. */
-bp_status dist_agree(bp_dist *d, bp_status st, long step, bp_error *err);
-/* Every rank's n doubles of mine into all[size * n], in rank order. */
+/* Agree on a status: every rank's st gathered, with its two values mine (zeros when
+ * NULL) into all[2 size] (when not NULL); the first failing rank's (in rank order) err
+ * broadcast and returned by all, prefixed "rank R of N: " (and "step S: " when step >=
+ * 0); BP_OK when none failed. A rank that does not answer within the timeout, or a
+ * failed MPI call, gives BP_ERR_IO on the ranks that see it (and the dist is done). */
+bp_status dist_agree(bp_dist *d, bp_status st, const double mine[2], double *all, long step,
+                     bp_error *err);
+/* Every rank's n doubles of mine into all[size * n], in rank order. These three, and the
+ * exchange, fail with BP_ERR_IO past the timeout. */
 bp_status dist_allgather(bp_dist *d, const double *mine, int n, double *all, bp_error *err);
 /* Sum n doubles elementwise across ranks (MPI_SUM: exact when one rank alone holds each
  * element and the others zero, as dist_train.c uses it). */

@@ -101,18 +101,19 @@ bp_status bp_dist_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_e
         st = bp_error_set(err, BP_ERR_NONFINITE, "non-finite %s on its rows [%d, %d) of the "
                           "batch (loss %g)", isfinite(mine[1]) ? "gradient" : "loss", r0,
                           r1, mine[1]);
-    if ((st = dist_agree(d, st, step, err)) != BP_OK)
-        return st;
     double *all = malloc(2 * (size_t)s.size * sizeof *all);
     if (!all)
-        return bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
-    st = dist_allgather(d, mine, 2, all, err);
+        st = bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
+    if ((st = dist_agree(d, st, mine, all, step, err)) != BP_OK) {
+        free(all);
+        return st;
+    }
     double total = 0;
     for (int k = 0; k < used; k++) /* L = sum_k (rows_k / B) L_k, in rank order */
         total += all[2 * k] * all[2 * k + 1];
     free(all);
     *loss = total;
-    return st == BP_OK ? dist_sum_grads(d, tr->params, err) : st;
+    return dist_sum_grads(d, tr->params, err);
 }
 
 /* ---------------------------------------------------------------- evaluation */
@@ -135,7 +136,8 @@ static bp_status eval_on_root(bp_trainer *tr, bp_net_eval *out, bp_error *err)
         v[0] = out->loss;
         v[1] = out->metric;
     }
-    if ((st = dist_agree(d, st, -1, err)) != BP_OK || (st = dist_bcast(d, v, 2, 0, err)))
+    if ((st = dist_agree(d, st, NULL, NULL, -1, err)) != BP_OK ||
+        (st = dist_bcast(d, v, 2, 0, err)) != BP_OK)
         return st;
     *out = (bp_net_eval){v[0], v[1], metric_of(tr)};
     return BP_OK;
@@ -176,7 +178,7 @@ bp_status bp_dist_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
     double *v = calloc(3 * (size_t)units, sizeof *v);
     bp_status st = v ? eval_slices(tr, n, v, units, err)
                      : bp_error_set(err, BP_ERR_NOMEM, "eval: out of memory");
-    if ((st = dist_agree(tr->dist, st, -1, err)) == BP_OK)
+    if ((st = dist_agree(tr->dist, st, NULL, NULL, -1, err)) == BP_OK)
         st = dist_sum(tr->dist, v, (int)(3 * units), err);
     double loss = 0, metric = 0, weight = 0;
     for (long u = 0; st == BP_OK && u < units; u++) {
