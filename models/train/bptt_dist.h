@@ -47,14 +47,15 @@ bp_dist_times bp_dist_take_times(bp_dist *d);
  * collective: every rank must call them alike. d must outlive tr's use of it. */
 bp_status bp_trainer_set_dist(bp_trainer *tr, bp_dist *d, uint64_t extra, bp_error *err);
 
-/* How long (seconds; 0, the default: for ever) a rank waits for another's status in a
- * step (or an evaluation) before the step fails with BP_ERR_IO naming the step and that
- * rank: a rank that hangs or stops does not hold the others for ever. After such an
- * error d is no more to be used. */
+/* How long (seconds; 0, the default: for ever) a rank waits for another's messages (a
+ * step's status, its gradients, an evaluation's sums) before the step fails with
+ * BP_ERR_IO naming the step and that rank: a rank that hangs or stops does not hold the
+ * others for ever. After such an error d is no more to be used. */
 void bp_dist_set_timeout(bp_dist *d, double seconds);
 
-/* Testing the fault path: at step (the step about to be taken, 0-based), rank's
- * gradient is made non-finite after its backward. */
+/* Testing the fault path: in step `step` (counted from 1, as progress prints it: the
+ * step taken when bp_trainer_steps_done is step - 1), rank's gradient is made
+ * non-finite after its backward. */
 void bp_dist_inject_nonfinite(bp_dist *d, int rank, long step);
 
 BP_API_END
