@@ -131,15 +131,13 @@ Test(defer, graph_cell)
     bp_layer_spec l = fx_layer(BP_LAYER_CELL, 4);
     l.cell = &cell;
     bp_layer_spec stack[2] = {l, fx_layer(BP_LAYER_RNN, 3)};
-    fixture f;
-    fx_net(&f, stack, 2, 3, false, BP_HEAD_LAST, 2, 0, 41);
-    fx_batch(&f, 3, 40, BP_TARGET_VALUES, 42);
-    check_defer(&f, 0, ks_40, "graph cell under an rnn");
-    fx_free(&f);
-    fx_net(&f, stack, 2, 3, false, BP_HEAD_LAST, 2, 9, 43);
-    fx_batch(&f, 3, 40, BP_TARGET_VALUES, 44);
-    check_defer(&f, 9, ks_40, "graph cell under an rnn, chunks of 9");
-    fx_free(&f);
+    for (int chunk = 0; chunk <= 9; chunk += 9) { /* whole, then chunks of 9 */
+        fixture f;
+        fx_net(&f, stack, 2, 3, false, BP_HEAD_LAST, 2, chunk, 41 + (uint64_t)chunk);
+        fx_batch(&f, 3, 40, BP_TARGET_VALUES, 42 + (uint64_t)chunk);
+        check_defer(&f, chunk, ks_40, chunk ? "graph cell, chunks of 9" : "graph cell");
+        fx_free(&f);
+    }
 }
 
 /* The size rule: terms of BP_DEFER_MAX_ROWS rows are made at once, as per step. */
