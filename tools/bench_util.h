@@ -148,6 +148,11 @@ int bench_kernels(const bench_opts *o);
 /* A step with OpenBLAS on 1 thread against its own default thread count, for W1 and W2
  * (bench_blas_threads.c; "blas_threads": {...}). */
 int bench_blas_threads(const bench_opts *o);
+/* W2 and W1 on 1 process and on 2 MPI ranks, the exchange apart (bench_mpi.c; its own
+ * options: --reps N, --rounds N; --ranks is its side under mpirun). */
+int bench_mpi(int argc, char **argv);
+/* The 1-minute load average from /proc/loadavg (cmd_bench.c), -1 if absent. */
+double bench_load_average(void);
 
 /* Run the program at path with argv in a child process, its stdout into out (cut to
  * size, terminated). EXIT_OK when it exited 0; errors are printed. */
@@ -157,8 +162,3 @@ int bench_run_child(const char *path, char *const argv[], char *out, size_t size
 long bench_status_kib(const char *field); /* "VmRSS", "VmHWM" */
 
 #endif
-/* W2 and W1 on 1 process and on 2 MPI ranks, the exchange apart (bench_mpi.c; its own
- * options: --reps N, --rounds N; --ranks is its side under mpirun). */
-int bench_mpi(int argc, char **argv);
-/* The 1-minute load average from /proc/loadavg (cmd_bench.c), -1 if absent. */
-double bench_load_average(void);
