@@ -150,8 +150,9 @@ static const char *at_step(const bp_dist *d, char buf[32])
     return buf;
 }
 
-/* Poll the n requests of d->reqs until all are done: spinning for 0.1 s (MPI progresses
- * inside the tests), then sleeping 100 us between tests; past the timeout BP_ERR_IO,
+/* Poll the n requests of d->reqs until all are done: spinning for 0.2 ms (MPI progresses
+ * inside the tests), then sleeping 20 us between tests, so that on a core shared with
+ * the peer it waits for, the peer runs rather than the poll; past the timeout BP_ERR_IO,
  * naming (by_rank: reqs [0, size) are receives from each rank, [size, 2 size) sends to
  * each) the first rank whose message has not come or that has not taken ours, or else
  * what has not completed. */
@@ -167,8 +168,8 @@ static bp_status wait_reqs(bp_dist *d, int n, bool by_rank, const char *what, bp
         double waited = seconds(CLOCK_MONOTONIC) - t0;
         if (d->timeout > 0 && waited > d->timeout)
             break;
-        if (waited > 0.1)
-            nanosleep(&(struct timespec){0, 100000}, NULL);
+        if (waited > 2e-4) /* a peer that is not running now: let it have the core */
+            nanosleep(&(struct timespec){0, 20000}, NULL);
     }
     char at[32];
     int k = 0, flag = 1; /* its message to us not come, else ours to it not taken */
