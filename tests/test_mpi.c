@@ -162,36 +162,52 @@ Test(mpi, a_non_finite_gradient_on_one_rank_stops_all_and_names_it)
     bp_st_free(f);
 }
 
+/* A long run on 2 ranks (env before mpirun), checkpoints every 20 steps to NAME.st;
+ * once the first is there, rank 1 of it (found through /proc: no pgrep needed) gets
+ * signal sig (then SIGKILL, should it still be there); waits up to 30 s for mpirun to
+ * end. Its exit status in rc, its stderr in err_out; false when it did not end. */
+static bool run_and_signal(const char *name, const char *env, const char *sig, char rc[16],
+                           char *err_out, size_t n)
+{
+    char script[4096], cmd[512], f[64];
+    snprintf(script, sizeof script,
+             "cd '%s'\n"
+             "%s %s -np 2 %s train " CHAR " --steps 1000000 --set train.eval_every=100000 "
+             "--set train.checkpoint_every=20 --out '%s/%s.st' --quiet >%s.out 2>%s.err "
+             "</dev/null &\n"
+             "run=$!\n"
+             "for i in $(seq 600); do [ -f %s.st ] && break; sleep 0.05; done\n"
+             "for d in /proc/[0-9]*; do\n"
+             "  tr '\\0' '\\n' <$d/cmdline 2>/dev/null | grep -qxF '%s/%s.st' || continue\n"
+             "  tr '\\0' '\\n' <$d/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
+             "&& kill -%s ${d#/proc/} && echo ${d#/proc/} >%s.pid\n"
+             "done\n"
+             "for i in $(seq 600); do kill -0 $run 2>/dev/null || break; sleep 0.05; done\n"
+             "[ -s %s.pid ] && kill -9 $(cat %s.pid) 2>/dev/null\n"
+             "if kill -0 $run 2>/dev/null; then kill -9 $run; echo hung >%s.rc; exit 1; fi\n"
+             "wait $run; echo $? >%s.rc\n",
+             dir, env, launcher(), BPTT, dir, name, name, name, name, dir, name, sig, name,
+             name, name, name, name);
+    snprintf(f, sizeof f, "%s.sh", name);
+    write_text(tmp(f), script);
+    snprintf(cmd, sizeof cmd, "bash '%s/%s.sh'", dir, name);
+    bool ended = system(cmd) == 0;
+    snprintf(f, sizeof f, "%s.rc", name);
+    slurp(tmp(f), rc, 16);
+    snprintf(f, sizeof f, "%s.err", name);
+    slurp(tmp(f), err_out, n);
+    return ended;
+}
+
 /* Rank 1 killed (SIGKILL) mid-run: every rank ends, mpirun fails within seconds naming the
  * rank, and the last checkpoint (rank 0's, written atomically) loads. */
 Test(mpi, a_rank_killed_stops_every_rank_and_the_checkpoint_survives)
 {
-    char script[4096];
-    snprintf(script, sizeof script,
-             "cd '%s'\n"
-             "%s -np 2 %s train " CHAR " --steps 1000000 "
-             "--set train.eval_every=100000 --set train.checkpoint_every=20 --out '%s/k.st' "
-             "--quiet >k.out 2>k.err </dev/null &\n"
-             "run=$!\n"
-             "for i in $(seq 600); do [ -f k.st ] && break; sleep 0.05; done\n"
-             "for d in /proc/[0-9]*; do\n" /* rank 1 of this run: no pgrep needed */
-             "  tr '\\0' '\\n' <$d/cmdline 2>/dev/null | grep -qxF '%s/k.st' || continue\n"
-             "  tr '\\0' '\\n' <$d/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
-             "&& kill -9 ${d#/proc/}\n"
-             "done\n"
-             "for i in $(seq 600); do kill -0 $run 2>/dev/null || break; sleep 0.05; done\n"
-             "if kill -0 $run 2>/dev/null; then kill -9 $run; echo hung >k.rc; exit 1; fi\n"
-             "wait $run; echo $? >k.rc\n",
-             dir, launcher(), BPTT, dir, dir);
-    write_text(tmp("kill.sh"), script);
-    time_t t0 = time(NULL);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "bash '%s/kill.sh'", dir);
-    cr_assert_eq(system(cmd), 0, "mpirun did not end within 30 s of the kill");
-    cr_expect_lt(time(NULL) - t0, 60);
     char rc[16], err_out[4096];
-    slurp(tmp("k.rc"), rc, sizeof rc);
-    slurp(tmp("k.err"), err_out, sizeof err_out);
+    time_t t0 = time(NULL);
+    cr_assert(run_and_signal("k", "", "9", rc, err_out, sizeof err_out),
+              "mpirun did not end within 30 s of the kill");
+    cr_expect_lt(time(NULL) - t0, 60);
     cr_expect_neq(atoi(rc), 0, "%s", err_out);
     cr_expect(strstr(err_out, "rank 1"), "mpirun names the rank: %s", err_out);
     cr_expect_eq(bptt("eval " CHAR " --weights k.st"), 0, "%s", err_text);
@@ -211,31 +227,9 @@ Test(mpi, ranks_with_different_models_are_refused_at_the_start)
  * naming the step and the rank, every rank ends, the last checkpoint loads. */
 Test(mpi, a_rank_that_hangs_is_named_after_the_timeout)
 {
-    char script[4096];
-    snprintf(script, sizeof script,
-             "cd '%s'\n"
-             "BPTT_MPI_TIMEOUT=2 %s -np 2 %s train " CHAR " --steps 1000000 "
-             "--set train.eval_every=100000 --set train.checkpoint_every=20 --out '%s/h.st' "
-             "--quiet >h.out 2>h.err </dev/null &\n"
-             "run=$!\n"
-             "for i in $(seq 600); do [ -f h.st ] && break; sleep 0.05; done\n"
-             "for d in /proc/[0-9]*; do\n"
-             "  tr '\\0' '\\n' <$d/cmdline 2>/dev/null | grep -qxF '%s/h.st' || continue\n"
-             "  tr '\\0' '\\n' <$d/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 "
-             "&& kill -STOP ${d#/proc/} && echo ${d#/proc/} >h.pid\n"
-             "done\n"
-             "for i in $(seq 600); do kill -0 $run 2>/dev/null || break; sleep 0.05; done\n"
-             "[ -s h.pid ] && kill -9 $(cat h.pid) 2>/dev/null\n"
-             "if kill -0 $run 2>/dev/null; then kill -9 $run; echo hung >h.rc; exit 1; fi\n"
-             "wait $run; echo $? >h.rc\n",
-             dir, launcher(), BPTT, dir, dir);
-    write_text(tmp("hang.sh"), script);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "bash '%s/hang.sh'", dir);
-    cr_assert_eq(system(cmd), 0, "mpirun did not end within 30 s of the stop");
     char rc[16], err_out[8192];
-    slurp(tmp("h.rc"), rc, sizeof rc);
-    slurp(tmp("h.err"), err_out, sizeof err_out);
+    cr_assert(run_and_signal("h", "BPTT_MPI_TIMEOUT=2", "STOP", rc, err_out, sizeof err_out),
+              "mpirun did not end within 30 s of the stop");
     cr_expect_neq(atoi(rc), 0, "%s", err_out);
     cr_expect(strstr(err_out, ": mpi: rank 1 of 2 has not answered in 2 s"), "%s", err_out);
     cr_expect(strstr(err_out, "bptt train: step "), "the step is named: %s", err_out);
