@@ -65,7 +65,6 @@ Test(stopping, stops_after_patience_and_goes_back_to_the_best)
     cr_expect(v.improved && v.best_step == 6 && v.waited == 0);
     size_t n;
     double *best = state_of(tr, &n);
-    bp_rng rng_then;
     steps(tr, 3);
     v = observe(tr, 0.8, 0.8); /* equal is not better */
     cr_expect(!v.improved && !v.stop && v.waited == 1 && v.best == 0.8);
@@ -80,7 +79,6 @@ Test(stopping, stops_after_patience_and_goes_back_to_the_best)
     cr_assert_eq(m, n);
     cr_expect(!memcmp(best, now, n * sizeof *now), "the best state, bit for bit");
     /* and the run goes on from there as it did: the same next steps */
-    (void)rng_then;
     bp_trainer *again = test_trainer(&c);
     steps(again, 9);
     steps(tr, 3);
