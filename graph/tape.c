@@ -1,5 +1,6 @@
 /* tape.c — the define-by-run tape: nodes in execution order, backward in reverse. */
 #include "arena.h"
+#include "bind.h"
 #include "bptt_check.h"
 #include "defer.h"
 
@@ -13,6 +14,7 @@ struct bp_tape {
     bp_node **nodes; /* execution order, which is a topological order */
     int len, cap;
     bool failed;
+    bp_bind bind;         /* bp_tape_bind_params (bind.h): leaves recorded in others' place */
     bp_error err;
     unsigned char *zeroed; /* backward: [len] this node's grad is zeroed for this walk */
     int zeroed_cap;
@@ -35,6 +37,7 @@ void bp_tape_free(bp_tape *t)
         return;
     bp_arena_free(&t->arena);
     bp_defer_free(&t->defer);
+    bp_bind_free(&t->bind);
     free(t->nodes);
     free(t->zeroed);
     free(t);
@@ -192,6 +195,9 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     /* Shape first, on a stack node, so a bad shape allocates nothing. */
     bp_node probe = {.op = op};
     memcpy(probe.in, in, (size_t)op->n_in * sizeof *in);
+    if (t->bind.mask) /* a bound tape: its own stand-in for a shared leaf */
+        for (int i = 0; i < op->n_in; i++)
+            probe.in[i] = bp_bind_find(&t->bind, in[i]);
     if (op->n_attr)
         memcpy(probe.attr, attr, (size_t)op->n_attr * sizeof *attr);
     bp_shape s;
@@ -208,7 +214,7 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     memcpy(n->in, probe.in, sizeof n->in);
     memcpy(n->attr, probe.attr, sizeof n->attr);
     for (int i = 0; i < op->n_in; i++)
-        n->requires_grad |= in[i]->requires_grad;
+        n->requires_grad |= probe.in[i]->requires_grad;
     op->forward(n, t);
     if (t->failed) /* forward's scratch allocation failed */
         return NULL;
@@ -388,4 +394,10 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
     if (!t->defer.hold)
         bp_defer_flush(&t->defer);
     return st;
+}
+
+bp_status bp_tape_bind_params(bp_tape *t, const bp_params *shared, bp_params *own,
+                              bp_error *err)
+{
+    return bp_bind_build(&t->bind, shared, own, err);
 }

@@ -8,7 +8,7 @@
 bp_status bp_net_backward_batch(bp_net *net, bp_tape *tape, bp_net_state *state,
                                 const bp_batch *b, bp_real scale, double *loss, bp_error *err)
 {
-    const bp_net_spec *spec = &net->spec;
+    const bp_net_spec *spec = &net->def->spec;
     int T = b->T, K = spec->chunk ? spec->chunk : T;
     if (state)
         bp_net_state_zero(state);

@@ -81,8 +81,7 @@ bp_status net_cell_make_params(net_layer *l, bp_params *p, bp_error *err)
 {
     const bp_cell_spec *c = l->spec.cell;
     l->cell_params = calloc((size_t)c->n_params + 1, sizeof *l->cell_params);
-    l->cell_vals = calloc((size_t)c->n_nodes, sizeof *l->cell_vals);
-    if (!l->cell_params || !l->cell_vals)
+    if (!l->cell_params)
         return bp_error_set(err, BP_ERR_NOMEM, "cell: out of memory");
     for (int i = 0; i < c->n_params; i++) {
         char name[2 * BP_LAYER_NAME_MAX + 2];
@@ -117,26 +116,31 @@ bp_status net_cell_dry_run(net_layer *l, bp_error *err)
 {
     const bp_cell_spec *c = l->spec.cell;
     bp_tape *t = bp_tape_new();
-    if (!t)
+    bp_node **vals = calloc((size_t)c->n_nodes, sizeof *vals);
+    if (!t || !vals) {
+        bp_tape_free(t);
+        free(vals);
         return bp_error_set(err, BP_ERR_NOMEM, "cell: out of memory");
+    }
     step_io io = {
         .x = bp_tape_input(t, bp_shape2(1, l->in_size), NULL, false),
         .h = bp_tape_input(t, bp_shape2(1, c->state_sizes[0]), NULL, false),
         .c = c->n_states > 1 ? bp_tape_input(t, bp_shape2(1, c->state_sizes[1]), NULL, false)
                              : NULL,
+        .vals = vals,
     };
     net_cell_step(t, l, &io);
     bp_status st = BP_OK;
     if (bp_tape_error(t))
         st = bp_error_set(err, bp_tape_error(t)->status, "%s", bp_tape_error(t)->msg);
     bp_tape_free(t);
+    free(vals);
     return st;
 }
 
 void net_cell_free(net_layer *l)
 {
     free(l->cell_params);
-    free(l->cell_vals);
 }
 
 bp_status net_cell_init(net_layer *l, bp_rng *rng, bp_error *err)
@@ -181,7 +185,7 @@ static bp_node *ref_node(const net_layer *l, const step_io *io, bp_cell_ref r)
     case BP_CELL_X: return io->x;
     case BP_CELL_STATE: return r.index == 0 ? io->h : io->c;
     case BP_CELL_PARAM: return l->cell_params[r.index];
-    case BP_CELL_NODE: return l->cell_vals[r.index];
+    case BP_CELL_NODE: return io->vals[r.index];
     }
     return NULL;
 }
@@ -189,12 +193,12 @@ static bp_node *ref_node(const net_layer *l, const step_io *io, bp_cell_ref r)
 /* Each state's next value must be [B, size] at this step's batch size B, not only at the
  * dry run's 1: a rows op can make a shape depend on B. The tape's error names the node
  * and its place in the model file. */
-static bool next_shapes_ok(bp_tape *t, const net_layer *l, int B)
+static bool next_shapes_ok(bp_tape *t, const net_layer *l, bp_node *const *vals, int B)
 {
     const bp_cell_spec *c = l->spec.cell;
     for (int i = 0; i < c->n_states; i++) {
         const bp_cell_node *n = &c->nodes[c->next[i].index];
-        bp_shape have = l->cell_vals[c->next[i].index]->shape;
+        bp_shape have = vals[c->next[i].index]->shape;
         bp_shape want = bp_shape2(B, c->state_sizes[i]);
         char s1[64], s2[64];
         if (!bp_shape_eq(have, want)) {
@@ -220,8 +224,8 @@ void net_cell_step(bp_tape *t, const net_layer *l, step_io *io)
         for (int i = 0; i < n->op->n_in; i++)
             in[i] = ref_node(l, io, n->in[i]);
         bool had_error = bp_tape_error(t) != NULL;
-        l->cell_vals[k] = bp_apply(t, n->op, in, n->attr);
-        if (!l->cell_vals[k]) {
+        io->vals[k] = bp_apply(t, n->op, in, n->attr);
+        if (!io->vals[k]) {
             if (!had_error && bp_tape_error(t)) {
                 bp_error e = *bp_tape_error(t);
                 bp_tape_clear_error(t);
@@ -231,9 +235,9 @@ void net_cell_step(bp_tape *t, const net_layer *l, step_io *io)
             return;
         }
     }
-    if (io->x && !next_shapes_ok(t, l, io->x->shape.dim[0]))
+    if (io->x && !next_shapes_ok(t, l, io->vals, io->x->shape.dim[0]))
         return;
-    io->rec = l->cell_rec >= 0 ? l->cell_vals[l->cell_rec] : NULL;
-    io->h_new = l->cell_vals[c->next[0].index];
-    io->c_new = c->n_states > 1 ? l->cell_vals[c->next[1].index] : NULL;
+    io->rec = l->cell_rec >= 0 ? io->vals[l->cell_rec] : NULL;
+    io->h_new = io->vals[c->next[0].index];
+    io->c_new = c->n_states > 1 ? io->vals[c->next[1].index] : NULL;
 }

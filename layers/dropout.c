@@ -50,7 +50,7 @@ static bp_node *make_mask(const bp_net *net, bp_tape *t, int site, int s, int B,
 
 bp_node *net_dropout(bp_net *net, bp_tape *t, int i, bool recurrent, int s, bp_node *x)
 {
-    const bp_layer_spec *l = &net->layers[i].spec;
+    const bp_layer_spec *l = &net->def->layers[i].spec;
     double p = recurrent ? l->recurrent_dropout : l->dropout;
     if (!net->drop_on || !(p > 0) || !x)
         return x;

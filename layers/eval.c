@@ -25,13 +25,13 @@ static long count_correct(const bp_node *z, const bp_batch *b, int s, const bp_r
 bp_status bp_net_evaluate(bp_net *net, bp_tape *t, const bp_batch *b, bp_net_eval *out,
                           bp_error *err)
 {
-    int T = b->T, K = net->spec.chunk > 0 && net->spec.chunk < T ? net->spec.chunk : T;
-    if (net->spec.recompute && bp_recompute_segment(net->spec.recompute, K)) /* no backward: */
-        K = bp_recompute_segment(net->spec.recompute, K); /* its segments, the state carried */
+    int T = b->T, K = net->def->spec.chunk > 0 && net->def->spec.chunk < T ? net->def->spec.chunk : T;
+    if (net->def->spec.recompute && bp_recompute_segment(net->def->spec.recompute, K)) /* no backward: */
+        K = bp_recompute_segment(net->def->spec.recompute, K); /* its segments, the state carried */
     bp_net_state *state = NULL;
     if (K < T && !(state = bp_net_state_new(net, b->B, err)))
         return err ? err->status : BP_ERR_NOMEM;
-    bool seq = net->spec.head == BP_HEAD_SEQ;
+    bool seq = net->def->spec.head == BP_HEAD_SEQ;
     double loss = 0;
     long correct = 0, counted = 0;
     bp_status st = BP_OK;

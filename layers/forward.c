@@ -8,7 +8,7 @@
 
 bp_status bp_net_check_batch(const bp_net *net, const bp_batch *b, bp_error *err)
 {
-    const bp_net_spec *s = &net->spec;
+    const bp_net_spec *s = &net->def->spec;
     if (b->tokens != s->tokens)
         return bp_error_set(err, BP_ERR_SHAPE, "net: the batch holds %s; the net reads %s",
                             b->tokens ? "token ids" : "feature vectors",
@@ -29,7 +29,7 @@ bp_status bp_net_check_batch(const bp_net *net, const bp_batch *b, bp_error *err
                             "lengths, but the output of layer '%s' is not a recurrent state held "
                             "past a sequence's end, so the last-step head cannot read each "
                             "sequence's own last step (end the stack with a recurrent layer, or "
-                            "linear layers above one)", net->layers[top].spec.name);
+                            "linear layers above one)", net->def->layers[top].spec.name);
     if (b->O != s->output_size)
         return bp_error_set(err, BP_ERR_SHAPE, "net: the batch's targets have %d %s; the output "
                             "size is %d", b->O, bp_target_is_class(b->target) ? "classes" :
@@ -41,7 +41,7 @@ bp_status bp_net_check_batch(const bp_net *net, const bp_batch *b, bp_error *err
 static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int t1,
                         const bp_net_state *state, int steps)
 {
-    const bp_net_spec *s = &net->spec;
+    const bp_net_spec *s = &net->def->spec;
     bp_error e;
     if (bp_net_check_batch(net, b, &e) != BP_OK) {
         bp_tape_fail(t, e.status, "%s", e.msg);
@@ -77,7 +77,7 @@ static bool check_batch(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
 
 bool net_output_held(const bp_net *net, int i)
 {
-    const bp_layer_spec *l = &net->layers[i].spec;
+    const bp_layer_spec *l = &net->def->layers[i].spec;
     bool held = bp_layer_is_recurrent(l->kind) ||
                 (l->kind == BP_LAYER_LINEAR && i > 0 && net_output_held(net, i - 1));
     if (l->skip_from == BP_SKIP_INPUT) /* the layer's own input: the raw x_t for layer 0 */
@@ -98,13 +98,13 @@ static bp_node *step_ids(bp_net *net, bp_tape *t, const bp_batch *b, int step)
  * first recurrent layer projects every step in one product. */
 static bp_node *sequence_input(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int steps)
 {
-    int B = b->B, F = net->spec.tokens ? net->spec.input_size : b->F;
+    int B = b->B, F = net->def->spec.tokens ? net->def->spec.input_size : b->F;
     bp_node *x = bp_tape_input(t, bp_shape2(steps * B, F), NULL, false); /* zeros */
     if (!x)
         return NULL;
     for (int k = 0; k < steps; k++) {
         bp_real *xk = x->value + (size_t)k * B * F;
-        if (!net->spec.tokens) {
+        if (!net->def->spec.tokens) {
             bp_batch_step(b, t0 + k, xk);
             continue;
         }
@@ -147,7 +147,7 @@ static int projection_block(int B, int W, int steps)
  * gru layer does: it reads the sequence node (features or one-hot). */
 static bool projects(const bp_net *net, int i)
 {
-    bp_layer_kind kind = net->layers[i].spec.kind;
+    bp_layer_kind kind = net->def->layers[i].spec.kind;
     return i == 0 && (kind == BP_LAYER_RNN || kind == BP_LAYER_LSTM || kind == BP_LAYER_GRU);
 }
 
@@ -244,10 +244,11 @@ static net_block block_product(bp_net *net, bp_tape *t, const net_layer *l, cons
  * gradient). */
 static void start_layer(bp_net *net, bp_tape *t, int i, int B, const net_span *sp)
 {
-    net_layer *l = &net->layers[i];
+    net_layer *l = &net->def->layers[i];
     net_run *run = &net->runs[i];
     bool project = projects(net, i);
     *run = (net_run){0};
+    run->io.vals = net->cell_vals[i];
     run->in = i > 0 ? net->outs + (size_t)(i - 1) * (size_t)net->cap_steps
               : project && l->spec.skip_from != BP_SKIP_INPUT ? NULL
                                                                : step_inputs(net, t, B, sp);
@@ -269,7 +270,7 @@ static void start_layer(bp_net *net, bp_tape *t, int i, int B, const net_span *s
  * input), writes its own. */
 static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_span *sp)
 {
-    net_layer *l = &net->layers[i];
+    net_layer *l = &net->def->layers[i];
     net_run *run = &net->runs[i];
     size_t cap = (size_t)net->cap_steps;
     bp_node **in = run->in, **out = net->outs + (size_t)i * cap;
@@ -320,7 +321,7 @@ static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_
 /* logits = h out.W + out.b, (B, O) */
 static bp_node *readout(bp_net *net, bp_tape *t, bp_node *h)
 {
-    return bp_add(t, bp_matmul(t, h, net->out_W), net->out_b);
+    return bp_add(t, bp_matmul(t, h, net->def->out_W), net->def->out_b);
 }
 
 /* Step s's mask, m_r = [s < len_r], as a tape input; NULL when every row is still within
@@ -372,15 +373,15 @@ static bp_node *record_loss(bp_net *net, bp_tape *t, const bp_batch *b, bp_node 
                             const net_span *sp)
 {
     int steps = sp->b - sp->a, B = b->B;
-    if (net->spec.head == BP_HEAD_SEQ && b->len) {
+    if (net->def->spec.head == BP_HEAD_SEQ && b->len) {
         long n = bp_batch_count_steps(b, sp->t0, sp->t1);
         return bp_scale(t, total, n ? (double)B / (double)n : 0);
     }
-    if (net->spec.head == BP_HEAD_SEQ)
+    if (net->def->spec.head == BP_HEAD_SEQ)
         return sp->t1 - sp->t0 == 1 ? total : bp_scale(t, total, 1.0 / (sp->t1 - sp->t0));
     if (sp->b != b->T) /* no target in this chunk */
         return bp_tape_input(t, bp_shape1(1), NULL, false);
-    bp_node **top = net->outs + (size_t)(net->spec.n_layers - 1) * (size_t)net->cap_steps;
+    bp_node **top = net->outs + (size_t)(net->def->spec.n_layers - 1) * (size_t)net->cap_steps;
     bp_node *z = net->logits[steps - 1] = readout(net, t, top[steps - 1]);
     if (b->target == BP_TARGET_VALUES)
         return bp_mse(t, z, bp_tape_input(t, bp_shape2(B, b->O), b->y, false));
@@ -401,18 +402,18 @@ bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *
                      sp->b, sp->t0, sp->t1);
         return NULL;
     }
-    int steps = sp->b - sp->a, B = b->B, L = net->spec.n_layers;
+    int steps = sp->b - sp->a, B = b->B, L = net->def->spec.n_layers;
     net->trace.steps = steps;
     net->trace.t0 = sp->a;
     net->row0 = b->row0;
     net->blk_first = net->blk_last = (net_block){0};
-    bool ids = net->spec.tokens && net->layers[0].spec.kind == BP_LAYER_EMBEDDING;
+    bool ids = net->def->spec.tokens && net->def->layers[0].spec.kind == BP_LAYER_EMBEDDING;
     /* the input rows: the span's steps, and those of the first layer's blocks around them
      * that are computed here (a block begun before the span may be in the cache) */
     int lo = sp->a, hi = sp->b;
     net->in_seq = NULL;
     if (projects(net, 0)) {
-        int blk = projection_block(B, net->layers[0].W_x->shape.dim[1], sp->t1 - sp->t0);
+        int blk = projection_block(B, net->def->layers[0].W_x->shape.dim[1], sp->t1 - sp->t0);
         int p0 = sp->t0 + (sp->a - sp->t0) / blk * blk, pl = sp->t0 + (sp->b - 1 - sp->t0) / blk * blk;
         int ql = pl + blk < sp->t1 ? pl + blk : sp->t1;
         bool cached = p0 < sp->a && net->xw_cache && net->xw_cache->p == p0;
@@ -434,7 +435,7 @@ bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *
         for (int i = 0; i < L; i++)
             record_step(net, t, i, k, B, sp);
         net->logits[k] = NULL;
-        if (net->spec.head == BP_HEAD_SEQ)
+        if (net->def->spec.head == BP_HEAD_SEQ)
             total = record_seq_step(net, t, b, k, top[k], total, sp);
     }
     net->mask = NULL;
@@ -456,7 +457,7 @@ bp_node *bp_net_forward(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
     if (!loss)
         return NULL;
     if (state) /* carry the values, after step t1 - 1, to the next chunk */
-        for (int r = 0; r < net->n_rec; r++) {
+        for (int r = 0; r < net->def->n_rec; r++) {
             const bp_node *h = net->tr_h_rows[r][t1 - t0 - 1];
             memcpy(state->h[r], h->value, h->size * sizeof(bp_real));
             if (state->c[r])
@@ -470,7 +471,7 @@ bp_node *bp_net_forward(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
  * T = 2 on, the seq head's per-sequence scale node is there in both). */
 int bp_net_step_nodes(bp_net *net, bp_error *err)
 {
-    const bp_net_spec *s = &net->spec;
+    const bp_net_spec *s = &net->def->spec;
     bp_target_kind target = s->head == BP_HEAD_SEQ ? BP_TARGET_CLASS_SEQ : BP_TARGET_VALUES;
     int len[2] = {0, 0};
     bp_tape *t = bp_tape_new();

@@ -117,13 +117,13 @@ bp_status net_init_layer(net_layer *l, bp_rng *rng, bp_error *err)
 
 bp_status bp_net_init(bp_net *net, bp_rng *rng, bp_error *err)
 {
-    for (int i = 0; i < net->spec.n_layers; i++) {
-        bp_status st = net_init_layer(&net->layers[i], rng, err);
+    for (int i = 0; i < net->def->spec.n_layers; i++) {
+        bp_status st = net_init_layer(&net->def->layers[i], rng, err);
         if (st != BP_OK)
             return st;
     }
-    double k = 1 / sqrt((double)net->out_W->shape.dim[0]);
-    net_fill_uniform(net->out_W, k, rng);
-    net_fill_uniform(net->out_b, k, rng);
+    double k = 1 / sqrt((double)net->def->out_W->shape.dim[0]);
+    net_fill_uniform(net->def->out_W, k, rng);
+    net_fill_uniform(net->def->out_b, k, rng);
     return BP_OK;
 }

@@ -15,7 +15,6 @@ typedef struct net_layer {
     bp_node *b;      /* rnn/lstm/linear b; gru b_x */
     bp_node *b_h;    /* gru b_h */
     bp_node **cell_params; /* cell: [n_params] */
-    bp_node **cell_vals;   /* cell: [n_nodes], the nodes of the step being recorded */
     int cell_rec;          /* cell: the node traced as h_{t-1} W_h, or -1 */
 } net_layer;
 
@@ -30,6 +29,8 @@ typedef struct step_io {
     bp_node *c_new;  /* out: c_t (lstm) */
     bp_node *h_rec;  /* h_{t-1} as the recurrent product reads it (recurrent dropout), or
                         NULL: h itself */
+    bp_node **vals;  /* a graph cell: [n_nodes], the nodes of the step being recorded (the
+                        recording's scratch, bp_net's cell_vals) */
 } step_io;
 
 /* A first layer's input product x W_x over one block of steps [p, q) of a chunk (the
@@ -74,16 +75,27 @@ typedef struct net_run {
                                    the first step (NULL before, or without it) */
 } net_run;
 
-struct bp_net {
+/* A net's definition: what it computes and on which parameter leaves. Read-only once
+ * built, so the nets of several threads share one (net_new_worker): each records on its
+ * own tape with its own scratch, its tape bound to its own leaves (graph/bind.h). */
+typedef struct net_def {
     bp_net_spec spec;       /* spec.layers points at spec_layers */
     bp_layer_spec *spec_layers; /* the net's copy, names filled in */
     net_layer *layers;
     int n_rec;              /* recurrent layers */
     int *rec_layer;         /* [n_rec] their stack index */
     bp_node *out_W, *out_b; /* readout */
+} net_def;
+
+/* A net: its definition (owned by the net bp_net_new made, borrowed by its workers) and
+ * the scratch of its recordings. */
+struct bp_net {
+    net_def *def;
+    bool owns_def;          /* bp_net_new's net; false: a worker's (net_worker.h) */
 
     /* Scratch for one forward, grown (never shrunk) to the longest chunk seen: no
      * malloc in the steady state. */
+    bp_node ***cell_vals;   /* [n_layers]: a graph cell's [n_nodes] (step_io.vals), or NULL */
     int cap_steps;
     bp_node **in_nodes;     /* [cap]: the net's input at each step (features or ids) */
     bp_node *in_seq;        /* the input over all steps [steps B, F] (features or one-hot),

@@ -30,13 +30,13 @@ static void emit(const bp_real *z, int O, bool probs, bp_real *dst)
 bp_status bp_net_predict(bp_net *net, bp_tape *t, const bp_batch *b, bp_net_state *state,
                          bp_real *out, bp_error *err)
 {
-    int T = b->T, B = b->B, O = net->spec.output_size;
-    int K = net->spec.chunk > 0 ? net->spec.chunk : PREDICT_CHUNK;
+    int T = b->T, B = b->B, O = net->def->spec.output_size;
+    int K = net->def->spec.chunk > 0 ? net->def->spec.chunk : PREDICT_CHUNK;
     K = K < T ? K : T;
     bp_net_state *own = NULL;
     if (!state && K < T && !(state = own = bp_net_state_new(net, B, err)))
         return err ? err->status : BP_ERR_NOMEM;
-    bool seq = net->spec.head == BP_HEAD_SEQ, probs = bp_target_is_class(b->target);
+    bool seq = net->def->spec.head == BP_HEAD_SEQ, probs = bp_target_is_class(b->target);
     bp_status st = BP_OK;
     for (int t0 = 0; t0 < T && st == BP_OK; t0 += K) {
         int t1 = t0 + K < T ? t0 + K : T;

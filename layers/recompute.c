@@ -87,14 +87,14 @@ static void plan_free(plan *p)
 
 static bool plan_new(plan *p, const bp_net *net, int B, int t0, int t1, int k)
 {
-    int R = net->n_rec;
+    int R = net->def->n_rec;
     *p = (plan){.t0 = t0, .t1 = t1, .k = k, .n_seg = (t1 - t0 + k - 1) / k, .pend_p = -1};
     size_t E = 0, n = (size_t)p->n_seg, r1 = (size_t)R + 1;
     size_t bytes = 2 * r1 * sizeof(size_t) + 2 * r1 * sizeof(bp_real *) + 2 * r1 * sizeof(bool);
     bytes = (bytes + 63) / 64 * 64;
     size_t lay = bytes; /* the reals after the small arrays */
     for (int r = 0; r < R; r++) {
-        const net_layer *l = &net->layers[net->rec_layer[r]];
+        const net_layer *l = &net->def->layers[net->def->rec_layer[r]];
         E += (size_t)B * (size_t)(l->spec.size + net_c_size(l));
     }
     p->E = E;
@@ -112,7 +112,7 @@ static bool plan_new(plan *p, const bp_net *net, int B, int t0, int t1, int k)
     p->tot = p->dstate + E;
     size_t off = 0;
     for (int r = 0; r < R; r++) {
-        const net_layer *l = &net->layers[net->rec_layer[r]];
+        const net_layer *l = &net->def->layers[net->def->rec_layer[r]];
         p->off_h[r] = off;
         off += (size_t)B * (size_t)l->spec.size;
         p->off_c[r] = net_c_size(l) ? off : (size_t)-1;
@@ -134,11 +134,11 @@ static bp_node *record_segment(bp_net *net, bp_tape *t, const bp_batch *b, plan 
 {
     bp_tape_reset(t);
     bp_real *st = p->ckpt + (size_t)s * p->E;
-    for (int r = 0; r < net->n_rec; r++) {
+    for (int r = 0; r < net->def->n_rec; r++) {
         p->h0[r] = st + p->off_h[r];
         p->c0[r] = p->off_c[r] == (size_t)-1 ? NULL : st + p->off_c[r];
     }
-    bool seq = net->spec.head == BP_HEAD_SEQ;
+    bool seq = net->def->spec.head == BP_HEAD_SEQ;
     net_span sp = {.t0 = p->t0, .t1 = p->t1, .a = seg_start(p, s), .b = seg_end(p, s),
                    .h0 = p->h0, .c0 = p->c0, .state_grad = s > 0,
                    .total_in = seq && s > 0 ? &p->tot[s] : NULL};
@@ -150,7 +150,7 @@ static bp_node *record_segment(bp_net *net, bp_tape *t, const bp_batch *b, plan 
 static void save_state(const bp_net *net, const plan *p, int steps, bp_real *const *h,
                        bp_real *const *c)
 {
-    for (int r = 0; r < net->n_rec; r++) {
+    for (int r = 0; r < net->def->n_rec; r++) {
         const bp_node *hn = net->tr_h_rows[r][steps - 1], *cn = net->last_c[r];
         memcpy(h[r], hn->value, hn->size * sizeof(bp_real));
         if (p->off_c[r] != (size_t)-1)
@@ -161,12 +161,12 @@ static void save_state(const bp_net *net, const plan *p, int steps, bp_real *con
 static void save_checkpoint(const bp_net *net, plan *p, int s, bp_node *loss)
 {
     bp_real *st = p->ckpt + (size_t)(s + 1) * p->E;
-    for (int r = 0; r < net->n_rec; r++) {
+    for (int r = 0; r < net->def->n_rec; r++) {
         p->h0[r] = st + p->off_h[r];
         p->c0[r] = p->off_c[r] == (size_t)-1 ? NULL : st + p->off_c[r];
     }
     save_state(net, p, seg_end(p, s) - seg_start(p, s), p->h0, p->c0);
-    if (net->spec.head == BP_HEAD_SEQ) /* the running sum: the chain under the mean's scale */
+    if (net->def->spec.head == BP_HEAD_SEQ) /* the running sum: the chain under the mean's scale */
         p->tot[s + 1] = (loss->op == &bp_op_scale ? loss->in[0] : loss)->value[0];
 }
 
@@ -196,7 +196,7 @@ static bp_status backward_segment(bp_net *net, bp_tape *t, plan *p, int s, bp_no
     int a = seg_start(p, s), e = seg_end(p, s);
     bp_node *S = NULL;
     if (e < p->t1)
-        for (int r = 0; r < net->n_rec; r++) {
+        for (int r = 0; r < net->def->n_rec; r++) {
             if (p->dreach[2 * r])
                 S = plus(t, S, seed_term(t, net->tr_h_rows[r][e - a - 1], p->dstate + p->off_h[r]));
             if (p->dreach[2 * r + 1])
@@ -228,7 +228,7 @@ static bp_status backward_segment(bp_net *net, bp_tape *t, plan *p, int s, bp_no
 static bp_status gather(bp_net *net, const bp_batch *b, plan *p, int s, bp_error *err)
 {
     int a = seg_start(p, s), e = seg_end(p, s);
-    for (int r = 0; s > 0 && r < net->n_rec; r++) {
+    for (int r = 0; s > 0 && r < net->def->n_rec; r++) {
         bp_node *h = net->tr_h0[r], *c = net->tr_c0[r];
         if ((p->dreach[2 * r] = h->reached))
             memcpy(p->dstate + p->off_h[r], h->grad, h->size * sizeof(bp_real));
@@ -313,7 +313,7 @@ bp_status bp_net_backward_recompute(bp_net *net, bp_tape *t, const bp_batch *b, 
         bool ran = false;
         if ((st = backward_segment(net, t, &p, s, l, dloss, &ran, err)) != BP_OK)
             goto done;
-        if (!ran && net->spec.head == BP_HEAD_LAST) /* no gradient reaches back from here */
+        if (!ran && net->def->spec.head == BP_HEAD_LAST) /* no gradient reaches back from here */
             break;
         if ((st = gather(net, b, &p, s, err)) != BP_OK)
             goto done;

@@ -15,8 +15,8 @@ BP_API_BEGIN
 
 typedef struct bp_worker {
     int index;
-    bp_params *params;   /* worker 0: the trainer's; else the replica's (shared values) */
-    bp_net *net;         /* worker 0: the trainer's; else the replica's */
+    bp_params *params;   /* worker 0: the trainer's; else its own (shared values, own grads) */
+    bp_net *net;         /* worker 0: the trainer's; else one on its definition (own scratch) */
     bp_tape *tape;       /* worker 0: the trainer's; else its own (grads released) */
     bp_net_state *state; /* truncated BPTT: the carried state of its rows, or NULL */
     int state_rows;      /* the batch size state was made for */

@@ -5,8 +5,9 @@
  * a short while on it (steps follow each other within microseconds in a training loop,
  * a sleep and a wake cost tens of them) before sleeping on a condition variable. */
 #include "parallel.h"
+#include "bind.h"
 #include "blas.h"
-#include "trainer_internal.h"
+#include "net_worker.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,7 +24,8 @@ struct helper {
 };
 
 struct bp_workers {
-    bp_trainer *tr;
+    bp_net *net;           /* worker 0's: the definition the others share */
+    bp_params *params;     /* worker 0's: the values the others share, the grads summed */
     int n;                 /* workers */
     bp_worker *w;          /* [n] */
     pthread_t *tid;        /* [n]: the helpers' (tid[0] unused) */
@@ -148,7 +150,7 @@ void bp_workers_free(bp_workers *ws)
         bp_worker *w = &ws->w[k];
         bp_net_state_free(w->state);
         if (k == 0)
-            continue; /* the trainer's own net, params and tape */
+            continue; /* the caller's own net, params and tape */
         bp_tape_free(w->tape);
         bp_net_free(w->net);
         bp_params_free(w->params);
@@ -159,24 +161,35 @@ void bp_workers_free(bp_workers *ws)
     free(ws);
 }
 
-static bp_status make_replica(bp_trainer *tr, bp_worker *w, bp_error *err)
+/* Worker w > 0: net's definition shared, its own scratch and tape, and parameters of
+ * its own that share params' values: the tape, bound to them, records them in place of
+ * the definition's leaves, so backward sums into w's grads alone. */
+static bp_status make_worker(bp_net *net, bp_params *params, bp_worker *w, bp_error *err)
 {
     if (!(w->params = bp_params_new()) || !(w->tape = bp_tape_new()))
         return bp_error_set(err, BP_ERR_NOMEM, "threads: out of memory");
-    if (!(w->net = bp_net_new(bp_net_spec_of(tr->net), w->params, err)))
+    for (int i = 0; i < bp_params_count(params); i++) {
+        const bp_node *p = bp_params_at(params, i);
+        if (!bp_params_add(w->params, p->name, p->shape, err))
+            return err ? err->status : BP_ERR_NOMEM;
+    }
+    if (!(w->net = net_new_worker(net, err)))
         return err ? err->status : BP_ERR_NOMEM;
     bp_tape_set_keep_grads(w->tape, false);
-    return bp_params_share_values(w->params, tr->params, err);
+    bp_status st = bp_params_share_values(w->params, params, err);
+    return st != BP_OK ? st : bp_tape_bind_params(w->tape, params, w->params, err);
 }
 
-bp_workers *bp_workers_new(bp_trainer *tr, int n, bp_error *err)
+bp_workers *bp_workers_make(bp_net *net, bp_params *params, bp_tape *tape, int n,
+                            bp_error *err)
 {
     bp_workers *ws = calloc(1, sizeof *ws);
     if (!ws) {
         bp_error_set(err, BP_ERR_NOMEM, "threads: out of memory");
         return NULL;
     }
-    ws->tr = tr;
+    ws->net = net;
+    ws->params = params;
     ws->n = n;
     ws->started = 1;
     atomic_init(&ws->gen, 0);
@@ -196,10 +209,10 @@ bp_workers *bp_workers_new(bp_trainer *tr, int n, bp_error *err)
         bp_worker *w = &ws->w[k];
         w->index = k;
         if (k == 0) {
-            w->params = tr->params;
-            w->net = tr->net;
-            w->tape = tr->tape;
-        } else if (make_replica(tr, w, err) != BP_OK) {
+            w->params = params;
+            w->net = net;
+            w->tape = tape;
+        } else if (make_worker(net, params, w, err) != BP_OK) {
             bp_error_prefix(err, "threads: worker %d", k);
             goto fail;
         }
@@ -287,7 +300,7 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
     for (int k = 0; k < used; k++) {
         /* rows split as evenly as they go: worker k takes [k B / used, (k + 1) B / used) */
         int r0 = (int)((long)k * b->B / used), r1 = (int)((long)(k + 1) * b->B / used);
-        bp_status st = assign_rows(&ws->w[k], b, r0, r1, ws->tr->net, err);
+        bp_status st = assign_rows(&ws->w[k], b, r0, r1, ws->net, err);
         if (st != BP_OK)
             return st;
     }
@@ -303,7 +316,7 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
         openblas_set_num_threads(blas_threads);
 #endif
     bp_status st = first_error(ws, err);
-    int np = bp_params_count(ws->tr->params);
+    int np = bp_params_count(ws->params);
     if (st != BP_OK) {
         for (int k = 1; k < used; k++)
             bp_params_zero_grad(ws->w[k].params);
@@ -312,7 +325,7 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
     /* dL/dW = sum_k (rows_k / B) dL_k/dW: each worker's grads already carry the weight
      * (its seed); worker 0's are the trainer's own, the others' are added in order */
     for (int i = 0; i < np; i++) {
-        bp_node *g = bp_params_at(ws->tr->params, i);
+        bp_node *g = bp_params_at(ws->params, i);
         for (int k = 1; k < used; k++) {
             bp_real *gk = bp_params_at(ws->w[k].params, i)->grad;
             for (size_t j = 0; j < g->size; j++)

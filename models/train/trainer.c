@@ -84,7 +84,7 @@ void bp_trainer_free(bp_trainer *tr)
 {
     if (!tr)
         return;
-    bp_workers_free(tr->workers); /* before the net and params its replicas share */
+    bp_workers_free(tr->workers); /* before the net, params and tape its workers share */
     bp_trainer_best_free(tr);
     bp_batch_free(tr->eval_batch);
     bp_net_state_free(tr->state);
@@ -312,6 +312,11 @@ double bp_trainer_lr(const bp_trainer *tr)
 
 bp_params *bp_trainer_params(bp_trainer *tr) { return tr->params; }
 bp_workers *bp_trainer_workers(bp_trainer *tr) { return tr->workers; }
+
+bp_workers *bp_workers_new(bp_trainer *tr, int n, bp_error *err)
+{
+    return bp_workers_make(tr->net, tr->params, tr->tape, n, err);
+}
 bp_net *bp_trainer_net(bp_trainer *tr) { return tr->net; }
 bp_task *bp_trainer_task(bp_trainer *tr) { return tr->task; }
 bp_tape *bp_trainer_tape(bp_trainer *tr) { return tr->tape; }

@@ -1,6 +1,7 @@
 /* trainer_internal.h — the trainer's fields, shared by the files of models/train/ that
- * work on a trainer: trainer.c, checkpoint.c, parallel.c, trainer_budget.c,
- * trainer_nonfinite.c and dist_train.c. */
+ * work on a trainer: trainer.c, checkpoint.c, trainer_best.c, trainer_budget.c,
+ * trainer_nonfinite.c and dist_train.c (the threads, parallel.c, get its net, params and
+ * tape, not the trainer). */
 #ifndef BPTT_TRAINER_INTERNAL_H
 #define BPTT_TRAINER_INTERNAL_H
 
