@@ -62,6 +62,16 @@ int bp_batch_min_len(const bp_batch *b)
     return m;
 }
 
+void bp_batch_share(long n, int k, int parts, long *r0, long *r1)
+{
+    long used = parts < n ? parts : n;
+    *r0 = *r1 = 0;
+    if (k >= 0 && k < used) {
+        *r0 = k * n / used;
+        *r1 = (k + 1) * n / used;
+    }
+}
+
 bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, int O,
                        bp_error *err)
 {

@@ -335,6 +335,11 @@ size_t bp_batch_y_size(const bp_batch *b);
 bp_status bp_batch_set_lengths(bp_batch *b, const int *len, bp_error *err);
 /* Steps of row r (T without lengths). */
 int bp_batch_len(const bp_batch *b, int r);
+/* The rows [*r0, *r1) of n that part k of `parts` takes when n rows are split as evenly
+ * as they go: parts = min(parts, n) in use, part k of them [k n / used, (k + 1) n / used);
+ * empty for k >= used. The one rule for a batch's rows on train.threads' workers and on
+ * MPI ranks, and for the rows of a data file each rank checks (bptt_dist.h). */
+void bp_batch_share(long n, int k, int parts, long *r0, long *r1);
 /* The (row, step) pairs of steps [t0, t1) that lie within their sequence: B (t1 - t0)
  * without lengths. */
 long bp_batch_count_steps(const bp_batch *b, int t0, int t1);

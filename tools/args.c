@@ -1,5 +1,6 @@
 /* args.c — see args.h. */
 #include "args.h"
+#include "dist_cli.h"
 #include "cli.h"
 
 #include <ctype.h>
@@ -121,7 +122,8 @@ bp_trainer *args_trainer(const char *cmd, const bp_model_config *c, const char *
                          int *exit_code)
 {
     bp_error err = {0};
-    bp_trainer *tr = bp_trainer_new(c, &err);
+    /* under mpirun each rank reads its share of a data set (bptt_dist.h) */
+    bp_trainer *tr = cli_dist ? bp_trainer_new_dist(c, cli_dist, &err) : bp_trainer_new(c, &err);
     if (!tr) {
         /* say which model file, unless the message already does */
         if (strncmp(err.msg, c->path, strlen(c->path)))

@@ -84,6 +84,14 @@ typedef struct bp_file_set_opts {
     bool inputs_only;
     bp_target_kind target;
     int O;
+    /* Data-parallel ranks (bp_trainer_new_dist sets these; 0 of 0 or 1: the whole set).
+     * This process is part `shard` of `shards`: of x it checks only its part of each
+     * file's rows (bp_batch_share), and a training batch gets x and y only in its rows
+     * of the batch (the others zero; every row's length is set). y and lengths are
+     * checked whole (the baseline and the class count need them), and a CSV file is
+     * parsed whole. The largest token id is then that of the checked rows: the ranks
+     * agree on it (bp_trainer_new_dist). */
+    int shard, shards;
 } bp_file_set_opts;
 
 void bp_file_set_opts_default(bp_file_set_opts *o);

@@ -195,11 +195,9 @@ static bp_status read_lengths(file_source *s, const bp_array *l, const char *whe
     return BP_OK;
 }
 
-static int row_len(const file_source *s, long r) { return s->len ? s->len[r] : s->T; }
-
-/* x within each sequence: finite features, or whole non-negative token ids. A row at a
- * time, converted in one loop per dtype (read_elems); the place is formatted only for an
- * error. */
+/* x within each sequence of rows [lo, hi): finite features, or whole non-negative token
+ * ids. A row at a time, converted in one loop per dtype (read_elems); the place is
+ * formatted only for an error. */
 static bp_status check_x(file_source *s, bp_error *err)
 {
     size_t w = (size_t)s->T * s->I;
@@ -208,8 +206,8 @@ static bp_status check_x(file_source *s, bp_error *err)
         return bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", s->path);
     s->max_token = -1;
     bp_status st = BP_OK;
-    for (long r = 0; r < s->N && st == BP_OK; r++) {
-        size_t n = (size_t)row_len(s, r) * s->I;
+    for (long r = s->lo; r < s->hi && st == BP_OK; r++) {
+        size_t n = (size_t)file_source_len(s, r) * s->I;
         read_elems(&s->x, (size_t)r * w, n, row);
         for (size_t k = 0; k < n; k++) {
             double v = (double)row[k];
@@ -262,7 +260,7 @@ static bp_status check_y(file_source *s, bp_error *err)
     double max_id = -1;
     bp_status st = BP_OK;
     for (long r = 0; r < s->N && st == BP_OK; r++) {
-        size_t n = (size_t)(per_step ? row_len(s, r) : 1) * w;
+        size_t n = (size_t)(per_step ? file_source_len(s, r) : 1) * w;
         read_elems(&s->y, (size_t)r * stride, n, row);
         for (size_t k = 0; k < n; k++) {
             double v = (double)row[k];
@@ -314,6 +312,10 @@ bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_f
     }
     if (st == BP_OK && (l || csv))
         st = read_lengths(s, l, npy ? src->lengths : s->path, err);
+    s->lo = 0;
+    s->hi = s->N;
+    if (o->shards > 1)
+        bp_batch_share(s->N, o->shard, o->shards, &s->lo, &s->hi);
     if (st == BP_OK)
         st = check_x(s, err);
     if (st == BP_OK && !csv && !o->inputs_only)
@@ -385,10 +387,10 @@ void file_source_gather(const file_source *s, const long *rows, int n, bp_batch 
         if (!s->inputs_only)
             read_elems(&s->y, (size_t)r * yw, yw, b->y + (size_t)(at + k) * yw);
         if (b->len)
-            b->len[at + k] = row_len(s, r);
+            b->len[at + k] = file_source_len(s, r);
         /* zeros past the end, whatever the file holds there (NaN padding would reach the
          * gradients through the cells of the steps that are masked out: 0 * NaN) */
-        int L = row_len(s, r);
+        int L = file_source_len(s, r);
         size_t per_step = bp_target_per_step(s->target) ? yw / (size_t)s->T : 0;
         if (L < s->T) {
             memset(b->x + (size_t)(at + k) * xw + (size_t)L * s->I, 0,

@@ -19,13 +19,20 @@ typedef struct file_source {
     float *own_y;                  /* CSV: the targets, class ids or values */
     int *len;                      /* [N]: each sequence's steps; NULL: all have T */
     long N;
+    long lo, hi;                   /* the rows of x checked: all, or a shard's (bptt_tasks.h) */
     int T, I;                      /* steps, features per step (1 for tokens) */
     bool tokens;
     bp_target_kind target;
     int O;                         /* values per target, or classes (largest id + 1) */
-    double max_token;              /* tokens: the largest id... */
+    double max_token;              /* tokens: the largest id of rows [lo, hi)... */
     char max_token_at[96];         /* ...and where ("x[3, 7]") */
 } file_source;
+
+/* Steps of row r. */
+static inline int file_source_len(const file_source *s, long r)
+{
+    return s->len ? s->len[r] : s->T;
+}
 
 /* Open src and check its arrays: shapes, lengths, every value (see bptt_tasks.h). CSV
  * class labels stay as numbers until file_source_map_classes. On failure the source is

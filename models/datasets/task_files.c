@@ -13,6 +13,7 @@ struct file_set {
     long *rows[2], n[2];       /* by split: row indices into src, in file order */
     uint64_t seed;
     long *perm, perm_epoch;    /* the current epoch's order of the training rows */
+    int shard, shards;         /* a rank's part (bptt_tasks.h); shards 0: the whole set */
 };
 
 void bp_file_set_opts_default(bp_file_set_opts *o)
@@ -164,6 +165,8 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
     t->files = f;
     f->seed = o->seed;
     f->perm_epoch = -1;
+    f->shard = o->shard;
+    f->shards = o->shards > 1 ? o->shards : 0;
     bool has_valid = o->valid.x[0];
     bp_status st = file_source_open(&f->train, &o->train, o, err);
     if (st == BP_OK && has_valid)
@@ -196,7 +199,9 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
     return t;
 }
 
-static bp_batch *files_batch(bp_task *t, bp_split split, const long *rows, int n, bp_error *err)
+/* A batch of n rows: x and y in its rows [r0, r1) (the rest zero), every row's length. */
+static bp_batch *files_batch(bp_task *t, bp_split split, const long *rows, int n, long r0,
+                             long r1, bp_error *err)
 {
     const file_source *s = t->files->src[split];
     bp_batch *b = bp_batch_new(n, t->steps, t->F, t->tokens, t->target, t->O, err);
@@ -205,8 +210,12 @@ static bp_batch *files_batch(bp_task *t, bp_split split, const long *rows, int n
         b = NULL;
         bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
     }
-    if (b)
-        file_source_gather(s, rows, n, b, 0);
+    if (!b)
+        return NULL;
+    file_source_gather(s, rows + r0, (int)(r1 - r0), b, (int)r0);
+    for (long k = 0; b->len && k < n; k++)
+        if (k < r0 || k >= r1)
+            b->len[k] = file_source_len(s, rows[k]);
     return b;
 }
 
@@ -223,7 +232,7 @@ bp_batch *bp_task_slice(bp_task *t, bp_split split, long first, int count, bp_er
                      t->name, first, first + count, n);
         return NULL;
     }
-    return files_batch(t, split, t->files->rows[split] + first, count, err);
+    return files_batch(t, split, t->files->rows[split] + first, count, 0, count, err);
 }
 
 bp_batch *bp_task_train_batch(bp_task *t, int B, long step, bp_rng *rng, bp_error *err)
@@ -248,9 +257,18 @@ bp_batch *bp_task_train_batch(bp_task *t, int B, long step, bp_rng *rng, bp_erro
         }
         rows[i] = f->rows[0][f->perm[p % n]];
     }
-    bp_batch *b = files_batch(t, BP_SPLIT_TRAIN, rows, B, err);
+    long r0 = 0, r1 = B; /* a rank's rows of the batch, as bp_dist_backward takes them */
+    if (f->shards)
+        bp_batch_share(B, f->shard, f->shards, &r0, &r1);
+    bp_batch *b = files_batch(t, BP_SPLIT_TRAIN, rows, B, r0, r1, err);
     free(rows);
     return b;
+}
+
+void bp_task_agree_inputs(bp_task *t, int input_size)
+{
+    if (t->files && t->tokens && input_size > t->n_in)
+        t->n_in = input_size;
 }
 
 double bp_task_class_value(const bp_task *t, int k)

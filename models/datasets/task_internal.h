@@ -37,6 +37,11 @@ void bp_file_set_free(struct file_set *f);
 bp_status bp_file_set_fill(const bp_task *t, bp_batch *b, bp_split split, const long *rows,
                            bp_error *err);
 
+/* A sharded data set's input size agreed across the ranks (dist_train.c): the largest of
+ * every rank's (a token data set's vocabulary; the feature count of others is the same
+ * on every rank). */
+void bp_task_agree_inputs(bp_task *t, int input_size);
+
 /* A zeroed task, or NULL and err. */
 bp_task *bp_task_alloc(const char *name, bp_error *err);
 /* 1 <= lo <= T <= BP_TASK_MAX_T, else BP_ERR_VALUE naming the task. */

@@ -39,6 +39,16 @@ typedef struct bp_dist_times {
 } bp_dist_times;
 bp_dist_times bp_dist_take_times(bp_dist *d);
 
+/* bp_trainer_new for data-parallel training on d's ranks (a collective call: every rank,
+ * with the same model). A data set from files is sharded: each rank checks only its
+ * part of the files' rows of x, [r N / size, (r + 1) N / size), and copies only its rows
+ * of each training batch out of them (safetensors and .npy are mapped, so a rank reads
+ * little more than its share; CSV text is parsed whole by each). The ranks agree on
+ * what the data says (any rank's error: every rank returns the first failing one's,
+ * "rank R of N: ..."; the vocabulary of token data, the largest id on any rank). The
+ * trainer is then bp_trainer_set_dist's to attach. NULL d: bp_trainer_new. */
+bp_trainer *bp_trainer_new_dist(const bp_model_config *c, bp_dist *d, bp_error *err);
+
 /* Train tr data-parallel on d's ranks (a collective call: every rank, once, after the
  * weights are loaded and before the first step). Compares a hash of the model
  * (extra: the caller's, e.g. bp_model_config.hash), the parameters' names, shapes and

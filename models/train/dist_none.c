@@ -30,6 +30,12 @@ void bp_dist_inject_nonfinite(bp_dist *d, int rank, long step)
     (void)d, (void)rank, (void)step;
 }
 
+bp_trainer *bp_trainer_new_dist(const bp_model_config *c, bp_dist *d, bp_error *err)
+{
+    (void)d; /* NULL: no dist can be made without MPI */
+    return bp_trainer_new(c, err);
+}
+
 bp_status bp_trainer_set_dist(bp_trainer *tr, bp_dist *d, uint64_t extra, bp_error *err)
 {
     (void)tr, (void)d, (void)extra;

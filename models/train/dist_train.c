@@ -12,6 +12,7 @@
 #include "dist.h"
 #include "hash.h"
 #include "parallel.h"
+#include "task_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -83,24 +84,21 @@ bp_status bp_dist_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_e
     dist_shape s = dist_shape_of(d);
     long step = bp_optim_steps_done(tr->optim) + 1; /* the step being taken, as printed */
     int used = s.size < b->B ? s.size : b->B;
-    int r0 = 0, r1 = 0;
-    if (s.rank < used) {
-        r0 = (int)((long)s.rank * b->B / used);
-        r1 = (int)((long)(s.rank + 1) * b->B / used);
-    }
+    long r0, r1; /* the rows a sharded data set gathered for this rank (task_files.c) */
+    bp_batch_share(b->B, s.rank, s.size, &r0, &r1);
     double mine[2] = {0, 0}; /* weight, loss */
     bp_status st = BP_OK;
     *loss = 0;
     if (r1 > r0) {
-        bp_batch v = rows_view(b, r0, r1, &mine[0]);
+        bp_batch v = rows_view(b, (int)r0, (int)r1, &mine[0]);
         st = local_backward(tr, &v, mine[0], &mine[1], err);
     }
     if (st == BP_OK && dist_fault_now(d, step) && bp_params_count(tr->params))
         bp_params_at(tr->params, 0)->grad[0] = (bp_real)NAN; /* the test hook */
     if (st == BP_OK && (!isfinite(mine[1]) || !grads_finite(tr->params)))
         st = bp_error_set(err, BP_ERR_NONFINITE, "non-finite %s on its rows [%d, %d) of the "
-                          "batch (loss %g)", isfinite(mine[1]) ? "gradient" : "loss", r0,
-                          r1, mine[1]);
+                          "batch (loss %g)", isfinite(mine[1]) ? "gradient" : "loss", (int)r0,
+                          (int)r1, mine[1]);
     double *all = malloc(2 * (size_t)s.size * sizeof *all);
     if (!all)
         st = bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
@@ -212,6 +210,31 @@ static uint64_t model_hash(const bp_trainer *tr, uint64_t extra)
         h = bp_fnv1a(h, g->value, g->size * sizeof *g->value);
     }
     return h;
+}
+
+bp_trainer *bp_trainer_new_dist(const bp_model_config *c, bp_dist *d, bp_error *err)
+{
+    bp_task_kind kind;
+    if (!d || !bp_task_kind_parse(c->data.task, &kind) || kind != BP_TASK_FILES)
+        return bp_trainer_new(c, err); /* a built-in task: each rank draws the global batch */
+    dist_shape s = dist_shape_of(d);
+    bp_task *task = bp_trainer_make_task(&c->data, c->train.seed, s.rank, s.size, err);
+    double mine[2] = {task ? bp_task_input_size(task) : 0, 0};
+    double *all = malloc(2 * (size_t)s.size * sizeof *all);
+    bp_status st = task ? BP_OK : err ? err->status : BP_ERR_VALUE;
+    if (st == BP_OK && !all)
+        st = bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
+    if ((st = dist_agree(d, st, mine, all, -1, err)) != BP_OK) {
+        free(all);
+        bp_task_free(task);
+        return NULL;
+    }
+    int inputs = 0; /* a token set's vocabulary: the largest id any rank's rows hold */
+    for (int k = 0; k < s.size; k++)
+        inputs = all[2 * k] > inputs ? (int)all[2 * k] : inputs;
+    free(all);
+    bp_task_agree_inputs(task, inputs);
+    return bp_trainer_new_with_task(c, task, err);
 }
 
 bp_status bp_trainer_set_dist(bp_trainer *tr, bp_dist *d, uint64_t extra, bp_error *err)

@@ -298,9 +298,9 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
 {
     int used = ws->n < b->B ? ws->n : b->B;
     for (int k = 0; k < used; k++) {
-        /* rows split as evenly as they go: worker k takes [k B / used, (k + 1) B / used) */
-        int r0 = (int)((long)k * b->B / used), r1 = (int)((long)(k + 1) * b->B / used);
-        bp_status st = assign_rows(&ws->w[k], b, r0, r1, ws->net, err);
+        long r0, r1; /* rows split as evenly as they go */
+        bp_batch_share(b->B, k, used, &r0, &r1);
+        bp_status st = assign_rows(&ws->w[k], b, (int)r0, (int)r1, ws->net, err);
         if (st != BP_OK)
             return st;
     }

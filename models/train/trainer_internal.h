@@ -40,6 +40,10 @@ struct bp_trainer {
     int dist_state_rows;
 };
 
+/* The model file's data (trainer.c): a built-in task, or its data files as part `shard`
+ * of `shards` (bptt_tasks.h; 0 of 0: whole), the split and epoch orders drawn from seed. */
+bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed, int shard, int shards,
+                              bp_error *err);
 /* Forward and backward of a whole batch on the trainer's own net and tape (one thread). */
 bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err);
 /* train.max_memory_mb (trainer_budget.c): the parameters alone, from the layer shapes,
