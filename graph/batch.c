@@ -72,6 +72,26 @@ void bp_batch_share(long n, int k, int parts, long *r0, long *r1)
     }
 }
 
+bp_batch bp_batch_rows(const bp_batch *b, int r0, int r1)
+{
+    size_t x_row = (size_t)b->T * (size_t)b->F, y_row = bp_batch_y_size(b) / (size_t)b->B;
+    bp_batch v = *b; /* batch first: a row's x is [T, F], its y [O], [1] or [T] */
+    v.B = r1 - r0;
+    v.x = b->x + (size_t)r0 * x_row;
+    v.y = b->y + (size_t)r0 * y_row;
+    v.len = b->len ? b->len + r0 : NULL;
+    v.row0 = b->row0 + r0;
+    return v;
+}
+
+double bp_batch_rows_weight(const bp_batch *b, const bp_batch *rows)
+{
+    if (b->len && bp_target_per_step(b->target))
+        return (double)bp_batch_count_steps(rows, 0, b->T) /
+               (double)bp_batch_count_steps(b, 0, b->T);
+    return (double)rows->B / (double)b->B;
+}
+
 bp_batch *bp_batch_new(int B, int T, int F, bool tokens, bp_target_kind target, int O,
                        bp_error *err)
 {

@@ -340,6 +340,12 @@ int bp_batch_len(const bp_batch *b, int r);
  * empty for k >= used. The one rule for a batch's rows on train.threads' workers and on
  * MPI ranks, and for the rows of a data file each rank checks (bptt_dist.h). */
 void bp_batch_share(long n, int k, int parts, long *r0, long *r1);
+/* Rows [r0, r1) of b as a view (no copy: x, y and lengths point into b's), its row0 moved
+ * on so that dropout masks are those of its rows. */
+bp_batch bp_batch_rows(const bp_batch *b, int r0, int r1);
+/* The view's share of b's mean loss: of the rows, or (lengths and a per-step loss) of
+ * the (row, step) pairs within their sequences. */
+double bp_batch_rows_weight(const bp_batch *b, const bp_batch *rows);
 /* The (row, step) pairs of steps [t0, t1) that lie within their sequence: B (t1 - t0)
  * without lengths. */
 long bp_batch_count_steps(const bp_batch *b, int t0, int t1);

@@ -7,6 +7,7 @@
  * the start. */
 #include "test_badinput_run.h"
 
+#include <math.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -146,6 +147,72 @@ Test(mpi, a_data_files_evaluation_split_across_ranks_matches_one_process)
     cr_expect(strstr(one, "eval  step 6"), "%s", one);
     cr_expect_str_eq(many, one);
     expect_same_tensors("t.st", "m.st");
+}
+
+/* A token data set, 40 sequences of 5 ids (r + t) % 4, with a 9 at row 33 alone: in
+ * rank 1's half of the file, which rank 0 does not check (bptt_dist.h); a NaN-free
+ * feature set with a NaN at row nan_row when nan_row >= 0. */
+static void write_shard_sets(int nan_row)
+{
+    enum { N = 40, T = 5 };
+    int32_t ids[N * T], cls[N];
+    float x[N * T * 2];
+    for (int r = 0; r < N; r++) {
+        cls[r] = r % 2;
+        for (int t = 0; t < T; t++) {
+            ids[r * T + t] = (r + t) % 4;
+            x[(r * T + t) * 2] = x[(r * T + t) * 2 + 1] = (float)((r + t) % 7) / 7;
+        }
+    }
+    ids[33 * T + 2] = 9;
+    if (nan_row >= 0)
+        x[nan_row * T * 2 + 1] = NAN;
+    bp_error err = {0};
+    const char *names[2] = {"tok.safetensors", "feat.safetensors"};
+    for (int k = 0; k < 2; k++) {
+        bp_st_writer *w = bp_st_writer_new();
+        bp_shape xs = k ? (bp_shape){3, {N, T, 2}} : (bp_shape){2, {N, T}};
+        cr_assert_eq(bp_st_writer_add_raw(w, "x", k ? BP_DTYPE_F32 : BP_DTYPE_I32, xs,
+                                          k ? (const void *)x : (const void *)ids, &err), BP_OK);
+        cr_assert_eq(bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(N), cls, &err), BP_OK);
+        cr_assert_eq(bp_st_writer_save(w, tmp(names[k]), &err), BP_OK, "%s", err.msg);
+        bp_st_writer_free(w);
+    }
+    const char *train = "train:\n  batch: 6\n  steps: 4\n  eval_every: 2\n  lr: 0.01\n"
+                        "  seed: 3\n";
+    char text[1024];
+    snprintf(text, sizeof text, "name: tok\nmodel:\n  layers:\n    - {name: e, type: embedding, "
+             "size: 4}\n    - {name: g, type: gru, hidden: 8}\nloss: xent\ndata:\n  train: "
+             "tok.safetensors\n  valid_last: 8\n%s", train);
+    write_text(tmp("tok.yaml"), text);
+    snprintf(text, sizeof text, "name: feat\nmodel:\n  layers:\n    - {name: g, type: gru, "
+             "hidden: 8}\nloss: xent\ndata:\n  train: feat.safetensors\n  valid_last: 8\n%s",
+             train);
+    write_text(tmp("feat.yaml"), text);
+}
+
+Test(mpi, a_sharded_token_set_agrees_on_its_vocabulary_and_gives_the_bits_of_threads)
+{
+    write_shard_sets(-1);
+    cr_assert_eq(bptt("train tok.yaml --threads 2 --out t.st --quiet"), 0, "%s", err_text);
+    cr_assert_eq(mpi(2, "train tok.yaml --out m.st --quiet"), 0, "%s%s", out, err_text);
+    expect_same_tensors("t.st", "m.st"); /* embedding [10, 4] on both ranks, not [4, 4] */
+    cr_assert_eq(mpi(2, "train feat.yaml --out f.st --quiet"), 0, "%s%s", out, err_text);
+    cr_assert_eq(bptt("train feat.yaml --threads 2 --out g.st --quiet"), 0, "%s", err_text);
+    expect_same_tensors("f.st", "g.st");
+}
+
+Test(mpi, bad_data_in_one_ranks_shard_is_named_on_every_rank_before_a_step)
+{
+    write_shard_sets(30); /* row 30: rank 1 of 2 checks rows [20, 40) */
+    write_text(tmp("keep.st"), "precious");
+    cr_expect_eq(mpi(2, "train feat.yaml --out keep.st --quiet"), 2, "%s%s", out, err_text);
+    cr_expect(strstr(err_text, "rank 1 of 2: ") && strstr(err_text, "x[30, 0, 1] is nan"), "%s",
+              err_text);
+    cr_expect(!strstr(out, "step 1"), "%s", out);
+    char kept[64];
+    slurp(tmp("keep.st"), kept, sizeof kept);
+    cr_expect_str_eq(kept, "precious");
 }
 
 Test(mpi, a_non_finite_gradient_on_one_rank_stops_all_and_names_it)

@@ -12,9 +12,9 @@
  * bp_workers_backward gives for train.threads = N). Errors are agreed: every rank
  * returns the first failing rank's, "step S: rank R: ...". */
 bp_status bp_dist_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err);
-/* bp_trainer_eval split across the ranks: a data set's validation slices round-robin,
- * their sums in slice order (the bits of one process); a task's fixed batch on rank 0,
- * broadcast. */
+/* bp_trainer_eval split across the ranks: its slices (a data set's validation rows, or
+ * a task's fixed batch) round-robin, their sums in slice order (the bits of one
+ * process). */
 bp_status bp_dist_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err);
 
 /* dist_mpi.c, for dist_train.c. */

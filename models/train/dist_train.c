@@ -18,24 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows [r0, r1) of b as a view (no copy), and their share of b's mean loss. */
-static bp_batch rows_view(const bp_batch *b, int r0, int r1, double *weight)
-{
-    size_t x_row = (size_t)b->T * (size_t)b->F, y_row = bp_batch_y_size(b) / (size_t)b->B;
-    bp_batch v = *b;
-    v.B = r1 - r0;
-    v.x = b->x + (size_t)r0 * x_row;
-    v.y = b->y + (size_t)r0 * y_row;
-    v.len = b->len ? b->len + r0 : NULL;
-    v.row0 = b->row0 + r0;
-    if (b->len && bp_target_per_step(b->target))
-        *weight = (double)bp_batch_count_steps(&v, 0, b->T) /
-                  (double)bp_batch_count_steps(b, 0, b->T);
-    else
-        *weight = (double)v.B / (double)b->B;
-    return v;
-}
-
 /* This rank's rows forward and backward: on its threads (the mean over its rows, then
  * scaled by weight), or on one with the loss seeded by weight. */
 static bp_status local_backward(bp_trainer *tr, const bp_batch *v, double weight,
@@ -90,7 +72,8 @@ bp_status bp_dist_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_e
     bp_status st = BP_OK;
     *loss = 0;
     if (r1 > r0) {
-        bp_batch v = rows_view(b, (int)r0, (int)r1, &mine[0]);
+        bp_batch v = bp_batch_rows(b, (int)r0, (int)r1);
+        mine[0] = bp_batch_rows_weight(b, &v);
         st = local_backward(tr, &v, mine[0], &mine[1], err);
     }
     if (st == BP_OK && dist_fault_now(d, step) && bp_params_count(tr->params))
@@ -116,80 +99,24 @@ bp_status bp_dist_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_e
 
 /* ---------------------------------------------------------------- evaluation */
 
-static const char *metric_of(const bp_trainer *tr)
-{
-    return bp_target_is_class(bp_task_target(tr->task)) ? "accuracy" : "mse";
-}
-
-/* A task's fixed held-out batch: rank 0 evaluates it, the others are told. */
-static bp_status eval_on_root(bp_trainer *tr, bp_net_eval *out, bp_error *err)
-{
-    bp_dist *d = tr->dist;
-    bp_status st = BP_OK;
-    double v[2] = {0, 0};
-    if (dist_shape_of(d).rank == 0) {
-        tr->dist = NULL;
-        st = bp_trainer_eval(tr, out, err);
-        tr->dist = d;
-        v[0] = out->loss;
-        v[1] = out->metric;
-    }
-    if ((st = dist_agree(d, st, NULL, NULL, -1, err)) != BP_OK ||
-        (st = dist_bcast(d, v, 2, 0, err)) != BP_OK)
-        return st;
-    *out = (bp_net_eval){v[0], v[1], metric_of(tr)};
-    return BP_OK;
-}
-
-/* Slice u's weighted sums on the rank that owns it (u mod N), zeros elsewhere: the sum
- * across ranks is exact, and the sums in slice order are those of one process. */
-static bp_status eval_slices(bp_trainer *tr, long n, double *v, long units, bp_error *err)
-{
-    dist_shape s = dist_shape_of(tr->dist);
-    int eb = tr->cfg.train.eval_batch;
-    for (long u = s.rank; u < units; u += s.size) {
-        long first = u * eb;
-        int count = (int)(n - first < eb ? n - first : eb);
-        bp_batch *b = bp_task_slice(tr->task, BP_SPLIT_EVAL, first, count, err);
-        if (!b)
-            return err ? err->status : BP_ERR_NOMEM;
-        bp_net_eval ev;
-        bp_status st = bp_net_evaluate(tr->net, tr->tape, b, &ev, err);
-        double w = bp_target_per_step(b->target) ? (double)bp_batch_count_steps(b, 0, b->T)
-                                                 : (double)count;
-        bp_batch_free(b);
-        if (st != BP_OK)
-            return st;
-        v[3 * u] = w * ev.loss;
-        v[3 * u + 1] = w * ev.metric;
-        v[3 * u + 2] = w;
-    }
-    return BP_OK;
-}
-
+/* Slice u on rank u mod N, zeros elsewhere: the sum across ranks is exact, and the sums in
+ * slice order are those of one process (bp_trainer_eval_total). */
 bp_status bp_dist_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
 {
-    long n = bp_task_rows(tr->task, BP_SPLIT_EVAL);
-    if (!n)
-        return eval_on_root(tr, out, err);
-    long units = (n + tr->cfg.train.eval_batch - 1) / tr->cfg.train.eval_batch;
-    double *v = calloc(3 * (size_t)units, sizeof *v);
-    bp_status st = v ? eval_slices(tr, n, v, units, err)
-                     : bp_error_set(err, BP_ERR_NOMEM, "eval: out of memory");
+    dist_shape s = dist_shape_of(tr->dist);
+    long units = bp_trainer_eval_units(tr);
+    double *v = calloc(3 * (size_t)units + 1, sizeof *v);
+    bp_status st = v ? BP_OK : bp_error_set(err, BP_ERR_NOMEM, "eval: out of memory");
+    if (st == BP_OK && !bp_task_rows(tr->task, BP_SPLIT_EVAL) && !tr->eval_batch)
+        st = bp_error_set(err, BP_ERR_VALUE, "eval: the model's data is not loaded");
+    for (long u = s.rank; st == BP_OK && u < units; u += s.size)
+        st = bp_trainer_eval_unit(tr, u, v + 3 * u, err);
     if ((st = dist_agree(tr->dist, st, NULL, NULL, -1, err)) == BP_OK)
         st = dist_sum(tr->dist, v, (int)(3 * units), err);
-    double loss = 0, metric = 0, weight = 0;
-    for (long u = 0; st == BP_OK && u < units; u++) {
-        loss += v[3 * u];
-        metric += v[3 * u + 1];
-        weight += v[3 * u + 2];
-    }
+    if (st == BP_OK)
+        bp_trainer_eval_total(tr, v, units, out);
     free(v);
-    if (st != BP_OK)
-        return st;
-    *out = (bp_net_eval){weight > 0 ? loss / weight : 0, weight > 0 ? metric / weight : 0,
-                         metric_of(tr)};
-    return BP_OK;
+    return st;
 }
 
 /* ---------------------------------------------------------------- the start */

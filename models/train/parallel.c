@@ -253,21 +253,9 @@ static bp_status assign_rows(bp_worker *w, const bp_batch *b, int r0, int r1,
                              const bp_net *own, bp_error *err)
 {
     int rows = r1 - r0, chunk = bp_net_spec_of(w->net)->chunk;
-    size_t x_row = (size_t)b->T * (size_t)b->F, y_row = bp_batch_y_size(b) / (size_t)b->B;
-    w->rows = *b; /* batch first: a row's x is [T, F], its y [O], [1] or [T] */
-    w->rows.B = rows;
-    w->rows.x = b->x + (size_t)r0 * x_row;
-    w->rows.y = b->y + (size_t)r0 * y_row;
-    w->rows.len = b->len ? b->len + r0 : NULL;
-    w->rows.row0 = b->row0 + r0; /* so its dropout masks are those of its rows */
+    w->rows = bp_batch_rows(b, r0, r1); /* its dropout masks are those of its rows */
     bp_net_set_dropout(w->net, bp_net_dropout_on(own), bp_net_dropout_seed(own));
-    /* its share of the batch mean: of the rows, or (a per-step loss over sequences of
-     * their own lengths) of the (row, step) pairs within them */
-    if (b->len && bp_target_per_step(b->target))
-        w->weight = (double)bp_batch_count_steps(&w->rows, 0, b->T) /
-                    (double)bp_batch_count_steps(b, 0, b->T);
-    else
-        w->weight = (double)rows / (double)b->B;
+    w->weight = bp_batch_rows_weight(b, &w->rows); /* its share of the batch mean */
     w->loss = 0;
     w->st = BP_OK;
     if (!(chunk && chunk < b->T))

@@ -267,40 +267,78 @@ bp_status bp_trainer_grads(bp_trainer *tr, const bp_batch *batch, double *loss, 
 
 /* A data set's whole validation split, eval_batch rows at a time: the loss and metric are
  * means over rows (last-step head) or over the (row, step) pairs within sequences. */
-static bp_status eval_rows(bp_trainer *tr, bp_net_eval *out, bp_error *err)
+/* An evaluation is a sum over slices in slice order (trainer_internal.h), in one process
+ * and across MPI ranks alike: a data set's validation rows eval_batch at a time, or a
+ * built-in task's fixed batch EVAL_SLICE rows at a time. */
+enum { EVAL_SLICE = 32 };
+
+long bp_trainer_eval_units(const bp_trainer *tr)
+{
+    long n = bp_task_rows(tr->task, BP_SPLIT_EVAL), per = tr->cfg.train.eval_batch;
+    if (!n) {
+        n = tr->eval_batch ? tr->eval_batch->B : 0;
+        per = EVAL_SLICE;
+    }
+    return (n + per - 1) / per;
+}
+
+bp_status bp_trainer_eval_unit(bp_trainer *tr, long u, double v[3], bp_error *err)
 {
     long n = bp_task_rows(tr->task, BP_SPLIT_EVAL);
-    double loss = 0, metric = 0, weight = 0;
-    for (long first = 0; first < n; first += tr->cfg.train.eval_batch) {
+    bp_batch *slice = NULL, view;
+    if (n) {
+        long first = u * tr->cfg.train.eval_batch;
         int count = (int)(n - first < tr->cfg.train.eval_batch ? n - first : tr->cfg.train.eval_batch);
-        bp_batch *b = bp_task_slice(tr->task, BP_SPLIT_EVAL, first, count, err);
-        if (!b)
+        if (!(slice = bp_task_slice(tr->task, BP_SPLIT_EVAL, first, count, err)))
             return err ? err->status : BP_ERR_NOMEM;
-        bp_status st = bp_net_evaluate(tr->net, tr->tape, b, out, err);
-        double w = bp_target_per_step(b->target) ? (double)bp_batch_count_steps(b, 0, b->T)
-                                                 : (double)count;
-        bp_batch_free(b);
-        if (st != BP_OK)
-            return st;
-        loss += w * out->loss;
-        metric += w * out->metric;
-        weight += w;
+    } else {
+        int r0 = (int)(u * EVAL_SLICE), B = tr->eval_batch->B;
+        view = bp_batch_rows(tr->eval_batch, r0, B - r0 < EVAL_SLICE ? B : r0 + EVAL_SLICE);
     }
-    out->loss = weight > 0 ? loss / weight : 0;
-    out->metric = weight > 0 ? metric / weight : 0;
+    const bp_batch *b = slice ? slice : &view;
+    bp_net_eval ev;
+    bp_status st = bp_net_evaluate(tr->net, tr->tape, b, &ev, err);
+    double w = bp_target_per_step(b->target) ? (double)bp_batch_count_steps(b, 0, b->T)
+                                             : (double)b->B;
+    bp_batch_free(slice);
+    if (st != BP_OK)
+        return st;
+    v[0] = w * ev.loss;
+    v[1] = w * ev.metric;
+    v[2] = w;
     return BP_OK;
+}
+
+void bp_trainer_eval_total(const bp_trainer *tr, const double *v, long units, bp_net_eval *out)
+{
+    double loss = 0, metric = 0, weight = 0;
+    for (long u = 0; u < units; u++) {
+        loss += v[3 * u];
+        metric += v[3 * u + 1];
+        weight += v[3 * u + 2];
+    }
+    *out = (bp_net_eval){weight > 0 ? loss / weight : 0, weight > 0 ? metric / weight : 0,
+                         bp_target_is_class(bp_task_target(tr->task)) ? "accuracy" : "mse"};
 }
 
 bp_status bp_trainer_eval(bp_trainer *tr, bp_net_eval *out, bp_error *err)
 {
     if (tr->dist)
         return bp_dist_eval(tr, out, err);
-    if (bp_task_rows(tr->task, BP_SPLIT_EVAL))
-        return eval_rows(tr, out, err);
-    if (!tr->eval_batch)
+    if (!bp_task_rows(tr->task, BP_SPLIT_EVAL) && !tr->eval_batch)
         return bp_error_set(err, BP_ERR_VALUE, "eval: the model's data is not loaded (a "
                             "checkpoint's signature alone)");
-    return bp_net_evaluate(tr->net, tr->tape, tr->eval_batch, out, err);
+    long units = bp_trainer_eval_units(tr);
+    double *v = malloc(3 * (size_t)units * sizeof *v + 1);
+    if (!v)
+        return bp_error_set(err, BP_ERR_NOMEM, "eval: out of memory");
+    bp_status st = BP_OK;
+    for (long u = 0; u < units && st == BP_OK; u++)
+        st = bp_trainer_eval_unit(tr, u, v + 3 * u, err);
+    if (st == BP_OK)
+        bp_trainer_eval_total(tr, v, units, out);
+    free(v);
+    return st;
 }
 
 long bp_trainer_steps_done(const bp_trainer *tr)

@@ -44,6 +44,12 @@ struct bp_trainer {
  * of `shards` (bptt_tasks.h; 0 of 0: whole), the split and epoch orders drawn from seed. */
 bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed, int shard, int shards,
                               bp_error *err);
+/* An evaluation in slices (trainer.c), summed in slice order: their count; slice u's
+ * weighted loss, weighted metric and weight into v[3]; the sums of units slices' v[3 u..]
+ * as the evaluation. One process runs every slice; MPI ranks share them (dist_train.c). */
+long bp_trainer_eval_units(const bp_trainer *tr);
+bp_status bp_trainer_eval_unit(bp_trainer *tr, long u, double v[3], bp_error *err);
+void bp_trainer_eval_total(const bp_trainer *tr, const double *v, long units, bp_net_eval *out);
 /* Forward and backward of a whole batch on the trainer's own net and tape (one thread). */
 bp_status bp_trainer_backward(bp_trainer *tr, const bp_batch *b, double *loss, bp_error *err);
 /* train.max_memory_mb (trainer_budget.c): the parameters alone, from the layer shapes,

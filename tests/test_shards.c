@@ -1,0 +1,175 @@
+/* test_shards.c — a data set opened as one rank's shard (bp_file_set_opts.shard, as
+ * bp_trainer_new_dist opens it under MPI): only its rows of x are checked, a training
+ * batch holds x and y only in the rank's rows of it and every row's length, and the split
+ * is bp_batch_share's. Through mpirun: tests/test_mpi.c. */
+#include "bptt_models.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[64];
+
+static void make_dir(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/bptt_shards_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(shards, .init = make_dir, .fini = remove_dir);
+
+enum { N = 40, T = 5, I = 2 };
+
+/* x [N, T, I] F32 (x = r + t / 10 + i / 100), y [N] I32 (r % 3), lengths 1 + r % T; a
+ * NaN at row nan_row (step 0, feature 1) when nan_row >= 0. */
+static const char *write_set(const char *name, int nan_row)
+{
+    static char p[128];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    static float x[N * T * I];
+    static int32_t y[N], len[N];
+    for (int r = 0; r < N; r++) {
+        y[r] = r % 3;
+        len[r] = 1 + r % T;
+        for (int t = 0; t < T; t++)
+            for (int i = 0; i < I; i++)
+                x[(r * T + t) * I + i] = (float)(r + t / 10.0 + i / 100.0);
+    }
+    if (nan_row >= 0)
+        x[(nan_row * T + 0) * I + 1] = NAN;
+    bp_st_writer *w = bp_st_writer_new();
+    bp_error err = {0};
+    cr_assert_eq(bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, (bp_shape){3, {N, T, I}}, x, &err), BP_OK);
+    cr_assert_eq(bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(N), y, &err), BP_OK);
+    cr_assert_eq(bp_st_writer_add_raw(w, "lengths", BP_DTYPE_I32, bp_shape1(N), len, &err), BP_OK);
+    cr_assert_eq(bp_st_writer_save(w, p, &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    return p;
+}
+
+static bp_task *open_shard(const char *x, int shard, int shards, bp_error *err)
+{
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    snprintf(o.train.x, sizeof o.train.x, "%s", x);
+    o.valid_last = 8;
+    o.seed = 3;
+    o.shard = shard;
+    o.shards = shards;
+    return bp_task_files(&o, err);
+}
+
+Test(shards, the_split_takes_rows_as_evenly_as_they_go)
+{
+    long r0, r1;
+    bp_batch_share(7, 0, 2, &r0, &r1);
+    cr_expect(r0 == 0 && r1 == 3);
+    bp_batch_share(7, 1, 2, &r0, &r1);
+    cr_expect(r0 == 3 && r1 == 7);
+    bp_batch_share(2, 2, 3, &r0, &r1); /* more parts than rows: the third has none */
+    cr_expect(r0 == 0 && r1 == 0);
+    bp_batch_share(2, 1, 3, &r0, &r1);
+    cr_expect(r0 == 1 && r1 == 2);
+    long seen = 0; /* the parts cover the rows once, in order */
+    for (int k = 0; k < 5; k++) {
+        bp_batch_share(40, k, 5, &r0, &r1);
+        cr_expect_eq(r0, seen);
+        seen = r1;
+    }
+    cr_expect_eq(seen, 40);
+}
+
+Test(shards, each_shard_checks_only_its_rows_of_x)
+{
+    const char *p = write_set("nan30.safetensors", 30); /* row 30: shard 1 of 2's */
+    bp_error err = {0};
+    bp_task *t = open_shard(p, 0, 2, &err);
+    cr_expect_not_null(t, "shard 0 holds rows [0, 20): %s", err.msg);
+    bp_task_free(t);
+    cr_expect_null(t = open_shard(p, 1, 2, &err));
+    cr_expect(strstr(err.msg, "x[30, 0, 1] is nan"), "%s", err.msg);
+    bp_task_free(t);
+    cr_expect_null(t = open_shard(p, 0, 0, &err), "the whole set is checked unsharded");
+    cr_expect(strstr(err.msg, "x[30, 0, 1] is nan"), "%s", err.msg);
+    bp_task_free(t);
+}
+
+/* The batches of step `step` of the whole set and of each of `shards` shards: each
+ * shard's rows equal the whole one's, the other rows zero but their lengths set. */
+static void expect_shard_batches(int B, int shards, long step)
+{
+    const char *p = write_set("clean.safetensors", -1);
+    bp_error err = {0};
+    bp_task *whole = open_shard(p, 0, 0, &err);
+    cr_assert_not_null(whole, "%s", err.msg);
+    bp_batch *w = bp_task_train_batch(whole, B, step, NULL, &err);
+    cr_assert_not_null(w, "%s", err.msg);
+    size_t xr = (size_t)T * I;
+    for (int s = 0; s < shards; s++) {
+        bp_task *t = open_shard(p, s, shards, &err);
+        cr_assert_not_null(t, "%s", err.msg);
+        bp_batch *b = bp_task_train_batch(t, B, step, NULL, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        long r0, r1;
+        bp_batch_share(B, s, shards, &r0, &r1);
+        for (int k = 0; k < B; k++) {
+            bool mine = k >= r0 && k < r1;
+            cr_expect_eq(b->len[k], w->len[k], "B %d, shard %d of %d, row %d", B, s, shards, k);
+            cr_expect_eq(b->y[k], mine ? w->y[k] : 0, "B %d, shard %d of %d, row %d", B, s,
+                         shards, k);
+            for (size_t e = 0; e < xr; e++)
+                cr_expect_eq(b->x[k * xr + e], mine ? w->x[k * xr + e] : 0,
+                             "B %d, shard %d of %d, row %d", B, s, shards, k);
+        }
+        bp_batch_free(b);
+        bp_task_free(t);
+    }
+    bp_batch_free(w);
+    bp_task_free(whole);
+}
+
+Test(shards, a_batch_holds_each_shards_rows_and_every_length)
+{
+    expect_shard_batches(8, 2, 0);
+    expect_shard_batches(7, 2, 5); /* uneven, and across an epoch's end (32 rows) */
+    expect_shard_batches(7, 4, 9);
+    expect_shard_batches(2, 3, 1); /* more shards than rows: the last gets none */
+}
+
+Test(shards, a_token_sets_vocabulary_is_that_of_the_rows_checked)
+{
+    /* ids r % 4 but a 9 at row 33: the vocabulary is 10 on the shard holding it, 4 on
+     * the other (the ranks then agree on the largest: bp_trainer_new_dist) */
+    char p[128];
+    snprintf(p, sizeof p, "%s/tokens.safetensors", dir);
+    static int32_t x[N * T], y[N];
+    for (int r = 0; r < N; r++) {
+        y[r] = r % 2;
+        for (int t = 0; t < T; t++)
+            x[r * T + t] = (r + t) % 4;
+    }
+    x[33 * T + 2] = 9;
+    bp_st_writer *w = bp_st_writer_new();
+    bp_error err = {0};
+    cr_assert_eq(bp_st_writer_add_raw(w, "x", BP_DTYPE_I32, (bp_shape){2, {N, T}}, x, &err), BP_OK);
+    cr_assert_eq(bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(N), y, &err), BP_OK);
+    cr_assert_eq(bp_st_writer_save(w, p, &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    int want[3] = {10, 4, 10}; /* unsharded, shard 0 of 2, shard 1 of 2 */
+    for (int k = 0; k < 3; k++) {
+        bp_task *t = open_shard(p, k ? k - 1 : 0, k ? 2 : 0, &err);
+        cr_assert_not_null(t, "%s", err.msg);
+        cr_expect_eq(bp_task_input_size(t), want[k], "case %d", k);
+        bp_task_free(t);
+    }
+}
