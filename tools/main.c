@@ -87,12 +87,15 @@ const int cli_n_commands = sizeof cli_commands / sizeof cli_commands[0];
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
+    /* one write per line, so the lines of MPI ranks sharing a stderr never interleave */
+    char line[4096];
+    int n = snprintf(line, sizeof line, "bptt %s: ", cmd);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "bptt %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    if (n >= 0 && n < (int)sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "%s\n", line);
 }
 
 int cli_status_exit(bp_status st)
