@@ -5,6 +5,8 @@
  * with nothing the user had overwritten. */
 #include "test_badinput_run.h"
 
+#include <math.h>
+
 static void setup(void)
 {
     make_dir();
@@ -95,6 +97,30 @@ Test(data_cli, a_classifier_on_a_csv_trains_evaluates_and_predicts)
                "--set data.features=1");
     expect_run(2, "the output's extension says its format",
                "predict m.yaml --weights ck.safetensors --input seqs.csv --out p.txt");
+}
+
+/* model.output 5 on the CSV's 2 classes: it trains, the confusion matrix shows the 3
+ * classes no label names by their ids, and predict gives all 5 probabilities. */
+Test(data_cli, a_model_with_more_classes_than_the_csv_trains_evaluates_and_predicts)
+{
+    write_csv_set("seqs.csv");
+    write_text(tmp("m.yaml"), classifier);
+    expect_run(0, "", "train m.yaml --set model.output=5 --out ck.safetensors --quiet");
+    cr_expect(strstr(out, "saved checkpoint ck.safetensors (step 60)"), "%s", out);
+    expect_run(0, "", "eval m.yaml --set model.output=5 --weights ck.safetensors");
+    cr_expect(strstr(out, "confusion matrix"), "%s", out);
+    cr_expect(strstr(out, "      1      2    id2    id3    id4  accuracy\n"), "%s", out);
+    cr_expect(strstr(out, "\n     id4      0      0      0      0      0  -\n"), "%s", out);
+    expect_run(0, "", "predict m.yaml --set model.output=5 --weights ck.safetensors "
+               "--input seqs.csv --out p.csv");
+    char csv[1 << 14];
+    slurp(tmp("p.csv"), csv, sizeof csv);
+    cr_expect(!strncmp(csv, "row,label,p_1,p_2,p_id2,p_id3,p_id4\n0,", 37), "%s", csv);
+    double p[5];
+    const char *line = strchr(csv, '\n') + 1;
+    cr_assert_eq(sscanf(line, "0,%*[^,],%lf,%lf,%lf,%lf,%lf", &p[0], &p[1], &p[2], &p[3], &p[4]), 5,
+                 "%s", line);
+    cr_expect(fabs(p[0] + p[1] + p[2] + p[3] + p[4] - 1) < 1e-6, "%s", line);
 }
 
 Test(data_cli, sample_writes_text_from_the_checkpoints_vocabulary)

@@ -407,6 +407,75 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     bp_model_config_free(c);
 }
 
+/* model.output above the data's classes (docs/models.md: classes may be larger than the
+ * data holds): the batches carry the model's classes, so it trains, evaluates and
+ * predicts a probability for every one; the checkpoint's signature says them all. */
+Test(datasets, a_model_with_more_classes_than_the_data_trains_and_predicts_them_all)
+{
+    write_st_set(path("set.safetensors"), true, false, 0);
+    const char *five[] = {"model.output=5"};
+    bp_model_config *c = model(gru_model, five, 1), *c3 = model(gru_model, NULL, 0);
+    bp_error err = {0};
+    bp_trainer *tr = bp_trainer_new(c, &err), *t3 = bp_trainer_new(c3, &err);
+    cr_assert(tr && t3, "%s", err.msg);
+    bp_task *task = bp_trainer_task(tr);
+    cr_expect_eq(bp_task_output_size(task), 5);
+    /* the majority class is the same; the prior's loss is over 5 classes, not 3 */
+    cr_expect_float_eq(bp_task_baseline_metric(task), bp_task_baseline_metric(bp_trainer_task(t3)),
+                       1e-12);
+    cr_expect_gt(bp_task_baseline(task), bp_task_baseline(bp_trainer_task(t3)));
+    double loss;
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(bp_trainer_step(tr, &loss, NULL, &err), BP_OK, "%s", err.msg);
+    bp_net_eval ev;
+    cr_assert_eq(bp_trainer_eval(tr, &ev, &err), BP_OK, "%s", err.msg);
+    cr_expect(isfinite(ev.loss) && ev.metric >= 0 && ev.metric <= 1);
+    bp_batch *b = bp_task_slice(task, BP_SPLIT_EVAL, 0, 8, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_expect_eq(b->O, 5);
+    bp_real p[8 * 5];
+    cr_assert_eq(bp_net_predict(bp_trainer_net(tr), bp_trainer_tape(tr), b, NULL, p, &err), BP_OK,
+                 "%s", err.msg);
+    for (int r = 0; r < 8; r++) {
+        double sum = 0;
+        for (int k = 0; k < 5; k++)
+            sum += p[r * 5 + k];
+        cr_expect_float_eq(sum, 1.0, 1e-5);
+        cr_expect_gt(p[r * 5 + 4], 0);
+    }
+    bp_batch_free(b);
+    const char *ck = path("five.safetensors");
+    cr_assert_eq(bp_trainer_save(tr, ck, &err), BP_OK, "%s", err.msg);
+    bp_task *sig = bp_checkpoint_task(ck, &err);
+    cr_assert_not_null(sig, "%s", err.msg);
+    cr_expect_eq(bp_task_output_size(sig), 5);
+    bp_task_free(sig);
+    bp_trainer_free(tr);
+    bp_trainer_free(t3);
+    bp_model_config_free(c);
+    bp_model_config_free(c3);
+    /* per-step classes of a token set: vocab 8 and output 7 over ids up to 3 and 2 */
+    enum { M = 6, S = 4 };
+    int32_t x[M * S], y[M * S];
+    for (int i = 0; i < M * S; i++)
+        x[i] = i % 4, y[i] = (i + 1) % 3;
+    bp_st_writer *w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I32, bp_shape2(M, S), x, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape2(M, S), y, NULL);
+    cr_assert_eq(bp_st_writer_save(w, path("tok.safetensors"), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    c = model("model:\n  vocab: 8\n  output: 7\n  layers:\n    - {type: rnn, hidden: 4}\n"
+              "data: {train: tok.safetensors}\ntrain: {batch: 3, steps: 2}\n", NULL, 0);
+    tr = bp_trainer_new(c, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    cr_expect_eq(bp_task_output_size(bp_trainer_task(tr)), 7);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(bp_trainer_step(tr, &loss, NULL, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(bp_trainer_eval(tr, &ev, &err), BP_OK, "%s", err.msg);
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+}
+
 /* Per-step targets over sequences of their own lengths: the batch's loss is the mean over
  * the (row, step) pairs within them, whoever computes it — 2 threads (each a share of the
  * rows, weighted by its pairs) or truncated BPTT (each chunk weighted by its pairs) give

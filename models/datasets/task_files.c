@@ -271,9 +271,20 @@ void bp_task_agree_inputs(bp_task *t, int input_size)
         t->n_in = input_size;
 }
 
+void bp_task_widen_classes(bp_task *t, int O)
+{
+    if (!bp_target_is_class(t->target) || O <= t->O)
+        return;
+    t->O = O;
+    if (t->files && !t->files->train.inputs_only)
+        baseline(t, t->files);
+}
+
 double bp_task_class_value(const bp_task *t, int k)
 {
-    return t->n_classes && k >= 0 && k < t->n_classes ? t->class_values[k] : k;
+    if (t->n_classes && k >= t->n_classes) /* a class the CSV's labels never named */
+        return NAN;
+    return t->n_classes && k >= 0 ? t->class_values[k] : k;
 }
 
 double bp_task_baseline_metric(const bp_task *t)

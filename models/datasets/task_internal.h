@@ -42,6 +42,11 @@ bp_status bp_file_set_fill(const bp_task *t, bp_batch *b, bp_split split, const 
  * on every rank). */
 void bp_task_agree_inputs(bp_task *t, int input_size);
 
+/* A data set's classes widened to the model's (bp_trainer_new_with_task): a model may name
+ * more classes than the data holds; its batches then carry them all, and the baseline's
+ * prior is over them. No-op for fewer, or for value targets. */
+void bp_task_widen_classes(bp_task *t, int O);
+
 /* A zeroed task, or NULL and err. */
 bp_task *bp_task_alloc(const char *name, bp_error *err);
 /* 1 <= lo <= T <= BP_TASK_MAX_T, else BP_ERR_VALUE naming the task. */

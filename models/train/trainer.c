@@ -1,6 +1,7 @@
 /* trainer.c — one training run: task, parameters, net, optimizer, random streams. */
 #include "dist.h"
 #include "parallel.h"
+#include "task_internal.h"
 #include "trainer_internal.h"
 
 #include <math.h>
@@ -142,6 +143,9 @@ bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp
     task = NULL; /* the trainer's now */
     if (fit_to_task(&tr->cfg.net, tr->task, c->data.loss, err) != BP_OK)
         goto fail;
+    /* a model with more classes than the data holds: its batches carry the model's */
+    if (bp_target_is_class(bp_task_target(tr->task)))
+        bp_task_widen_classes(tr->task, tr->cfg.net.output_size);
     bp_train_config *tc = &tr->cfg.train;
     if (tc->epochs > 0 && tc->steps == 0) {
         long rows = bp_task_rows(tr->task, BP_SPLIT_TRAIN);
