@@ -386,8 +386,8 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     const char *sets2[] = {"model.output=2"};
     c = model(gru_model, sets2, 1);
     cr_expect_null(bp_trainer_new(c, &err));
-    cr_expect(strstr(err.msg, "output is 2 but the data set's class ids go up to 2 (3 needed)"),
-              "%s", err.msg);
+    cr_expect(strstr(err.msg, "set.safetensors: y[2] is 2, but the model's output is 2 classes "
+                              "(ids 0..1)"), "%s", err.msg);
     bp_model_config_free(c);
     const char *sets3[] = {"loss=mse"};
     c = model(gru_model, sets3, 1);
@@ -405,6 +405,72 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     cr_expect_eq(bp_trainer_config(tr)->train.steps, 8); /* ceil(2 * 32 / 8) */
     bp_trainer_free(tr);
     bp_model_config_free(c);
+}
+
+/* The largest class id or token id above the model's: the error names the file and the
+ * element (the first place of the largest), from the training or the validation file. */
+Test(datasets, ids_beyond_the_models_classes_or_vocab_name_the_file_and_the_element)
+{
+    enum { M = 4, S = 3 };
+    int32_t x[M * S] = {0, 1, 2, 1, 4, 0, 2, 9, 1, 9, 0, 0}, y[M] = {0, 2, 7, 7};
+    bp_error err = {0};
+    cr_assert_eq(bp_npy_save(path("x.npy"), BP_DTYPE_I32, bp_shape2(M, S), x, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(path("y.npy"), BP_DTYPE_I32, bp_shape1(M), y, &err), BP_OK);
+    const char *yaml = "model:\n  vocab: 10\n  output: 3\n  layers:\n    - {type: rnn, hidden: 4}\n"
+                       "data: {train: {x: x.npy, y: y.npy}}\ntrain: {batch: 2, steps: 2}\n";
+    bp_model_config *c = model(yaml, NULL, 0);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "y.npy: y[2] is 7, but the model's output is 3 classes (ids 0..2)"),
+              "%s", err.msg);
+    bp_model_config_free(c);
+    const char *vocab[] = {"model.vocab=5", "model.output=8"};
+    c = model(yaml, vocab, 2);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "x.npy: x[2, 1] is token 9, but the model's vocab is 5"), "%s",
+              err.msg);
+    bp_model_config_free(c);
+    /* a validation file's token ids count toward the vocabulary the data set needs */
+    int32_t vx[2 * S] = {0, 1, 2, 3, 12, 0}, vy[2] = {0, 1};
+    cr_assert_eq(bp_npy_save(path("vx.npy"), BP_DTYPE_I32, bp_shape2(2, S), vx, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(path("vy.npy"), BP_DTYPE_I32, bp_shape1(2), vy, &err), BP_OK);
+    const char *with_valid = "model:\n  layers:\n    - {type: rnn, hidden: 4}\n"
+                             "data: {train: {x: x.npy, y: y.npy}, valid: {x: vx.npy, y: vy.npy}}\n"
+                             "train: {batch: 2, steps: 2}\n";
+    c = model(with_valid, NULL, 0);
+    bp_trainer *tr = bp_trainer_new(c, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    cr_expect_eq(bp_task_input_size(bp_trainer_task(tr)), 13);
+    bp_net_eval ev;
+    cr_expect_eq(bp_trainer_eval(tr, &ev, &err), BP_OK, "%s", err.msg);
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+    const char *small[] = {"model.vocab=10"};
+    c = model(with_valid, small, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "vx.npy: x[1, 1] is token 12, but the model's vocab is 10"), "%s",
+              err.msg);
+    bp_model_config_free(c);
+    /* a CSV's classes are its labels: too few for them names the file */
+    write_text(path("three.csv"), "1,0.5\n2,0.1\n3,0.2\n");
+    const char *two[] = {"model.output=2"};
+    c = model("model:\n  layers:\n    - {type: rnn, hidden: 4}\ndata: {train: three.csv}\n"
+              "train: {batch: 2, steps: 2}\n", two, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "three.csv: its labels are 3 classes, but the model's output is 2 "
+                              "classes (ids 0..1)"), "%s", err.msg);
+    bp_model_config_free(c);
+    /* predict's inputs: an id the model has no embedding for, with its place */
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    o.inputs_only = true;
+    o.target = BP_TARGET_CLASS_LAST;
+    o.O = 3;
+    o.vocab = 9;
+    expect_refused(path("x.npy"), &o, "x[2, 1] is token 9, but the model's vocab is 9");
+    o.vocab = 10;
+    bp_task *t = open_set(path("x.npy"), &o, &err);
+    cr_expect_not_null(t, "%s", err.msg);
+    bp_task_free(t);
 }
 
 /* model.output above the data's classes (docs/models.md: classes may be larger than the

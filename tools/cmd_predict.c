@@ -50,7 +50,9 @@ static bp_task *open_input(const bp_model_config *c, const bp_trainer *tr, const
     o.valid_last = 0;
     o.inputs_only = true;
     o.target = bp_task_target(bp_trainer_task((bp_trainer *)tr));
-    o.O = bp_net_spec_of(bp_trainer_net((bp_trainer *)tr))->output_size;
+    const bp_net_spec *s = bp_net_spec_of(bp_trainer_net((bp_trainer *)tr));
+    o.O = s->output_size;
+    o.vocab = s->tokens ? s->input_size : 0; /* an id beyond it is refused, naming its place */
     if (strlen(path) >= sizeof o.train.x) {
         bp_error_set(err, BP_ERR_VALUE, "%s: the path is too long", path);
         return NULL;
@@ -80,8 +82,9 @@ static bp_status run_all(bp_trainer *tr, bp_task *in, predict_result *r, bp_erro
     return BP_OK;
 }
 
-/* Refuse token ids the model has no embedding for, naming the file. */
-static bp_status check_vocab(const bp_trainer *tr, const bp_task *in, const char *path,
+/* The input must be what the model reads (its token ids were checked against the
+ * vocabulary as the file was opened). */
+static bp_status check_input(const bp_trainer *tr, const bp_task *in, const char *path,
                              bp_error *err)
 {
     const bp_net_spec *s = bp_net_spec_of(bp_trainer_net((bp_trainer *)tr));
@@ -89,9 +92,6 @@ static bp_status check_vocab(const bp_trainer *tr, const bp_task *in, const char
         return bp_error_set(err, BP_ERR_SHAPE, "%s: holds %s; the model reads %s", path,
                             bp_task_tokens(in) ? "token ids" : "feature vectors",
                             s->tokens ? "token ids" : "feature vectors");
-    if (s->tokens && bp_task_input_size(in) > s->input_size)
-        return bp_error_set(err, BP_ERR_VALUE, "%s: holds token ids up to %d; the model's "
-                            "vocabulary has %d", path, bp_task_input_size(in) - 1, s->input_size);
     if (!s->tokens && bp_task_input_size(in) != s->input_size)
         return bp_error_set(err, BP_ERR_SHAPE, "%s: has %d features per step; the model reads %d",
                             path, bp_task_input_size(in), s->input_size);
@@ -134,7 +134,7 @@ int cmd_predict(int argc, char **argv)
     bp_error err = {0};
     bp_task *in = tr ? open_input(c, tr, input, &err) : NULL;
     predict_result r = {0};
-    if (tr && (!in || check_vocab(tr, in, input, &err) != BP_OK ||
+    if (tr && (!in || check_input(tr, in, input, &err) != BP_OK ||
                predict_result_init(&r, tr, in, &err) != BP_OK || run_all(tr, in, &r, &err) != BP_OK)) {
         cli_error("predict", "%s", err.msg);
         rc = err.status == BP_ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;

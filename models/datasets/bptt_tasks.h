@@ -84,6 +84,9 @@ typedef struct bp_file_set_opts {
     bool inputs_only;
     bp_target_kind target;
     int O;
+    /* > 0: a token id of x at or above it is refused, naming its place (predict: the
+     * model's vocabulary); 0: any id, the vocabulary the largest + 1. */
+    int vocab;
     /* Data-parallel ranks (bp_trainer_new_dist sets these; 0 of 0 or 1: the whole set).
      * This process is part `shard` of `shards`: of x it checks only its part of each
      * file's rows (bp_batch_share), and a training batch gets x and y only in its rows

@@ -33,13 +33,22 @@ bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed, int shard,
 }
 
 /* A data set's token ids and classes are bounds: the model may name a larger vocabulary
- * or more classes than the data happens to hold, never fewer. */
-static bp_status fit_bound(int *model, int data, const char *key, const char *ids,
+ * or more classes than the data happens to hold, never fewer. The error names the file
+ * and the place of the largest id where this process holds it. */
+static bp_status fit_bound(int *model, int data, const bp_task *task, bool tokens,
                            bp_error *err)
 {
-    if (*model && *model < data)
+    char at[BP_TASK_PATH_MAX + 128];
+    if (*model && *model < data && !bp_task_largest_id_at(task, tokens, at, sizeof at))
         return bp_error_set(err, BP_ERR_SHAPE, "model: %s is %d but the data set's %s go up "
-                            "to %d (%d needed)", key, *model, ids, data - 1, data);
+                            "to %d (%d needed)", tokens ? "vocab" : "output", *model,
+                            tokens ? "token ids" : "class ids", data - 1, data);
+    if (*model && *model < data)
+        return tokens ? bp_error_set(err, BP_ERR_SHAPE, "%s, but the model's vocab is %d", at,
+                                     *model)
+                      : bp_error_set(err, BP_ERR_SHAPE, "%s, but the model's output is %d "
+                                     "class%s (ids 0..%d)", at, *model, *model == 1 ? "" : "es",
+                                     *model - 1);
     if (!*model)
         *model = data;
     return BP_OK;
@@ -60,7 +69,7 @@ static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *lo
                             "targets, which need '%s'", loss,
                             bp_target_is_class(target) ? "class" : "value", need);
     if (files && bp_task_tokens(task)) {
-        if (fit_bound(&s->input_size, in, "vocab", "token ids", err) != BP_OK)
+        if (fit_bound(&s->input_size, in, task, true, err) != BP_OK)
             return BP_ERR_SHAPE;
     } else if (s->input_size && s->input_size != in) {
         return files ? bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the data set "
@@ -70,7 +79,7 @@ static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *lo
                                     "gives %d", s->input_size, name, in);
     }
     if (files && bp_target_is_class(target)) {
-        if (fit_bound(&s->output_size, out, "output", "class ids", err) != BP_OK)
+        if (fit_bound(&s->output_size, out, task, false, err) != BP_OK)
             return BP_ERR_SHAPE;
     } else if (s->output_size && s->output_size != out) {
         return bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s %d%s",
