@@ -151,15 +151,85 @@ Test(data_cli, sample_writes_text_from_the_checkpoints_vocabulary)
     expect_run(2, "not a character model", "sample m.yaml --weights w.safetensors");
 }
 
-/* `bptt train m.yaml` on a data file; exit 2, the message, and no step taken. */
-static void expect_refused(const char *data_yaml, const char *msg)
+/* `bptt train m.yaml` on a data file, the model's own keys (model_yaml) before its layers;
+ * exit 2, the message, and no step taken. */
+static void expect_refused_by(const char *model_yaml, const char *data_yaml, const char *msg)
 {
     char yaml[2048];
-    snprintf(yaml, sizeof yaml, "model:\n  layers:\n    - {type: rnn, hidden: 4}\n%s"
-             "train: {batch: 2, steps: 3}\n", data_yaml);
+    snprintf(yaml, sizeof yaml, "model:\n%s  layers:\n    - {type: rnn, hidden: 4}\n%s"
+             "train: {batch: 2, steps: 3}\n", model_yaml, data_yaml);
     write_text(tmp("bad.yaml"), yaml);
     expect_run(2, msg, "train bad.yaml --out keep.safetensors");
     cr_expect(!strstr(out, "step 1"), "a step ran: %s", out);
+}
+
+static void expect_refused(const char *data_yaml, const char *msg)
+{
+    expect_refused_by("", data_yaml, msg);
+}
+
+static void expect_kept(void)
+{
+    size_t n;
+    unsigned char *kept = read_bytes(tmp("keep.safetensors"), &n);
+    cr_expect(n == 15 && !memcmp(kept, "the user's file", 15), "keep.safetensors was overwritten");
+    free(kept);
+}
+
+/* A safetensors data set of 4 sequences of 3 steps: x (F32 [4, 3] features, or I32 token
+ * ids), y [4] class ids, lengths [4] when given. */
+static void write_st(const char *name, bp_dtype xt, const void *x, const int32_t *y,
+                     const int32_t *len)
+{
+    bp_error err = {0};
+    bp_st_writer *w = bp_st_writer_new();
+    cr_assert_eq(bp_st_writer_add_raw(w, "x", xt, bp_shape2(4, 3), x, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(4), y, &err), BP_OK);
+    if (len)
+        cr_assert_eq(bp_st_writer_add_raw(w, "lengths", BP_DTYPE_I32, bp_shape1(4), len, &err),
+                     BP_OK);
+    cr_assert_eq(bp_st_writer_save(w, tmp(name), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+}
+
+/* Values the model cannot take, in NumPy and safetensors sets: each refused naming the file
+ * and the element, before a step, the --out file as it was. */
+Test(data_cli, out_of_range_values_in_array_files_name_the_file_and_the_element)
+{
+    write_text(tmp("keep.safetensors"), "the user's file");
+    float x[12] = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f, 1.1f, 1.2f};
+    int32_t y[4] = {0, 1, 7, 2}, ok_y[4] = {0, 1, 2, 1};
+    bp_error err = {0};
+    cr_assert_eq(bp_npy_save(tmp("x.npy"), BP_DTYPE_F32, bp_shape2(4, 3), x, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(tmp("y.npy"), BP_DTYPE_I32, bp_shape1(4), y, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(tmp("ok_y.npy"), BP_DTYPE_I32, bp_shape1(4), ok_y, &err), BP_OK);
+    /* a class label above the model's output */
+    expect_refused_by("  output: 3\n", "data: {train: {x: x.npy, y: y.npy}}\n",
+                      "y.npy: y[2] is 7, but the model's output is 3 classes (ids 0..2)");
+    write_st("cls.safetensors", BP_DTYPE_F32, x, y, NULL);
+    expect_refused_by("  output: 3\n", "data: {train: cls.safetensors}\n",
+                      "cls.safetensors: y[2] is 7, but the model's output is 3 classes (ids 0..2)");
+    /* lengths of 0 and above T */
+    int32_t zero[4] = {3, 0, 2, 1}, long_[4] = {3, 3, 4, 1};
+    cr_assert_eq(bp_npy_save(tmp("len0.npy"), BP_DTYPE_I32, bp_shape1(4), zero, &err), BP_OK);
+    expect_refused("data: {train: {x: x.npy, y: ok_y.npy, lengths: len0.npy}}\n",
+                   "len0.npy: lengths[1] is 0, not in [1, 3] (the steps of x)");
+    write_st("long.safetensors", BP_DTYPE_F32, x, ok_y, long_);
+    expect_refused("data: {train: long.safetensors}\n",
+                   "long.safetensors: lengths[2] is 4, not in [1, 3] (the steps of x)");
+    /* NaN in x within a sequence (past its length it is padding, and fine) */
+    float nan_x[12];
+    memcpy(nan_x, x, sizeof x);
+    nan_x[1 * 3 + 2] = NAN;
+    cr_assert_eq(bp_npy_save(tmp("nan_x.npy"), BP_DTYPE_F32, bp_shape2(4, 3), nan_x, &err), BP_OK);
+    expect_refused("data: {train: {x: nan_x.npy, y: ok_y.npy}}\n",
+                   "nan_x.npy: x[1, 2] is nan: sequence 1, step 2 (from 0) must be finite");
+    /* a token id at or above the model's vocab */
+    int32_t tok[12] = {0, 1, 2, 3, 4, 0, 1, 2, 1, 0, 0, 0};
+    write_st("tok.safetensors", BP_DTYPE_I32, tok, ok_y, NULL);
+    expect_refused_by("  vocab: 4\n", "data: {train: tok.safetensors}\n",
+                      "tok.safetensors: x[1, 1] is token 4, but the model's vocab is 4");
+    expect_kept();
 }
 
 Test(data_cli, bad_data_files_are_refused_before_training_naming_the_place)
@@ -195,8 +265,5 @@ Test(data_cli, bad_data_files_are_refused_before_training_naming_the_place)
     write_text(tmp("loss.yaml"), "model:\n  layers:\n    - {type: rnn, hidden: 4}\nloss: mse\n"
                                  "data: {train: ok.csv}\ntrain: {batch: 2, steps: 3}\n");
     expect_run(2, "loss 'mse' does not fit the data set's class targets", "train loss.yaml");
-    size_t n;
-    unsigned char *kept = read_bytes(tmp("keep.safetensors"), &n);
-    cr_expect(n == 15 && !memcmp(kept, "the user's file", 15), "keep.safetensors was overwritten");
-    free(kept);
+    expect_kept();
 }

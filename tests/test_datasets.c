@@ -267,19 +267,40 @@ Test(datasets, bad_data_is_refused_naming_the_file_and_the_place)
     bp_st_writer_save(w, p, NULL);
     bp_st_writer_free(w);
     expect_refused(p, &o, "y[2] is -1, not a class id");
-    /* a token id that is not whole */
+    /* a token id that is not whole: token ids are an integer x, so a float x [N, T] holding
+     * 2.5 is one feature per step (I = 1), not tokens; an integer id below 0 or of 2^24 or
+     * more is not a token id */
     float tok[2 * 2] = {1, 2.5f, 0, 1};
     int32_t ty[2] = {0, 1};
     w = bp_st_writer_new();
-    bp_st_writer_add_raw(w, "x", BP_DTYPE_F64, bp_shape2(2, 2), (double[]){1, 2, 0, 1}, NULL);
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, bp_shape2(2, 2), tok, NULL);
     bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(2), ty, NULL);
     cr_assert_eq(bp_st_writer_save(w, p, NULL), BP_OK);
     bp_st_writer_free(w);
     bp_error err = {0};
-    bp_task *ok = open_set(p, &o, &err); /* float x [N, T]: features, I = 1 */
-    cr_expect_not_null(ok, "%s", err.msg);
+    bp_task *ok = open_set(p, &o, &err);
+    cr_assert_not_null(ok, "%s", err.msg);
+    cr_expect_not(bp_task_tokens(ok));
+    cr_expect_eq(bp_task_input_size(ok), 1);
+    bp_batch *fb = bp_task_slice(ok, BP_SPLIT_EVAL, 0, 1, &err);
+    cr_assert_not_null(fb, "%s", err.msg);
+    cr_expect_float_eq(fb->x[1], 2.5, 1e-6, "read as the value it is");
+    bp_batch_free(fb);
     bp_task_free(ok);
-    (void)tok;
+    int32_t neg[2 * 2] = {1, 2, 0, -3};
+    w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I32, bp_shape2(2, 2), neg, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(2), ty, NULL);
+    cr_assert_eq(bp_st_writer_save(w, p, NULL), BP_OK);
+    bp_st_writer_free(w);
+    expect_refused(p, &o, "x[1, 1] is -3, not a token id (a whole number in [0, 2^24))");
+    int64_t big[2 * 2] = {1, 2, (int64_t)1 << 40, 0};
+    w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I64, bp_shape2(2, 2), big, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(2), ty, NULL);
+    cr_assert_eq(bp_st_writer_save(w, p, NULL), BP_OK);
+    bp_st_writer_free(w);
+    expect_refused(p, &o, "x[1, 0] is 1.09951e+12, not a token id");
     /* a NumPy x without its y */
     cr_assert_eq(bp_npy_save(path("lonely.npy"), BP_DTYPE_F32, bp_shape2(2, 2), x, &err), BP_OK);
     expect_refused(path("lonely.npy"), &o, "needs its targets too");

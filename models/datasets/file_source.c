@@ -213,9 +213,14 @@ static bp_status check_x(file_source *s, bp_error *err)
             double v = (double)row[k];
             int t = (int)(k / (size_t)s->I), i = (int)(k % (size_t)s->I);
             if (!s->tokens && !isfinite(v)) {
-                st = bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d, %d] is %g: sequence %ld, "
-                                  "step %d (from 0) must be finite (end a shorter sequence with "
-                                  "lengths, or NaN cells in CSV)", s->path, r, t, i, v, r, t);
+                char at[64]; /* the element as the file's x is indexed: [N, T, I] or [N, T] */
+                if (s->x.shape.ndim == 3)
+                    snprintf(at, sizeof at, "x[%ld, %d, %d]", r, t, i);
+                else
+                    snprintf(at, sizeof at, "x[%ld, %d]", r, t);
+                st = bp_error_set(err, BP_ERR_VALUE, "%s: %s is %g: sequence %ld, step %d (from "
+                                  "0) must be finite (end a shorter sequence with lengths, or "
+                                  "NaN cells in CSV)", s->path, at, v, r, t);
                 break;
             }
             if (s->tokens && !(v >= 0 && v < 1 << 24 && v == floor(v))) {
