@@ -250,6 +250,9 @@ Test(data_cli, bad_data_files_are_refused_before_training_naming_the_place)
     expect_refused("data: {task: adding, train: x.csv}\n", "give one");
     expect_refused("data: {train: cells.csv, steps: 10}\n", "'steps' is for the built-in tasks");
     expect_refused("data: {task: adding, features: 3}\n", "'features' is for data files");
+    expect_run(2, "'train.epochs' is for data files (data.train): the adding task draws fresh "
+               "sequences", "train %s --set train.epochs=2 --out keep.safetensors",
+               MODEL("irnn_adding"));
     /* a truncated safetensors set, a FIFO and a directory */
     write_text(tmp("trunc.safetensors"), "\x40\x00\x00\x00\x00\x00\x00\x00{\"x\"");
     expect_refused("data: {train: trunc.safetensors}\n", "trunc.safetensors");

@@ -424,7 +424,36 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     bp_trainer *tr = bp_trainer_new(c, &err);
     cr_assert_not_null(tr, "%s", err.msg);
     cr_expect_eq(bp_trainer_config(tr)->train.steps, 8); /* ceil(2 * 32 / 8) */
+    /* the checkpoint's signature has no rows to count: predict builds its trainer still */
+    const char *ck = path("epochs_ck.safetensors");
+    cr_assert_eq(bp_trainer_save(tr, ck, &err), BP_OK, "%s", err.msg);
     bp_trainer_free(tr);
+    const char *warm[] = {"train.epochs=2", "train.warmup_steps=3"};
+    bp_model_config *cw = model(yaml, warm, 2);
+    bp_task *sig = bp_checkpoint_task(ck, &err);
+    cr_assert_not_null(sig, "%s", err.msg);
+    tr = bp_trainer_new_with_task(cw, sig, &err);
+    cr_expect_not_null(tr, "%s", err.msg);
+    bp_trainer_free(tr);
+    bp_model_config_free(cw);
+    /* a built-in task's model file refuses epochs, its default or explicit steps beside */
+    const char *adding = "model:\n  layers:\n    - {type: rnn, hidden: 4}\n"
+                         "data: {task: adding, steps: 5}\ntrain: {batch: 2}\n";
+    write_text(path("adding.yaml"), adding);
+    const char *both[] = {"train.epochs=2", "train.steps=10"};
+    for (int n = 1; n <= 2; n++) {
+        cr_expect_null(bp_model_config_load(path("adding.yaml"), both, n, &err));
+        cr_expect(strstr(err.msg, "'train.epochs' is for data files (data.train): the adding "
+                                  "task draws fresh sequences"), "%s", err.msg);
+    }
+    /* and so does the trainer, for a configuration made in C */
+    bp_model_config_free(c);
+    c = bp_model_config_load(path("adding.yaml"), NULL, 0, &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    c->train.epochs = 2;
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "train.epochs counts passes over a data set's rows; the adding task "
+                              "draws fresh sequences: give train.steps alone"), "%s", err.msg);
     bp_model_config_free(c);
 }
 

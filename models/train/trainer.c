@@ -156,21 +156,23 @@ bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp
     if (bp_target_is_class(bp_task_target(tr->task)))
         bp_task_widen_classes(tr->task, tr->cfg.net.output_size);
     bp_train_config *tc = &tr->cfg.train;
-    if (tc->epochs > 0 && tc->steps == 0) {
-        long rows = bp_task_rows(tr->task, BP_SPLIT_TRAIN);
-        if (!rows) {
-            bp_error_set(err, BP_ERR_VALUE, "train.epochs counts passes over a data set's rows; "
-                         "the %s task draws fresh sequences: give train.steps",
-                         bp_task_name(tr->task));
-            goto fail;
-        }
+    bool files = !strcmp(bp_task_name(tr->task), bp_task_kind_name(BP_TASK_FILES));
+    if (tc->epochs > 0 && !files) { /* whether or not steps are given too */
+        bp_error_set(err, BP_ERR_VALUE, "train.epochs counts passes over a data set's rows; "
+                     "the %s task draws fresh sequences: give train.steps alone",
+                     bp_task_name(tr->task));
+        goto fail;
+    }
+    long rows = bp_task_rows(tr->task, BP_SPLIT_TRAIN); /* 0: a signature (predict, sample) */
+    if (tc->epochs > 0 && tc->steps == 0 && rows) {
         double steps = ceil(tc->epochs * (double)rows / tc->batch);
         tc->steps = steps < 1 ? 1 : steps > 1e9 ? 1000000000L : (long)steps;
     }
     bp_optim_config *oc = &tr->cfg.train.optim;
     if (oc->schedule == BP_LR_COSINE && oc->total_steps == 0)
         oc->total_steps = tr->cfg.train.steps;
-    if (oc->warmup_steps && oc->warmup_steps >= tc->steps) { /* steps from epochs, or C */
+    if (oc->warmup_steps && oc->warmup_steps >= tc->steps && bp_task_has_data(tr->task)) {
+        /* steps from epochs, or C; a signature trains none */
         bp_error_set(err, BP_ERR_VALUE, "train.warmup_steps (%ld) must be below train.steps "
                      "(%ld): the warm-up would outlast the run", oc->warmup_steps, tc->steps);
         goto fail;
