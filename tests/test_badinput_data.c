@@ -123,6 +123,58 @@ Test(data_cli, a_model_with_more_classes_than_the_csv_trains_evaluates_and_predi
     cr_expect(fabs(p[0] + p[1] + p[2] + p[3] + p[4] - 1) < 1e-6, "%s", line);
 }
 
+/* A NumPy x's lengths come from their own file, in training (data.train's lengths) and in
+ * prediction (--lengths): without them every sequence is read to T. */
+Test(data_cli, predict_reads_a_numpy_inputs_lengths_from_lengths)
+{
+    enum { N = 6, S = 5 };
+    float x[N * S];
+    int32_t y[N], len[N], bad[N];
+    for (int i = 0; i < N * S; i++)
+        x[i] = (float)((i * 7) % 11) / 11.0f;
+    for (int r = 0; r < N; r++)
+        y[r] = r % 2, len[r] = 1 + r % S, bad[r] = r == 4 ? 0 : S;
+    bp_error err = {0};
+    cr_assert_eq(bp_npy_save(tmp("x.npy"), BP_DTYPE_F32, bp_shape2(N, S), x, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(tmp("y.npy"), BP_DTYPE_I32, bp_shape1(N), y, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(tmp("len.npy"), BP_DTYPE_I32, bp_shape1(N), len, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(tmp("bad.npy"), BP_DTYPE_I32, bp_shape1(N), bad, &err), BP_OK);
+    write_text(tmp("m.yaml"), "model:\n  layers:\n    - {type: gru, hidden: 4}\n"
+                              "data: {train: {x: x.npy, y: y.npy, lengths: len.npy}}\n"
+                              "train: {batch: 3, steps: 4, eval_every: 0}\n");
+    expect_run(0, "", "train m.yaml --out ck.safetensors --quiet");
+    expect_run(0, "", "predict m.yaml --weights ck.safetensors --input x.npy --out full.safetensors");
+    expect_run(0, "", "predict m.yaml --weights ck.safetensors --input x.npy --lengths len.npy "
+               "--out own.safetensors");
+    bp_st_file *full = bp_st_load(tmp("full.safetensors"), &err), *own = NULL;
+    cr_assert_not_null(full, "%s", err.msg);
+    own = bp_st_load(tmp("own.safetensors"), &err);
+    cr_assert_not_null(own, "%s", err.msg);
+    bp_array lf, lo, pf, po;
+    cr_assert_eq(bp_st_array(full, "lengths", &lf, &err), BP_OK);
+    cr_assert_eq(bp_st_array(own, "lengths", &lo, &err), BP_OK);
+    cr_assert_eq(bp_st_array(full, "probs", &pf, &err), BP_OK);
+    cr_assert_eq(bp_st_array(own, "probs", &po, &err), BP_OK);
+    for (int r = 0; r < N; r++) {
+        cr_expect_eq(bp_array_get(&lf, (size_t)r), S);
+        cr_expect_eq(bp_array_get(&lo, (size_t)r), len[r]);
+    }
+    /* a full-length row predicts the same either way; a short one reads its own last step */
+    cr_expect_eq(bp_array_get(&pf, 4 * 2), bp_array_get(&po, 4 * 2));
+    cr_expect_neq(bp_array_get(&pf, 0), bp_array_get(&po, 0));
+    bp_st_free(full);
+    bp_st_free(own);
+    expect_run(2, "bad.npy: lengths[4] is 0, not in [1, 5] (the steps of x)",
+               "predict m.yaml --weights ck.safetensors --input x.npy --lengths bad.npy --out p.csv");
+    write_csv_set("seqs.csv");
+    expect_run(2, "seqs.csv: y and lengths files go with .npy data; a CSV file holds its own",
+               "predict m.yaml --weights ck.safetensors --input seqs.csv --lengths len.npy "
+               "--out p.csv");
+    expect_run(2, "--out len.npy is --lengths len.npy, an input of this run",
+               "predict m.yaml --weights ck.safetensors --input x.npy --lengths len.npy "
+               "--out len.npy");
+}
+
 Test(data_cli, sample_writes_text_from_the_checkpoints_vocabulary)
 {
     write_text(tmp("text.txt"), "the cat sat on the mat. the dog sat on the log. "

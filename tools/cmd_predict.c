@@ -39,9 +39,10 @@ bp_trainer *predict_trainer(const char *cmd, const bp_model_config *c, const cha
     return tr;
 }
 
-/* The input file as a data set of inputs only, in the model's CSV layout. */
+/* The input file as a data set of inputs only, in the model's CSV layout; a NumPy x's
+ * lengths from their own file, as data.train's {x, y, lengths} has them (NULL: none). */
 static bp_task *open_input(const bp_model_config *c, const bp_trainer *tr, const char *path,
-                           bp_error *err)
+                           const char *lengths, bp_error *err)
 {
     bp_file_set_opts o = c->data.files;
     memset(&o.train, 0, sizeof o.train);
@@ -53,11 +54,14 @@ static bp_task *open_input(const bp_model_config *c, const bp_trainer *tr, const
     const bp_net_spec *s = bp_net_spec_of(bp_trainer_net((bp_trainer *)tr));
     o.O = s->output_size;
     o.vocab = s->tokens ? s->input_size : 0; /* an id beyond it is refused, naming its place */
-    if (strlen(path) >= sizeof o.train.x) {
-        bp_error_set(err, BP_ERR_VALUE, "%s: the path is too long", path);
+    if (strlen(path) >= sizeof o.train.x || (lengths && strlen(lengths) >= sizeof o.train.lengths)) {
+        bp_error_set(err, BP_ERR_VALUE, "%s: the path is too long",
+                     strlen(path) >= sizeof o.train.x ? path : lengths);
         return NULL;
     }
     snprintf(o.train.x, sizeof o.train.x, "%s", path);
+    if (lengths) /* the data set refuses it beside a file that holds its own */
+        snprintf(o.train.lengths, sizeof o.train.lengths, "%s", lengths);
     return bp_task_files(&o, err);
 }
 
@@ -101,9 +105,9 @@ static bp_status check_input(const bp_trainer *tr, const bp_task *in, const char
 int cmd_predict(int argc, char **argv)
 {
     model_args m = {0};
-    const char *weights = NULL, *input = NULL, *out = NULL;
-    const args_string strings[] = {{"--weights", &weights}, {"--input", &input}, {"--out", &out},
-                                   {NULL, NULL}};
+    const char *weights = NULL, *input = NULL, *lengths = NULL, *out = NULL;
+    const args_string strings[] = {{"--weights", &weights}, {"--input", &input},
+                                   {"--lengths", &lengths}, {"--out", &out}, {NULL, NULL}};
     for (int i = 1; i < argc; i++) {
         int used = args_take("predict", &m, strings, argc, argv, i);
         if (used < 0)
@@ -114,7 +118,8 @@ int cmd_predict(int argc, char **argv)
             return EXIT_USAGE;
     }
     if (!m.model || !weights || !input || !out) {
-        cli_error("predict", "usage: bptt predict MODEL.yaml --weights W --input FILE --out FILE");
+        cli_error("predict", "usage: bptt predict MODEL.yaml --weights W --input FILE "
+                  "[--lengths L.npy] --out FILE");
         return EXIT_USAGE;
     }
     if (!predict_format_known(out)) {
@@ -123,7 +128,7 @@ int cmd_predict(int argc, char **argv)
         return EXIT_USAGE;
     }
     const args_file inputs[] = {{"the model file", m.model}, {"--weights", weights},
-                                {"--input", input}, {NULL, NULL}};
+                                {"--input", input}, {"--lengths", lengths}, {NULL, NULL}};
     const args_file outputs[] = {{"--out", out}, {NULL, NULL}};
     if (args_check_distinct("predict", NULL, inputs, outputs) ||
         args_check_output("predict", "predictions", out))
@@ -132,7 +137,7 @@ int cmd_predict(int argc, char **argv)
     bp_model_config *c = args_load("predict", &m, &rc);
     bp_trainer *tr = c ? predict_trainer("predict", c, weights, &rc) : NULL;
     bp_error err = {0};
-    bp_task *in = tr ? open_input(c, tr, input, &err) : NULL;
+    bp_task *in = tr ? open_input(c, tr, input, lengths, &err) : NULL;
     predict_result r = {0};
     if (tr && (!in || check_input(tr, in, input, &err) != BP_OK ||
                predict_result_init(&r, tr, in, &err) != BP_OK || run_all(tr, in, &r, &err) != BP_OK)) {
