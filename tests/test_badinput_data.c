@@ -57,6 +57,10 @@ Test(data_cli, a_classifier_on_a_csv_trains_evaluates_and_predicts)
     write_text(tmp("m.yaml"), classifier);
     expect_run(0, "", "train m.yaml --out ck.safetensors --quiet");
     cr_expect(strstr(out, "seqs.csv (48 training, 12 validation sequences), T = 6"), "%s", out);
+    /* each baseline number says what it is: the prior's loss, the majority's accuracy */
+    cr_expect(strstr(out, "(baseline the training set's class prior, and its majority class: "
+                          "loss 0.6"), "%s", out);
+    cr_expect(strstr(out, ", accuracy 0.5"), "%s", out);
     expect_run(0, "", "eval m.yaml --weights ck.safetensors");
     cr_expect(strstr(out, "on the validation set (12 sequences)"), "%s", out);
     cr_expect(strstr(out, "confusion matrix"), "%s", out);
@@ -64,6 +68,9 @@ Test(data_cli, a_classifier_on_a_csv_trains_evaluates_and_predicts)
     /* predict reads the checkpoint's signature, not the training file */
     expect_run(0, "", "predict m.yaml --weights ck.safetensors --input seqs.csv --out p.csv");
     cr_expect(strstr(out, "wrote predictions for 60 sequences"), "%s", out);
+    write_text(tmp("one.csv"), "1,0.5,0.1,0.2,0.3\n"); /* one sequence: no plural */
+    expect_run(0, "", "predict m.yaml --weights ck.safetensors --input one.csv --out one_p.csv");
+    cr_expect(strstr(out, "wrote predictions for 1 sequence to one_p.csv"), "%s", out);
     char csv[1 << 14];
     slurp(tmp("p.csv"), csv, sizeof csv);
     cr_expect(!strncmp(csv, "row,label,p_1,p_2\n0,", 20), "%s", csv);
@@ -92,7 +99,7 @@ Test(data_cli, a_classifier_on_a_csv_trains_evaluates_and_predicts)
     free(after);
     /* an input that does not fit the model */
     write_text(tmp("wide.csv"), "1,1,2,3\n2,4,5,6\n");
-    expect_run(2, "wide.csv: has 1 features per step; the model reads 2",
+    expect_run(2, "wide.csv: has 1 feature per step; the model reads 2",
                "predict m.yaml --weights ck.safetensors --input wide.csv --out q.csv "
                "--set data.features=1");
     expect_run(2, "the output's extension says its format",

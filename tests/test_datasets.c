@@ -415,6 +415,21 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     cr_expect_null(bp_trainer_new(c, &err));
     cr_expect(strstr(err.msg, "loss 'mse' does not fit the data set's class targets"), "%s", err.msg);
     bp_model_config_free(c);
+    /* value targets' width must match, said in the singular for one */
+    float vx[4 * 3] = {0}, vy[4] = {1, 2, 3, 4};
+    bp_st_writer *w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, bp_shape2(4, 3), vx, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_F32, bp_shape1(4), vy, NULL);
+    cr_assert_eq(bp_st_writer_save(w, path("values.safetensors"), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    const char *wide[] = {"model.output=2"};
+    c = model("model:\n  layers:\n    - {type: rnn, hidden: 4}\ndata: {train: values.safetensors}\n"
+              "train: {batch: 2, steps: 2}\n", wide, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "model: output is 2 but the data set's targets have 1 value"),
+              "%s", err.msg);
+    cr_expect_not(strstr(err.msg, "1 values"), "%s", err.msg);
+    bp_model_config_free(c);
     /* epochs: passes over the rows; a generated task has none */
     const char *sets4[] = {"train.epochs=2"};
     const char *yaml = "model:\n  layers:\n    - {type: gru, hidden: 6}\n"

@@ -97,8 +97,9 @@ static bp_status check_input(const bp_trainer *tr, const bp_task *in, const char
                             bp_task_tokens(in) ? "token ids" : "feature vectors",
                             s->tokens ? "token ids" : "feature vectors");
     if (!s->tokens && bp_task_input_size(in) != s->input_size)
-        return bp_error_set(err, BP_ERR_SHAPE, "%s: has %d features per step; the model reads %d",
-                            path, bp_task_input_size(in), s->input_size);
+        return bp_error_set(err, BP_ERR_SHAPE, "%s: has %d feature%s per step; the model reads %d",
+                            path, bp_task_input_size(in), bp_task_input_size(in) == 1 ? "" : "s",
+                            s->input_size);
     return BP_OK;
 }
 
@@ -148,7 +149,7 @@ int cmd_predict(int argc, char **argv)
             cli_error("predict", "%s", err.msg);
             rc = EXIT_RUNTIME;
         } else {
-            printf("wrote predictions for %ld sequences to %s\n", r.N, out);
+            printf("wrote predictions for %ld sequence%s to %s\n", r.N, r.N == 1 ? "" : "s", out);
         }
     }
     predict_result_free(&r);

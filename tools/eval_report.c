@@ -84,6 +84,16 @@ static bp_status confusion(bp_trainer *tr, const bp_batch *given, int O, bp_erro
     return st;
 }
 
+void eval_baseline_text(const bp_task *task, int digits, char *buf, size_t n)
+{
+    double m = bp_task_baseline_metric(task);
+    if (bp_target_is_class(bp_task_target(task)) && !isnan(m))
+        snprintf(buf, n, "%s: loss %.*f, accuracy %.*f", bp_task_baseline_name(task), digits,
+                 bp_task_baseline(task), digits, m);
+    else
+        snprintf(buf, n, "%s: %.*f", bp_task_baseline_name(task), digits, bp_task_baseline(task));
+}
+
 bp_status eval_report(bp_trainer *tr, const bp_batch *given, const bp_net_eval *ev, bp_error *err)
 {
     const bp_task *task = bp_trainer_task(tr);

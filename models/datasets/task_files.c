@@ -380,7 +380,7 @@ static void baseline(bp_task *t, const struct file_set *f)
 {
     stats s = {.O = t->O, .cls = bp_target_is_class(t->target)};
     t->baseline = t->baseline_metric = NAN;
-    t->baseline_name = s.cls ? "the training set's class prior; its majority class"
+    t->baseline_name = s.cls ? "the training set's class prior, and its majority class"
                              : "predicting the training mean";
     if (!(s.sum = calloc((size_t)t->O + 1, sizeof *s.sum)))
         return;

@@ -82,9 +82,11 @@ static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *lo
         if (fit_bound(&s->output_size, out, task, false, err) != BP_OK)
             return BP_ERR_SHAPE;
     } else if (s->output_size && s->output_size != out) {
-        return bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s %d%s",
-                            s->output_size, files ? "data set's targets have" : name,
-                            out, files ? " values" : "");
+        return files ? bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the data set's "
+                                    "targets have %d value%s", s->output_size, out,
+                                    out == 1 ? "" : "s")
+                     : bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s task "
+                                    "gives %d", s->output_size, name, out);
     }
     s->input_size = s->input_size ? s->input_size : in;
     s->output_size = s->output_size ? s->output_size : out;
