@@ -207,7 +207,58 @@ Test(data_cli, sample_writes_text_from_the_checkpoints_vocabulary)
     write_csv_set("seqs.csv");
     write_text(tmp("m.yaml"), classifier);
     expect_run(0, "", "init m.yaml --out w.safetensors");
-    expect_run(2, "not a character model", "sample m.yaml --weights w.safetensors");
+    expect_run(2, "not a character model (data.task: chars) or a per-step token model whose "
+               "output is its vocabulary", "sample m.yaml --weights w.safetensors");
+}
+
+/* A next-token model trained from a data file has no characters: sample draws token ids,
+ * printed space-separated after the prime's, which are ids too. */
+Test(data_cli, sample_draws_token_ids_from_a_token_model_of_a_data_file)
+{
+    enum { N = 8, S = 6, V = 5 };
+    int32_t x[N * S], y[N * S];
+    for (int r = 0; r < N; r++)
+        for (int t = 0; t < S; t++) {
+            x[r * S + t] = (r + t) % V;
+            y[r * S + t] = (r + t + 1) % V; /* the next token */
+        }
+    bp_st_writer *w = bp_st_writer_new();
+    bp_error err = {0};
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I32, bp_shape2(N, S), x, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape2(N, S), y, NULL);
+    cr_assert_eq(bp_st_writer_save(w, tmp("next.safetensors"), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    write_text(tmp("tok.yaml"), "model:\n  layers:\n    - {type: embedding, size: 4}\n"
+                                "    - {type: gru, hidden: 8}\n"
+                                "data: {train: next.safetensors}\n"
+                                "train: {batch: 4, steps: 40, lr: 0.05, eval_every: 0}\n");
+    expect_run(0, "", "train tok.yaml --out tok.safetensors --quiet");
+    expect_run(0, "", "sample tok.yaml --weights tok.safetensors --prime '1 2,3' --length 6 "
+               "--seed 2");
+    int ids[9], n = 0, used = 0;
+    const char *p = out;
+    while (n < 9 && sscanf(p, "%d%n", &ids[n], &used) == 1)
+        p += used, n++;
+    cr_expect_eq(n, 9, "%s", out);
+    cr_expect_str_eq(p, "\n", "%s", out);
+    cr_expect(!strncmp(out, "1 2 3 ", 6), "%s", out);
+    for (int i = 0; i < n; i++)
+        cr_expect(ids[i] >= 0 && ids[i] < V, "%s", out);
+    char first[256];
+    snprintf(first, sizeof first, "%s", out);
+    expect_run(0, "", "sample tok.yaml --weights tok.safetensors --prime '1 2,3' --length 6 "
+               "--seed 2");
+    cr_expect_str_eq(out, first, "the same seed gives the same ids");
+    expect_run(0, "", "sample tok.yaml --weights tok.safetensors --length 3");
+    cr_expect_eq(strlen(out), 6, "three ids of one digit: %s", out);
+    expect_run(2, "--prime: '5' is not a token id of the model's vocab of 5",
+               "sample tok.yaml --weights tok.safetensors --prime '1 5'");
+    expect_run(2, "--prime: 'a' is not a token id", "sample tok.yaml --weights tok.safetensors "
+               "--prime 'a'");
+    /* output other than its vocabulary: a drawn class is not an input to feed back */
+    expect_run(0, "", "init tok.yaml --set model.output=7 --out wide.safetensors");
+    expect_run(2, "whose output is its vocabulary", "sample tok.yaml --set model.output=7 "
+               "--weights wide.safetensors");
 }
 
 /* `bptt train m.yaml` on a data file, the model's own keys (model_yaml) before its layers;
