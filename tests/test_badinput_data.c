@@ -212,8 +212,9 @@ Test(data_cli, sample_writes_text_from_the_checkpoints_vocabulary)
 }
 
 /* A next-token model trained from a data file has no characters: sample draws token ids,
- * printed space-separated after the prime's, which are ids too. */
-Test(data_cli, sample_draws_token_ids_from_a_token_model_of_a_data_file)
+ * printed space-separated after the prime's, which are ids too; predict refuses an input
+ * id it has no embedding for, by its place. */
+Test(data_cli, a_token_model_of_a_data_file_samples_ids_and_predicts_known_ids)
 {
     enum { N = 8, S = 6, V = 5 };
     int32_t x[N * S], y[N * S];
@@ -255,6 +256,14 @@ Test(data_cli, sample_draws_token_ids_from_a_token_model_of_a_data_file)
                "sample tok.yaml --weights tok.safetensors --prime '1 5'");
     expect_run(2, "--prime: 'a' is not a token id", "sample tok.yaml --weights tok.safetensors "
                "--prime 'a'");
+    x[1 * S + 2] = 7;
+    w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I32, bp_shape2(N, S), x, NULL);
+    cr_assert_eq(bp_st_writer_save(w, tmp("big.safetensors"), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    expect_run(2, "big.safetensors: x[1, 2] is token 7, but the model's vocab is 5",
+               "predict tok.yaml --weights tok.safetensors --input big.safetensors --out p.csv");
+    cr_expect_neq(access(tmp("p.csv"), F_OK), 0, "nothing written");
     /* output other than its vocabulary: a drawn class is not an input to feed back */
     expect_run(0, "", "init tok.yaml --set model.output=7 --out wide.safetensors");
     expect_run(2, "whose output is its vocabulary", "sample tok.yaml --set model.output=7 "
