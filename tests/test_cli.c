@@ -112,7 +112,7 @@ Test(cli, train_prints_progress_and_writes_a_log_and_a_checkpoint)
     cr_expect(strstr(out, "training irnn_adding: adding task, T = 8"), "%s", out);
     cr_expect(strstr(out, "step 30/30  loss"), "%s", out);
     cr_expect(strstr(out, "eval  step 10: loss"), "%s", out);
-    cr_expect(strstr(out, "(baseline MSE of always predicting 1 0.16667)"), "%s", out);
+    cr_expect(strstr(out, "(baseline MSE of always predicting 1: 0.16667)"), "%s", out);
     cr_expect(strstr(out, "saved"), "%s", out);
     char csv[1 << 14];
     slurp(log_copy, csv, sizeof csv);

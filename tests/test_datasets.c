@@ -267,19 +267,40 @@ Test(datasets, bad_data_is_refused_naming_the_file_and_the_place)
     bp_st_writer_save(w, p, NULL);
     bp_st_writer_free(w);
     expect_refused(p, &o, "y[2] is -1, not a class id");
-    /* a token id that is not whole */
+    /* a token id that is not whole: token ids are an integer x, so a float x [N, T] holding
+     * 2.5 is one feature per step (I = 1), not tokens; an integer id below 0 or of 2^24 or
+     * more is not a token id */
     float tok[2 * 2] = {1, 2.5f, 0, 1};
     int32_t ty[2] = {0, 1};
     w = bp_st_writer_new();
-    bp_st_writer_add_raw(w, "x", BP_DTYPE_F64, bp_shape2(2, 2), (double[]){1, 2, 0, 1}, NULL);
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, bp_shape2(2, 2), tok, NULL);
     bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(2), ty, NULL);
     cr_assert_eq(bp_st_writer_save(w, p, NULL), BP_OK);
     bp_st_writer_free(w);
     bp_error err = {0};
-    bp_task *ok = open_set(p, &o, &err); /* float x [N, T]: features, I = 1 */
-    cr_expect_not_null(ok, "%s", err.msg);
+    bp_task *ok = open_set(p, &o, &err);
+    cr_assert_not_null(ok, "%s", err.msg);
+    cr_expect_not(bp_task_tokens(ok));
+    cr_expect_eq(bp_task_input_size(ok), 1);
+    bp_batch *fb = bp_task_slice(ok, BP_SPLIT_EVAL, 0, 1, &err);
+    cr_assert_not_null(fb, "%s", err.msg);
+    cr_expect_float_eq(fb->x[1], 2.5, 1e-6, "read as the value it is");
+    bp_batch_free(fb);
     bp_task_free(ok);
-    (void)tok;
+    int32_t neg[2 * 2] = {1, 2, 0, -3};
+    w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I32, bp_shape2(2, 2), neg, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(2), ty, NULL);
+    cr_assert_eq(bp_st_writer_save(w, p, NULL), BP_OK);
+    bp_st_writer_free(w);
+    expect_refused(p, &o, "x[1, 1] is -3, not a token id (a whole number in [0, 2^24))");
+    int64_t big[2 * 2] = {1, 2, (int64_t)1 << 40, 0};
+    w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I64, bp_shape2(2, 2), big, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(2), ty, NULL);
+    cr_assert_eq(bp_st_writer_save(w, p, NULL), BP_OK);
+    bp_st_writer_free(w);
+    expect_refused(p, &o, "x[1, 0] is 1.09951e+12, not a token id");
     /* a NumPy x without its y */
     cr_assert_eq(bp_npy_save(path("lonely.npy"), BP_DTYPE_F32, bp_shape2(2, 2), x, &err), BP_OK);
     expect_refused(path("lonely.npy"), &o, "needs its targets too");
@@ -386,13 +407,28 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     const char *sets2[] = {"model.output=2"};
     c = model(gru_model, sets2, 1);
     cr_expect_null(bp_trainer_new(c, &err));
-    cr_expect(strstr(err.msg, "output is 2 but the data set's class ids go up to 2 (3 needed)"),
-              "%s", err.msg);
+    cr_expect(strstr(err.msg, "set.safetensors: y[2] is 2, but the model's output is 2 classes "
+                              "(ids 0..1)"), "%s", err.msg);
     bp_model_config_free(c);
     const char *sets3[] = {"loss=mse"};
     c = model(gru_model, sets3, 1);
     cr_expect_null(bp_trainer_new(c, &err));
     cr_expect(strstr(err.msg, "loss 'mse' does not fit the data set's class targets"), "%s", err.msg);
+    bp_model_config_free(c);
+    /* value targets' width must match, said in the singular for one */
+    float vx[4 * 3] = {0}, vy[4] = {1, 2, 3, 4};
+    bp_st_writer *w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, bp_shape2(4, 3), vx, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_F32, bp_shape1(4), vy, NULL);
+    cr_assert_eq(bp_st_writer_save(w, path("values.safetensors"), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    const char *wide[] = {"model.output=2"};
+    c = model("model:\n  layers:\n    - {type: rnn, hidden: 4}\ndata: {train: values.safetensors}\n"
+              "train: {batch: 2, steps: 2}\n", wide, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "model: output is 2 but the data set's targets have 1 value"),
+              "%s", err.msg);
+    cr_expect_not(strstr(err.msg, "1 values"), "%s", err.msg);
     bp_model_config_free(c);
     /* epochs: passes over the rows; a generated task has none */
     const char *sets4[] = {"train.epochs=2"};
@@ -403,6 +439,170 @@ Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
     bp_trainer *tr = bp_trainer_new(c, &err);
     cr_assert_not_null(tr, "%s", err.msg);
     cr_expect_eq(bp_trainer_config(tr)->train.steps, 8); /* ceil(2 * 32 / 8) */
+    /* the checkpoint's signature has no rows to count: predict builds its trainer still */
+    const char *ck = path("epochs_ck.safetensors");
+    cr_assert_eq(bp_trainer_save(tr, ck, &err), BP_OK, "%s", err.msg);
+    bp_trainer_free(tr);
+    const char *warm[] = {"train.epochs=2", "train.warmup_steps=3"};
+    bp_model_config *cw = model(yaml, warm, 2);
+    bp_task *sig = bp_checkpoint_task(ck, &err);
+    cr_assert_not_null(sig, "%s", err.msg);
+    tr = bp_trainer_new_with_task(cw, sig, &err);
+    cr_expect_not_null(tr, "%s", err.msg);
+    bp_trainer_free(tr);
+    bp_model_config_free(cw);
+    /* a built-in task's model file refuses epochs, its default or explicit steps beside */
+    const char *adding = "model:\n  layers:\n    - {type: rnn, hidden: 4}\n"
+                         "data: {task: adding, steps: 5}\ntrain: {batch: 2}\n";
+    write_text(path("adding.yaml"), adding);
+    const char *both[] = {"train.epochs=2", "train.steps=10"};
+    for (int n = 1; n <= 2; n++) {
+        cr_expect_null(bp_model_config_load(path("adding.yaml"), both, n, &err));
+        cr_expect(strstr(err.msg, "'train.epochs' is for data files (data.train): the adding "
+                                  "task draws fresh sequences"), "%s", err.msg);
+    }
+    /* and so does the trainer, for a configuration made in C */
+    bp_model_config_free(c);
+    c = bp_model_config_load(path("adding.yaml"), NULL, 0, &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    c->train.epochs = 2;
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "train.epochs counts passes over a data set's rows; the adding task "
+                              "draws fresh sequences: give train.steps alone"), "%s", err.msg);
+    bp_model_config_free(c);
+}
+
+/* The largest class id or token id above the model's: the error names the file and the
+ * element (the first place of the largest), from the training or the validation file. */
+Test(datasets, ids_beyond_the_models_classes_or_vocab_name_the_file_and_the_element)
+{
+    enum { M = 4, S = 3 };
+    int32_t x[M * S] = {0, 1, 2, 1, 4, 0, 2, 9, 1, 9, 0, 0}, y[M] = {0, 2, 7, 7};
+    bp_error err = {0};
+    cr_assert_eq(bp_npy_save(path("x.npy"), BP_DTYPE_I32, bp_shape2(M, S), x, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(path("y.npy"), BP_DTYPE_I32, bp_shape1(M), y, &err), BP_OK);
+    const char *yaml = "model:\n  vocab: 10\n  output: 3\n  layers:\n    - {type: rnn, hidden: 4}\n"
+                       "data: {train: {x: x.npy, y: y.npy}}\ntrain: {batch: 2, steps: 2}\n";
+    bp_model_config *c = model(yaml, NULL, 0);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "y.npy: y[2] is 7, but the model's output is 3 classes (ids 0..2)"),
+              "%s", err.msg);
+    bp_model_config_free(c);
+    const char *vocab[] = {"model.vocab=5", "model.output=8"};
+    c = model(yaml, vocab, 2);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "x.npy: x[2, 1] is token 9, but the model's vocab is 5"), "%s",
+              err.msg);
+    bp_model_config_free(c);
+    /* a validation file's token ids count toward the vocabulary the data set needs */
+    int32_t vx[2 * S] = {0, 1, 2, 3, 12, 0}, vy[2] = {0, 1};
+    cr_assert_eq(bp_npy_save(path("vx.npy"), BP_DTYPE_I32, bp_shape2(2, S), vx, &err), BP_OK);
+    cr_assert_eq(bp_npy_save(path("vy.npy"), BP_DTYPE_I32, bp_shape1(2), vy, &err), BP_OK);
+    const char *with_valid = "model:\n  layers:\n    - {type: rnn, hidden: 4}\n"
+                             "data: {train: {x: x.npy, y: y.npy}, valid: {x: vx.npy, y: vy.npy}}\n"
+                             "train: {batch: 2, steps: 2}\n";
+    c = model(with_valid, NULL, 0);
+    bp_trainer *tr = bp_trainer_new(c, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    cr_expect_eq(bp_task_input_size(bp_trainer_task(tr)), 13);
+    bp_net_eval ev;
+    cr_expect_eq(bp_trainer_eval(tr, &ev, &err), BP_OK, "%s", err.msg);
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+    const char *small[] = {"model.vocab=10"};
+    c = model(with_valid, small, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "vx.npy: x[1, 1] is token 12, but the model's vocab is 10"), "%s",
+              err.msg);
+    bp_model_config_free(c);
+    /* a CSV's classes are its labels: too few for them names the file */
+    write_text(path("three.csv"), "1,0.5\n2,0.1\n3,0.2\n");
+    const char *two[] = {"model.output=2"};
+    c = model("model:\n  layers:\n    - {type: rnn, hidden: 4}\ndata: {train: three.csv}\n"
+              "train: {batch: 2, steps: 2}\n", two, 1);
+    cr_expect_null(bp_trainer_new(c, &err));
+    cr_expect(strstr(err.msg, "three.csv: its labels are 3 classes, but the model's output is 2 "
+                              "classes (ids 0..1)"), "%s", err.msg);
+    bp_model_config_free(c);
+    /* predict's inputs: an id the model has no embedding for, with its place */
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    o.inputs_only = true;
+    o.target = BP_TARGET_CLASS_LAST;
+    o.O = 3;
+    o.vocab = 9;
+    expect_refused(path("x.npy"), &o, "x[2, 1] is token 9, but the model's vocab is 9");
+    o.vocab = 10;
+    bp_task *t = open_set(path("x.npy"), &o, &err);
+    cr_expect_not_null(t, "%s", err.msg);
+    bp_task_free(t);
+}
+
+/* model.output above the data's classes (docs/models.md: classes may be larger than the
+ * data holds): the batches carry the model's classes, so it trains, evaluates and
+ * predicts a probability for every one; the checkpoint's signature says them all. */
+Test(datasets, a_model_with_more_classes_than_the_data_trains_and_predicts_them_all)
+{
+    write_st_set(path("set.safetensors"), true, false, 0);
+    const char *five[] = {"model.output=5"};
+    bp_model_config *c = model(gru_model, five, 1), *c3 = model(gru_model, NULL, 0);
+    bp_error err = {0};
+    bp_trainer *tr = bp_trainer_new(c, &err), *t3 = bp_trainer_new(c3, &err);
+    cr_assert(tr && t3, "%s", err.msg);
+    bp_task *task = bp_trainer_task(tr);
+    cr_expect_eq(bp_task_output_size(task), 5);
+    /* the majority class is the same; the prior's loss is over 5 classes, not 3 */
+    cr_expect_float_eq(bp_task_baseline_metric(task), bp_task_baseline_metric(bp_trainer_task(t3)),
+                       1e-12);
+    cr_expect_gt(bp_task_baseline(task), bp_task_baseline(bp_trainer_task(t3)));
+    double loss;
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(bp_trainer_step(tr, &loss, NULL, &err), BP_OK, "%s", err.msg);
+    bp_net_eval ev;
+    cr_assert_eq(bp_trainer_eval(tr, &ev, &err), BP_OK, "%s", err.msg);
+    cr_expect(isfinite(ev.loss) && ev.metric >= 0 && ev.metric <= 1);
+    bp_batch *b = bp_task_slice(task, BP_SPLIT_EVAL, 0, 8, &err);
+    cr_assert_not_null(b, "%s", err.msg);
+    cr_expect_eq(b->O, 5);
+    bp_real p[8 * 5];
+    cr_assert_eq(bp_net_predict(bp_trainer_net(tr), bp_trainer_tape(tr), b, NULL, p, &err), BP_OK,
+                 "%s", err.msg);
+    for (int r = 0; r < 8; r++) {
+        double sum = 0;
+        for (int k = 0; k < 5; k++)
+            sum += p[r * 5 + k];
+        cr_expect_float_eq(sum, 1.0, 1e-5);
+        cr_expect_gt(p[r * 5 + 4], 0);
+    }
+    bp_batch_free(b);
+    const char *ck = path("five.safetensors");
+    cr_assert_eq(bp_trainer_save(tr, ck, &err), BP_OK, "%s", err.msg);
+    bp_task *sig = bp_checkpoint_task(ck, &err);
+    cr_assert_not_null(sig, "%s", err.msg);
+    cr_expect_eq(bp_task_output_size(sig), 5);
+    bp_task_free(sig);
+    bp_trainer_free(tr);
+    bp_trainer_free(t3);
+    bp_model_config_free(c);
+    bp_model_config_free(c3);
+    /* per-step classes of a token set: vocab 8 and output 7 over ids up to 3 and 2 */
+    enum { M = 6, S = 4 };
+    int32_t x[M * S], y[M * S];
+    for (int i = 0; i < M * S; i++)
+        x[i] = i % 4, y[i] = (i + 1) % 3;
+    bp_st_writer *w = bp_st_writer_new();
+    bp_st_writer_add_raw(w, "x", BP_DTYPE_I32, bp_shape2(M, S), x, NULL);
+    bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape2(M, S), y, NULL);
+    cr_assert_eq(bp_st_writer_save(w, path("tok.safetensors"), &err), BP_OK, "%s", err.msg);
+    bp_st_writer_free(w);
+    c = model("model:\n  vocab: 8\n  output: 7\n  layers:\n    - {type: rnn, hidden: 4}\n"
+              "data: {train: tok.safetensors}\ntrain: {batch: 3, steps: 2}\n", NULL, 0);
+    tr = bp_trainer_new(c, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    cr_expect_eq(bp_task_output_size(bp_trainer_task(tr)), 7);
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(bp_trainer_step(tr, &loss, NULL, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(bp_trainer_eval(tr, &ev, &err), BP_OK, "%s", err.msg);
     bp_trainer_free(tr);
     bp_model_config_free(c);
 }

@@ -132,6 +132,10 @@ Test(trainer, the_task_decides_sizes_and_a_contradiction_is_an_error)
     cr_expect_null(bp_trainer_new(&c, &err));
     cr_expect_str_eq(err.msg, "model: input is 3 but the adding task gives 2");
     c.net.input_size = 0;
+    c.net.output_size = 3;
+    cr_expect_null(bp_trainer_new(&c, &err));
+    cr_expect_str_eq(err.msg, "model: output is 3 but the adding task gives 1");
+    c.net.output_size = 0;
     snprintf(c.data.task, sizeof c.data.task, "adder");
     cr_expect_null(bp_trainer_new(&c, &err));
     cr_expect(strstr(err.msg, "unknown task 'adder'"), "%s", err.msg);

@@ -197,12 +197,14 @@ int cmd_eval(int argc, char **argv)
     } else if (!s.rc) {
         const bp_task *task = bp_trainer_task(s.tr);
         long rows = bp_task_rows(task, BP_SPLIT_EVAL);
-        char where[64];
-        snprintf(where, sizeof where, "the validation set (%ld sequences)", rows);
+        char where[64], base[256];
+        snprintf(where, sizeof where, "the validation set (%ld sequence%s)", rows,
+                 rows == 1 ? "" : "s");
+        eval_baseline_text(task, 6, base, sizeof base);
         if (strcmp(bp_task_name(task), bp_task_kind_name(BP_TASK_FILES)) || s.o.batch)
-            printf("%s on %s: loss %.6f  %s %.6f  (baseline %s %.6f)\n", s.c->name,
+            printf("%s on %s: loss %.6f  %s %.6f  (baseline %s)\n", s.c->name,
                    s.o.batch ? s.o.batch : "the held-out batch", ev.loss, ev.metric_name,
-                   ev.metric, bp_task_baseline_name(task), bp_task_baseline(task));
+                   ev.metric, base);
         else
             printf("%s on %s: loss %.6f  %s %.6f\n", s.c->name, where, ev.loss, ev.metric_name,
                    ev.metric);

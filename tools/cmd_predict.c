@@ -39,9 +39,10 @@ bp_trainer *predict_trainer(const char *cmd, const bp_model_config *c, const cha
     return tr;
 }
 
-/* The input file as a data set of inputs only, in the model's CSV layout. */
+/* The input file as a data set of inputs only, in the model's CSV layout; a NumPy x's
+ * lengths from their own file, as data.train's {x, y, lengths} has them (NULL: none). */
 static bp_task *open_input(const bp_model_config *c, const bp_trainer *tr, const char *path,
-                           bp_error *err)
+                           const char *lengths, bp_error *err)
 {
     bp_file_set_opts o = c->data.files;
     memset(&o.train, 0, sizeof o.train);
@@ -50,12 +51,17 @@ static bp_task *open_input(const bp_model_config *c, const bp_trainer *tr, const
     o.valid_last = 0;
     o.inputs_only = true;
     o.target = bp_task_target(bp_trainer_task((bp_trainer *)tr));
-    o.O = bp_net_spec_of(bp_trainer_net((bp_trainer *)tr))->output_size;
-    if (strlen(path) >= sizeof o.train.x) {
-        bp_error_set(err, BP_ERR_VALUE, "%s: the path is too long", path);
+    const bp_net_spec *s = bp_net_spec_of(bp_trainer_net((bp_trainer *)tr));
+    o.O = s->output_size;
+    o.vocab = s->tokens ? s->input_size : 0; /* an id beyond it is refused, naming its place */
+    if (strlen(path) >= sizeof o.train.x || (lengths && strlen(lengths) >= sizeof o.train.lengths)) {
+        bp_error_set(err, BP_ERR_VALUE, "%s: the path is too long",
+                     strlen(path) >= sizeof o.train.x ? path : lengths);
         return NULL;
     }
     snprintf(o.train.x, sizeof o.train.x, "%s", path);
+    if (lengths) /* the data set refuses it beside a file that holds its own */
+        snprintf(o.train.lengths, sizeof o.train.lengths, "%s", lengths);
     return bp_task_files(&o, err);
 }
 
@@ -80,8 +86,9 @@ static bp_status run_all(bp_trainer *tr, bp_task *in, predict_result *r, bp_erro
     return BP_OK;
 }
 
-/* Refuse token ids the model has no embedding for, naming the file. */
-static bp_status check_vocab(const bp_trainer *tr, const bp_task *in, const char *path,
+/* The input must be what the model reads (its token ids were checked against the
+ * vocabulary as the file was opened). */
+static bp_status check_input(const bp_trainer *tr, const bp_task *in, const char *path,
                              bp_error *err)
 {
     const bp_net_spec *s = bp_net_spec_of(bp_trainer_net((bp_trainer *)tr));
@@ -89,21 +96,19 @@ static bp_status check_vocab(const bp_trainer *tr, const bp_task *in, const char
         return bp_error_set(err, BP_ERR_SHAPE, "%s: holds %s; the model reads %s", path,
                             bp_task_tokens(in) ? "token ids" : "feature vectors",
                             s->tokens ? "token ids" : "feature vectors");
-    if (s->tokens && bp_task_input_size(in) > s->input_size)
-        return bp_error_set(err, BP_ERR_VALUE, "%s: holds token ids up to %d; the model's "
-                            "vocabulary has %d", path, bp_task_input_size(in) - 1, s->input_size);
     if (!s->tokens && bp_task_input_size(in) != s->input_size)
-        return bp_error_set(err, BP_ERR_SHAPE, "%s: has %d features per step; the model reads %d",
-                            path, bp_task_input_size(in), s->input_size);
+        return bp_error_set(err, BP_ERR_SHAPE, "%s: has %d feature%s per step; the model reads %d",
+                            path, bp_task_input_size(in), bp_task_input_size(in) == 1 ? "" : "s",
+                            s->input_size);
     return BP_OK;
 }
 
 int cmd_predict(int argc, char **argv)
 {
     model_args m = {0};
-    const char *weights = NULL, *input = NULL, *out = NULL;
-    const args_string strings[] = {{"--weights", &weights}, {"--input", &input}, {"--out", &out},
-                                   {NULL, NULL}};
+    const char *weights = NULL, *input = NULL, *lengths = NULL, *out = NULL;
+    const args_string strings[] = {{"--weights", &weights}, {"--input", &input},
+                                   {"--lengths", &lengths}, {"--out", &out}, {NULL, NULL}};
     for (int i = 1; i < argc; i++) {
         int used = args_take("predict", &m, strings, argc, argv, i);
         if (used < 0)
@@ -114,7 +119,8 @@ int cmd_predict(int argc, char **argv)
             return EXIT_USAGE;
     }
     if (!m.model || !weights || !input || !out) {
-        cli_error("predict", "usage: bptt predict MODEL.yaml --weights W --input FILE --out FILE");
+        cli_error("predict", "usage: bptt predict MODEL.yaml --weights W --input FILE "
+                  "[--lengths L.npy] --out FILE");
         return EXIT_USAGE;
     }
     if (!predict_format_known(out)) {
@@ -123,7 +129,7 @@ int cmd_predict(int argc, char **argv)
         return EXIT_USAGE;
     }
     const args_file inputs[] = {{"the model file", m.model}, {"--weights", weights},
-                                {"--input", input}, {NULL, NULL}};
+                                {"--input", input}, {"--lengths", lengths}, {NULL, NULL}};
     const args_file outputs[] = {{"--out", out}, {NULL, NULL}};
     if (args_check_distinct("predict", NULL, inputs, outputs) ||
         args_check_output("predict", "predictions", out))
@@ -132,9 +138,9 @@ int cmd_predict(int argc, char **argv)
     bp_model_config *c = args_load("predict", &m, &rc);
     bp_trainer *tr = c ? predict_trainer("predict", c, weights, &rc) : NULL;
     bp_error err = {0};
-    bp_task *in = tr ? open_input(c, tr, input, &err) : NULL;
+    bp_task *in = tr ? open_input(c, tr, input, lengths, &err) : NULL;
     predict_result r = {0};
-    if (tr && (!in || check_vocab(tr, in, input, &err) != BP_OK ||
+    if (tr && (!in || check_input(tr, in, input, &err) != BP_OK ||
                predict_result_init(&r, tr, in, &err) != BP_OK || run_all(tr, in, &r, &err) != BP_OK)) {
         cli_error("predict", "%s", err.msg);
         rc = err.status == BP_ERR_NOMEM ? EXIT_RUNTIME : EXIT_USAGE;
@@ -143,7 +149,7 @@ int cmd_predict(int argc, char **argv)
             cli_error("predict", "%s", err.msg);
             rc = EXIT_RUNTIME;
         } else {
-            printf("wrote predictions for %ld sequences to %s\n", r.N, out);
+            printf("wrote predictions for %ld sequence%s to %s\n", r.N, r.N == 1 ? "" : "s", out);
         }
     }
     predict_result_free(&r);

@@ -1,7 +1,8 @@
 /* cmd_sample.c — `bptt sample`: text from a character model, one token at a time with the
  * state carried: the prime text sets the state, then each next character is drawn from
  * softmax(z / temperature). The vocabulary comes from the checkpoint's metadata, so no
- * text file is needed. */
+ * text file is needed. A token model from a data file (no characters) samples token ids,
+ * printed space-separated, its prime ids too. */
 #include "args.h"
 #include "cli.h"
 
@@ -35,7 +36,8 @@ static int parse(int argc, char **argv, sample_opts *o)
     char *end;
     o->length = length ? strtol(length, &end, 10) : 200;
     if (length && (*end || o->length < 0 || o->length > 100000000)) {
-        cli_error("sample", "--length needs a number of characters in [0, 10^8], not '%s'", length);
+        cli_error("sample", "--length needs a number of characters (or tokens) in [0, 10^8], "
+                  "not '%s'", length);
         return -1;
     }
     o->temperature = temp ? strtod(temp, &end) : 1.0;
@@ -51,10 +53,10 @@ static int parse(int argc, char **argv, sample_opts *o)
     return 0;
 }
 
-/* Draw from p^(1/temp), renormalised. */
-static int draw(const bp_real *p, int V, double temp, bp_rng *rng)
+/* Draw from p^(1/temp), renormalised; w is V doubles of scratch. */
+static int draw(const bp_real *p, int V, double temp, bp_rng *rng, double *w)
 {
-    double w[256], total = 0;
+    double total = 0;
     for (int c = 0; c < V; c++)
         total += w[c] = pow((double)p[c] > 0 ? (double)p[c] : 0, 1 / temp);
     double u = bp_rng_uniform(rng) * total;
@@ -81,46 +83,94 @@ static bp_status feed(bp_trainer *tr, bp_net_state *state, const int *ids, int n
     return st;
 }
 
+/* The prime's ids into ids (room for strlen(prime) + 1): a character model's characters,
+ * or a token model's ids (V of them: chars NULL), whole numbers separated by spaces or
+ * commas. Without a prime, one id starts the state: the newline's, else 0. Returns the
+ * count, or -1 (printed). */
+static int prime_ids(const bp_task *task, const char *prime, int V, bool chars, int *ids)
+{
+    if (!prime) {
+        ids[0] = chars && bp_task_char_id(task, '\n') >= 0 ? bp_task_char_id(task, '\n') : 0;
+        return 1;
+    }
+    int n = 0;
+    for (const char *p = prime; chars && *p; p++) {
+        int id = bp_task_char_id(task, (unsigned char)*p);
+        if (id < 0) {
+            cli_error("sample", "--prime: character %d ('%c') at %d is not in the model's "
+                      "vocabulary of %d characters", (unsigned char)*p,
+                      *p >= 32 && *p < 127 ? *p : '?', (int)(p - prime), V);
+            return -1;
+        }
+        ids[n++] = id;
+    }
+    for (const char *p = prime; !chars && *p;) {
+        p += strspn(p, " ,\t");
+        if (!*p)
+            break;
+        char *end;
+        long id = strtol(p, &end, 10);
+        if (end == p || !strchr(" ,\t", *end) || id < 0 || id >= V) {
+            int len = (int)strcspn(p, " ,\t");
+            cli_error("sample", "--prime: '%.*s' is not a token id of the model's vocab of %d "
+                      "(a token model's prime is ids, e.g. --prime '3 1 4')", len, p, V);
+            return -1;
+        }
+        ids[n++] = (int)id;
+        p = end;
+    }
+    if (!n) {
+        cli_error("sample", "--prime: no token ids in '%s'", prime);
+        return -1;
+    }
+    return n;
+}
+
 static int run(bp_trainer *tr, const sample_opts *o)
 {
     const bp_task *task = bp_trainer_task(tr);
     unsigned char vocab[256];
     int V = bp_task_vocab(task, vocab);
     const bp_net_spec *s = bp_net_spec_of(bp_trainer_net(tr));
-    if (!V || !s->tokens || s->head != BP_HEAD_SEQ || s->output_size != V) {
-        cli_error("sample", "%s: not a character model (data.task: chars): sample needs one "
-                  "whose checkpoint holds its vocabulary", o->weights);
+    /* a character model; or a token model whose output is its vocabulary, sampled as ids
+     * (each drawn class fed back as the next input) */
+    bool chars = V > 0, ids_only = !chars && s->input_size == s->output_size;
+    if (!s->tokens || s->head != BP_HEAD_SEQ || (chars && s->output_size != V) ||
+        (!chars && !ids_only)) {
+        cli_error("sample", "%s: not a character model (data.task: chars) or a per-step token "
+                  "model whose output is its vocabulary (model.vocab = model.output): sample "
+                  "feeds each drawn token back as the next input", o->weights);
         return EXIT_USAGE;
     }
+    V = s->output_size;
     const char *prime = o->prime && o->prime[0] ? o->prime : NULL;
-    int n = prime ? (int)strlen(prime) : 1;
-    int *ids = malloc((size_t)n * sizeof *ids);
-    bp_real *all = malloc((size_t)n * V * sizeof *all), probs[256];
+    size_t room = prime ? strlen(prime) + 1 : 1;
+    int *ids = malloc(room * sizeof *ids);
+    bp_real *all = malloc(room * (size_t)V * sizeof *all), *probs = malloc((size_t)V * sizeof *probs);
+    double *w = malloc((size_t)V * sizeof *w);
     bp_error err = {0};
     bp_net_state *state = bp_net_state_new(bp_trainer_net(tr), 1, &err);
-    int rc = ids && all && state ? EXIT_OK : EXIT_RUNTIME;
-    for (int i = 0; rc == EXIT_OK && i < n; i++) {
-        int id = prime ? bp_task_char_id(task, (unsigned char)prime[i])
-                       : bp_task_char_id(task, '\n') >= 0 ? bp_task_char_id(task, '\n') : 0;
-        if (id < 0) {
-            cli_error("sample", "--prime: character %d ('%c') at %d is not in the model's "
-                      "vocabulary of %d characters", (unsigned char)prime[i],
-                      prime[i] >= 32 && prime[i] < 127 ? prime[i] : '?', i, V);
-            rc = EXIT_USAGE;
-        }
-        ids[i] = id;
-    }
+    int rc = ids && all && probs && w && state ? EXIT_OK : EXIT_RUNTIME;
+    int n = rc == EXIT_OK ? prime_ids(task, prime, V, chars, ids) : 0;
+    if (n < 0)
+        rc = EXIT_USAGE;
     if (rc == EXIT_OK && feed(tr, state, ids, n, probs, all, &err) != BP_OK) {
         cli_error("sample", "%s", err.msg);
         rc = EXIT_RUNTIME;
     }
     bp_rng rng;
     bp_rng_seed(&rng, bp_trainer_config(tr)->train.seed); /* --seed S sets it */
-    if (rc == EXIT_OK && prime)
+    bool spaced = false; /* token ids: a space between two */
+    for (int i = 0; rc == EXIT_OK && prime && i < n && !chars; i++, spaced = true)
+        printf("%s%d", spaced ? " " : "", ids[i]);
+    if (rc == EXIT_OK && prime && chars)
         fputs(prime, stdout);
-    for (long k = 0; rc == EXIT_OK && k < o->length; k++) {
-        int id = draw(probs, V, o->temperature, &rng);
-        putchar(vocab[id]);
+    for (long k = 0; rc == EXIT_OK && k < o->length; k++, spaced = true) {
+        int id = draw(probs, V, o->temperature, &rng, w);
+        if (chars)
+            putchar(vocab[id]);
+        else
+            printf("%s%d", spaced ? " " : "", id);
         if (feed(tr, state, &id, 1, probs, all, &err) != BP_OK) {
             cli_error("sample", "%s", err.msg);
             rc = EXIT_RUNTIME;
@@ -131,6 +181,8 @@ static int run(bp_trainer *tr, const sample_opts *o)
     bp_net_state_free(state);
     free(ids);
     free(all);
+    free(probs);
+    free(w);
     return rc;
 }
 

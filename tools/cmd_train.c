@@ -177,9 +177,9 @@ static void print_start(const bp_model_config *c, bp_trainer *tr, const train_ru
     const bp_task *task = bp_trainer_task(tr);
     char data[BP_PATH_MAX + 96];
     if (bp_task_rows(task, BP_SPLIT_TRAIN))
-        snprintf(data, sizeof data, "%s (%ld training, %ld validation sequences)",
+        snprintf(data, sizeof data, "%s (%ld training, %ld validation sequence%s)",
                  c->data.files.train.x, bp_task_rows(task, BP_SPLIT_TRAIN),
-                 bp_task_rows(task, BP_SPLIT_EVAL));
+                 bp_task_rows(task, BP_SPLIT_EVAL), bp_task_rows(task, BP_SPLIT_EVAL) == 1 ? "" : "s");
     else
         snprintf(data, sizeof data, "%s task", bp_task_name(task));
     printf("training %s: %s, T = %d, batch %d, %ld steps, %zu parameters (%s)\n", c->name,

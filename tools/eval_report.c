@@ -1,5 +1,6 @@
 /* eval_report.c — `bptt eval`'s report beyond its first line. */
 #include "eval_report.h"
+#include "predict_out.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -35,12 +36,16 @@ static bp_status count_batch(bp_trainer *tr, const bp_batch *b, long *conf, int 
 static void print_matrix(const bp_task *task, const long *conf, int O)
 {
     printf("confusion matrix (rows: the true class, columns: the predicted one)\n%8s", "");
-    for (int c = 0; c < O; c++)
-        printf(" %6.6g", bp_task_class_value(task, c));
+    char name[48];
+    for (int c = 0; c < O; c++) {
+        predict_class_name(task, c, 6, name, sizeof name);
+        printf(" %6s", name);
+    }
     printf("  accuracy\n");
     for (int r = 0; r < O; r++) {
         long total = 0;
-        printf("%8.6g", bp_task_class_value(task, r));
+        predict_class_name(task, r, 6, name, sizeof name);
+        printf("%8s", name);
         for (int c = 0; c < O; c++) {
             printf(" %6ld", conf[(size_t)r * O + c]);
             total += conf[(size_t)r * O + c];
@@ -77,6 +82,16 @@ static bp_status confusion(bp_trainer *tr, const bp_batch *given, int O, bp_erro
         print_matrix(task, conf, O);
     free(conf);
     return st;
+}
+
+void eval_baseline_text(const bp_task *task, int digits, char *buf, size_t n)
+{
+    double m = bp_task_baseline_metric(task);
+    if (bp_target_is_class(bp_task_target(task)) && !isnan(m))
+        snprintf(buf, n, "%s: loss %.*f, accuracy %.*f", bp_task_baseline_name(task), digits,
+                 bp_task_baseline(task), digits, m);
+    else
+        snprintf(buf, n, "%s: %.*f", bp_task_baseline_name(task), digits, bp_task_baseline(task));
 }
 
 bp_status eval_report(bp_trainer *tr, const bp_batch *given, const bp_net_eval *ev, bp_error *err)

@@ -25,15 +25,19 @@ const cli_command cli_commands[] = {
     {"eval", "loss and the task's metric on held-out data (or on --batch)", cmd_eval,
      "bptt eval MODEL.yaml --weights CKPT [--batch B.safetensors] [--set key.path=value]..."},
     {"predict", "outputs of a trained model for every sequence of a data file", cmd_predict,
-     "bptt predict MODEL.yaml --weights W --input FILE --out OUT [--set key.path=value]...\n"
-     "  FILE: .safetensors (x, optional lengths), .npy (x) or .csv (the model's CSV layout;\n"
-     "  labels ignored). OUT by its extension: .safetensors (probs or values, class,\n"
-     "  lengths), .npy (the outputs; a classifier's arg-max also in OUT-stem.class.npy) or\n"
-     "  .csv (one line per sequence, or per step of a per-step model)."},
-    {"sample", "text from a character model, primed and with a temperature", cmd_sample,
+     "bptt predict MODEL.yaml --weights W --input FILE [--lengths L.npy] --out OUT\n"
+     "             [--set key.path=value]...\n"
+     "  FILE: .safetensors (x, optional lengths), .npy (x; --lengths: its int [N] lengths)\n"
+     "  or .csv (the model's CSV layout; labels ignored). OUT by its extension:\n"
+     "  .safetensors (probs or values, class, lengths), .npy (the outputs; a classifier's\n"
+     "  arg-max also in OUT-stem.class.npy) or .csv (one line per sequence, or per step of\n"
+     "  a per-step model)."},
+    {"sample", "text from a character model (or token ids), primed, with a temperature", cmd_sample,
      "bptt sample MODEL.yaml --weights W [--prime TEXT] [--length N (200)]\n"
      "                   [--temperature T (1)] [--seed S (train.seed)]\n"
-     "  The vocabulary comes from the checkpoint: no text file is read."},
+     "  The vocabulary comes from the checkpoint: no text file is read. A per-step token\n"
+     "  model of a data file (model.output = its vocab) samples token ids, space-separated;\n"
+     "  its --prime is ids too ('3 1 4')."},
     {"summary", "layers, output shapes, parameter counts, tape nodes per step", cmd_summary,
      "bptt summary MODEL.yaml [--set key.path=value]..."},
     {"init", "write the initial weights (from train.seed)", cmd_init,

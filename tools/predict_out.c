@@ -2,6 +2,7 @@
 #include "predict_out.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,15 @@ static int argmax(const bp_real *p, int O)
         if (p[c] > p[best])
             best = c;
     return best;
+}
+
+void predict_class_name(const bp_task *task, int k, int digits, char *buf, size_t n)
+{
+    double v = bp_task_class_value(task, k);
+    if (isnan(v))
+        snprintf(buf, n, "id%d", k);
+    else
+        snprintf(buf, n, "%.*g", digits, v);
 }
 
 /* The label of every output vector: [N] or [N, T] as the model's class values. */
@@ -105,10 +115,13 @@ static void csv_rows(FILE *f, const predict_result *r, const bp_task *task, cons
     if (r->classes)
         fprintf(f, ",label");
     for (int c = 0; c < r->O; c++) {
-        if (r->classes)
-            fprintf(f, ",p_%.17g", bp_task_class_value(task, c));
-        else
+        char name[48];
+        if (r->classes) {
+            predict_class_name(task, c, 17, name, sizeof name);
+            fprintf(f, ",p_%s", name);
+        } else {
             fprintf(f, ",y%d", c);
+        }
     }
     fputc('\n', f);
     for (long i = 0; i < r->N; i++)

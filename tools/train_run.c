@@ -2,6 +2,7 @@
 #include "train_run.h"
 #include "cli.h"
 #include "dist_cli.h"
+#include "eval_report.h"
 #include "progress.h"
 
 #include <math.h>
@@ -53,13 +54,13 @@ int train_run_save(bp_trainer *tr, const char *path, const char *what)
     return EXIT_OK;
 }
 
-/* "loss 0.51234  accuracy 0.90000  (baseline ...)" */
+/* "loss 0.51234  accuracy 0.90000  (baseline ...: loss 0.69315, accuracy 0.50000)" */
 static void print_scores(bp_trainer *tr, long step, const bp_net_eval *ev, const char *tail)
 {
-    const bp_task *task = bp_trainer_task(tr);
-    printf("eval  step %ld: loss %.5f  %s %.5f  (baseline %s %.5f)%s\n", step, ev->loss,
-           ev->metric_name, ev->metric, bp_task_baseline_name(task), bp_task_baseline(task),
-           tail);
+    char base[256];
+    eval_baseline_text(bp_trainer_task(tr), 5, base, sizeof base);
+    printf("eval  step %ld: loss %.5f  %s %.5f  (baseline %s)%s\n", step, ev->loss,
+           ev->metric_name, ev->metric, base, tail);
     fflush(stdout);
 }
 

@@ -84,6 +84,9 @@ typedef struct bp_file_set_opts {
     bool inputs_only;
     bp_target_kind target;
     int O;
+    /* > 0: a token id of x at or above it is refused, naming its place (predict: the
+     * model's vocabulary); 0: any id, the vocabulary the largest + 1. */
+    int vocab;
     /* Data-parallel ranks (bp_trainer_new_dist sets these; 0 of 0 or 1: the whole set).
      * This process is part `shard` of `shards`: of x it checks only its part of each
      * file's rows (bp_batch_share), and a training batch gets x and y only in its rows
@@ -136,7 +139,8 @@ bp_batch *bp_task_slice(bp_task *t, bp_split split, long first, int count, bp_er
 bp_batch *bp_task_train_batch(bp_task *t, int B, long step, bp_rng *rng, bp_error *err);
 /* Does the task hold data to draw batches from? (A signature does not.) */
 bool bp_task_has_data(const bp_task *t);
-/* The class label value of class id k (CSV data sets; else k itself). */
+/* The class label value of class id k (CSV data sets; else k itself). A CSV set's class
+ * beyond its labels (a model with more classes than the data holds) has none: NaN. */
 double bp_task_class_value(const bp_task *t, int k);
 /* The baseline's metric beside bp_task_baseline's loss: the majority class's accuracy, or
  * the MSE of predicting the training mean; NaN for the built-in tasks. */

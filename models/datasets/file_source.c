@@ -213,14 +213,24 @@ static bp_status check_x(file_source *s, bp_error *err)
             double v = (double)row[k];
             int t = (int)(k / (size_t)s->I), i = (int)(k % (size_t)s->I);
             if (!s->tokens && !isfinite(v)) {
-                st = bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d, %d] is %g: sequence %ld, "
-                                  "step %d (from 0) must be finite (end a shorter sequence with "
-                                  "lengths, or NaN cells in CSV)", s->path, r, t, i, v, r, t);
+                char at[64]; /* the element as the file's x is indexed: [N, T, I] or [N, T] */
+                if (s->x.shape.ndim == 3)
+                    snprintf(at, sizeof at, "x[%ld, %d, %d]", r, t, i);
+                else
+                    snprintf(at, sizeof at, "x[%ld, %d]", r, t);
+                st = bp_error_set(err, BP_ERR_VALUE, "%s: %s is %g: sequence %ld, step %d (from "
+                                  "0) must be finite (end a shorter sequence with lengths, or "
+                                  "NaN cells in CSV)", s->path, at, v, r, t);
                 break;
             }
             if (s->tokens && !(v >= 0 && v < 1 << 24 && v == floor(v))) {
                 st = bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d] is %g, not a token id (a "
                                   "whole number in [0, 2^24))", s->path, r, t, v);
+                break;
+            }
+            if (s->tokens && s->vocab && v >= s->vocab) {
+                st = bp_error_set(err, BP_ERR_VALUE, "%s: x[%ld, %d] is token %g, but the "
+                                  "model's vocab is %d", s->path, r, t, v, s->vocab);
                 break;
             }
             if (s->tokens && v > s->max_token) {
@@ -248,7 +258,8 @@ static void y_place(const file_source *s, long r, size_t k, int w, char *at, siz
         snprintf(at, n, "y[%ld, %d]", r, o);
 }
 
-/* y within each sequence: finite values, or whole non-negative class ids (O = max + 1). */
+/* y within each sequence: finite values, or whole non-negative class ids (O = max + 1, the
+ * first place of the max kept for an error). */
 static bp_status check_y(file_source *s, bp_error *err)
 {
     bool per_step = bp_target_per_step(s->target), cls = bp_target_is_class(s->target);
@@ -257,7 +268,7 @@ static bp_status check_y(file_source *s, bp_error *err)
     bp_real *row = malloc((stride + 1) * sizeof *row);
     if (!row)
         return bp_error_set(err, BP_ERR_NOMEM, "%s: out of memory", s->y_path);
-    double max_id = -1;
+    s->max_class = -1;
     bp_status st = BP_OK;
     for (long r = 0; r < s->N && st == BP_OK; r++) {
         size_t n = (size_t)(per_step ? file_source_len(s, r) : 1) * w;
@@ -273,12 +284,15 @@ static bp_status check_y(file_source *s, bp_error *err)
                                   s->y_path, at, v);
                 break;
             }
-            max_id = v > max_id ? v : max_id;
+            if (cls && v > s->max_class) {
+                s->max_class = v;
+                y_place(s, r, k, w, s->max_class_at, sizeof s->max_class_at);
+            }
         }
     }
     free(row);
     if (cls)
-        s->O = (int)max_id + 1;
+        s->O = (int)s->max_class + 1;
     return st;
 }
 
@@ -296,6 +310,7 @@ bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_f
         return bp_error_set(err, BP_ERR_VALUE, "%s: y and lengths files go with .npy data; a %s "
                             "file holds its own", src->x, csv ? "CSV" : "safetensors");
     s->inputs_only = o->inputs_only;
+    s->vocab = o->vocab;
     s->target = o->target;
     s->O = o->O;
     bp_status st = npy ? open_npy(s, src, o->inputs_only, err) : csv ? open_csv(s, o, err)

@@ -15,6 +15,7 @@ typedef struct file_source {
     bp_csv_set csv;
     bool is_csv;
     bool inputs_only;              /* predict: y not read (zero targets of target, O) */
+    int vocab;                     /* > 0: token ids must be below it (bp_file_set_opts) */
     bp_array x, y;                 /* views (CSV: over csv.x and own_y) */
     float *own_y;                  /* CSV: the targets, class ids or values */
     int *len;                      /* [N]: each sequence's steps; NULL: all have T */
@@ -26,6 +27,8 @@ typedef struct file_source {
     int O;                         /* values per target, or classes (largest id + 1) */
     double max_token;              /* tokens: the largest id of rows [lo, hi)... */
     char max_token_at[96];         /* ...and where ("x[3, 7]") */
+    double max_class;              /* class targets: the largest id of all rows... */
+    char max_class_at[96];         /* ...and where ("y[3]", "y[3, 5]") */
 } file_source;
 
 /* Steps of row r. */

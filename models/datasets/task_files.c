@@ -4,6 +4,7 @@
 #include "files_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,7 +188,9 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
     t->T = t->steps = s->T;
     t->F = s->I;
     t->tokens = s->tokens;
-    t->n_in = s->tokens ? (int)s->max_token + 1 : s->I;
+    double max_token = has_valid && f->valid.max_token > s->max_token ? f->valid.max_token
+                                                                      : s->max_token;
+    t->n_in = s->tokens ? (int)max_token + 1 : s->I; /* the validation set's ids embedded too */
     t->target = s->target;
     int O = has_valid && f->valid.O > s->O ? f->valid.O : s->O;
     t->O = O;
@@ -271,9 +274,44 @@ void bp_task_agree_inputs(bp_task *t, int input_size)
         t->n_in = input_size;
 }
 
+bool bp_task_largest_id_at(const bp_task *t, bool tokens, char *buf, size_t n)
+{
+    const struct file_set *f = t->files;
+    if (!f)
+        return false;
+    const file_source *s = &f->train, *v = f->valid.path[0] ? &f->valid : NULL;
+    if (!tokens && s->is_csv) {
+        snprintf(buf, n, "%s: its labels are %d classes", s->path, t->n_classes);
+        return true;
+    }
+    if (tokens) {
+        s = v && v->max_token > s->max_token ? v : s;
+        if (!s->tokens || (int)s->max_token + 1 != t->n_in) /* another rank's, agreed */
+            return false;
+        snprintf(buf, n, "%s: %s is token %.0f", s->path, s->max_token_at, s->max_token);
+    } else {
+        s = v && v->max_class > s->max_class ? v : s;
+        if (!bp_target_is_class(s->target) || s->max_class < 0)
+            return false;
+        snprintf(buf, n, "%s: %s is %.0f", s->y_path, s->max_class_at, s->max_class);
+    }
+    return true;
+}
+
+void bp_task_widen_classes(bp_task *t, int O)
+{
+    if (!bp_target_is_class(t->target) || O <= t->O)
+        return;
+    t->O = O;
+    if (t->files && !t->files->train.inputs_only)
+        baseline(t, t->files);
+}
+
 double bp_task_class_value(const bp_task *t, int k)
 {
-    return t->n_classes && k >= 0 && k < t->n_classes ? t->class_values[k] : k;
+    if (t->n_classes && k >= t->n_classes) /* a class the CSV's labels never named */
+        return NAN;
+    return t->n_classes && k >= 0 ? t->class_values[k] : k;
 }
 
 double bp_task_baseline_metric(const bp_task *t)
@@ -342,7 +380,7 @@ static void baseline(bp_task *t, const struct file_set *f)
 {
     stats s = {.O = t->O, .cls = bp_target_is_class(t->target)};
     t->baseline = t->baseline_metric = NAN;
-    t->baseline_name = s.cls ? "the training set's class prior; its majority class"
+    t->baseline_name = s.cls ? "the training set's class prior, and its majority class"
                              : "predicting the training mean";
     if (!(s.sum = calloc((size_t)t->O + 1, sizeof *s.sum)))
         return;

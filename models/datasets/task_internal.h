@@ -42,6 +42,17 @@ bp_status bp_file_set_fill(const bp_task *t, bp_batch *b, bp_split split, const 
  * on every rank). */
 void bp_task_agree_inputs(bp_task *t, int input_size);
 
+/* A data set's largest token id (tokens) or class id, said with its place for an error:
+ * "tok.safetensors: x[2, 1] is token 9", "y.npy: y[2] is 7", "s.csv: its labels are 3
+ * classes". False where this process holds no such place: a signature, or a sharded set
+ * whose largest token id is in another rank's rows. */
+bool bp_task_largest_id_at(const bp_task *t, bool tokens, char *buf, size_t n);
+
+/* A data set's classes widened to the model's (bp_trainer_new_with_task): a model may name
+ * more classes than the data holds; its batches then carry them all, and the baseline's
+ * prior is over them. No-op for fewer, or for value targets. */
+void bp_task_widen_classes(bp_task *t, int O);
+
 /* A zeroed task, or NULL and err. */
 bp_task *bp_task_alloc(const char *name, bp_error *err);
 /* 1 <= lo <= T <= BP_TASK_MAX_T, else BP_ERR_VALUE naming the task. */

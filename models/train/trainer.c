@@ -1,6 +1,7 @@
 /* trainer.c — one training run: task, parameters, net, optimizer, random streams. */
 #include "dist.h"
 #include "parallel.h"
+#include "task_internal.h"
 #include "trainer_internal.h"
 
 #include <math.h>
@@ -32,13 +33,22 @@ bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed, int shard,
 }
 
 /* A data set's token ids and classes are bounds: the model may name a larger vocabulary
- * or more classes than the data happens to hold, never fewer. */
-static bp_status fit_bound(int *model, int data, const char *key, const char *ids,
+ * or more classes than the data happens to hold, never fewer. The error names the file
+ * and the place of the largest id where this process holds it. */
+static bp_status fit_bound(int *model, int data, const bp_task *task, bool tokens,
                            bp_error *err)
 {
-    if (*model && *model < data)
+    char at[BP_TASK_PATH_MAX + 128];
+    if (*model && *model < data && !bp_task_largest_id_at(task, tokens, at, sizeof at))
         return bp_error_set(err, BP_ERR_SHAPE, "model: %s is %d but the data set's %s go up "
-                            "to %d (%d needed)", key, *model, ids, data - 1, data);
+                            "to %d (%d needed)", tokens ? "vocab" : "output", *model,
+                            tokens ? "token ids" : "class ids", data - 1, data);
+    if (*model && *model < data)
+        return tokens ? bp_error_set(err, BP_ERR_SHAPE, "%s, but the model's vocab is %d", at,
+                                     *model)
+                      : bp_error_set(err, BP_ERR_SHAPE, "%s, but the model's output is %d "
+                                     "class%s (ids 0..%d)", at, *model, *model == 1 ? "" : "es",
+                                     *model - 1);
     if (!*model)
         *model = data;
     return BP_OK;
@@ -59,7 +69,7 @@ static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *lo
                             "targets, which need '%s'", loss,
                             bp_target_is_class(target) ? "class" : "value", need);
     if (files && bp_task_tokens(task)) {
-        if (fit_bound(&s->input_size, in, "vocab", "token ids", err) != BP_OK)
+        if (fit_bound(&s->input_size, in, task, true, err) != BP_OK)
             return BP_ERR_SHAPE;
     } else if (s->input_size && s->input_size != in) {
         return files ? bp_error_set(err, BP_ERR_SHAPE, "model: input is %d but the data set "
@@ -69,12 +79,14 @@ static bp_status fit_to_task(bp_net_spec *s, const bp_task *task, const char *lo
                                     "gives %d", s->input_size, name, in);
     }
     if (files && bp_target_is_class(target)) {
-        if (fit_bound(&s->output_size, out, "output", "class ids", err) != BP_OK)
+        if (fit_bound(&s->output_size, out, task, false, err) != BP_OK)
             return BP_ERR_SHAPE;
     } else if (s->output_size && s->output_size != out) {
-        return bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s %d%s",
-                            s->output_size, files ? "data set's targets have" : name,
-                            out, files ? " values" : "");
+        return files ? bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the data set's "
+                                    "targets have %d value%s", s->output_size, out,
+                                    out == 1 ? "" : "s")
+                     : bp_error_set(err, BP_ERR_SHAPE, "model: output is %d but the %s task "
+                                    "gives %d", s->output_size, name, out);
     }
     s->input_size = s->input_size ? s->input_size : in;
     s->output_size = s->output_size ? s->output_size : out;
@@ -142,22 +154,27 @@ bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp
     task = NULL; /* the trainer's now */
     if (fit_to_task(&tr->cfg.net, tr->task, c->data.loss, err) != BP_OK)
         goto fail;
+    /* a model with more classes than the data holds: its batches carry the model's */
+    if (bp_target_is_class(bp_task_target(tr->task)))
+        bp_task_widen_classes(tr->task, tr->cfg.net.output_size);
     bp_train_config *tc = &tr->cfg.train;
-    if (tc->epochs > 0 && tc->steps == 0) {
-        long rows = bp_task_rows(tr->task, BP_SPLIT_TRAIN);
-        if (!rows) {
-            bp_error_set(err, BP_ERR_VALUE, "train.epochs counts passes over a data set's rows; "
-                         "the %s task draws fresh sequences: give train.steps",
-                         bp_task_name(tr->task));
-            goto fail;
-        }
+    bool files = !strcmp(bp_task_name(tr->task), bp_task_kind_name(BP_TASK_FILES));
+    if (tc->epochs > 0 && !files) { /* whether or not steps are given too */
+        bp_error_set(err, BP_ERR_VALUE, "train.epochs counts passes over a data set's rows; "
+                     "the %s task draws fresh sequences: give train.steps alone",
+                     bp_task_name(tr->task));
+        goto fail;
+    }
+    long rows = bp_task_rows(tr->task, BP_SPLIT_TRAIN); /* 0: a signature (predict, sample) */
+    if (tc->epochs > 0 && tc->steps == 0 && rows) {
         double steps = ceil(tc->epochs * (double)rows / tc->batch);
         tc->steps = steps < 1 ? 1 : steps > 1e9 ? 1000000000L : (long)steps;
     }
     bp_optim_config *oc = &tr->cfg.train.optim;
     if (oc->schedule == BP_LR_COSINE && oc->total_steps == 0)
         oc->total_steps = tr->cfg.train.steps;
-    if (oc->warmup_steps && oc->warmup_steps >= tc->steps) { /* steps from epochs, or C */
+    if (oc->warmup_steps && oc->warmup_steps >= tc->steps && bp_task_has_data(tr->task)) {
+        /* steps from epochs, or C; a signature trains none */
         bp_error_set(err, BP_ERR_VALUE, "train.warmup_steps (%ld) must be below train.steps "
                      "(%ld): the warm-up would outlast the run", oc->warmup_steps, tc->steps);
         goto fail;

@@ -326,7 +326,16 @@ static bp_status read_config(const bp_yd_node *root, bp_model_config *c, bp_erro
     TRY(read_model(model, c, err));
     TRY(bp_model_read_data(data, c->path, &c->data, err));
     TRY(check_loss(root, &c->data, err));
-    return bp_model_read_train(bp_yd_get(root, "train"), &c->train, err);
+    const bp_yd_node *train = bp_yd_get(root, "train");
+    TRY(bp_model_read_train(train, &c->train, err));
+    /* epochs pass over a data set's rows: a built-in task has none (steps would win over
+     * them unseen, the default steps among them) */
+    const bp_yd_node *epochs = train ? bp_yd_get(train, "epochs") : NULL;
+    if (epochs && strcmp(c->data.task, bp_task_kind_name(BP_TASK_FILES)))
+        return bp_yd_fail(epochs, BP_ERR_VALUE, err, "'train.epochs' is for data files "
+                          "(data.train): the %s task draws fresh sequences, train.steps counts "
+                          "them", c->data.task);
+    return BP_OK;
 }
 
 bp_model_config *bp_model_config_load(const char *path, const char *const sets[], int n_sets,
