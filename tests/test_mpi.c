@@ -202,6 +202,17 @@ Test(mpi, a_sharded_token_set_agrees_on_its_vocabulary_and_gives_the_bits_of_thr
     expect_same_tensors("f.st", "g.st");
 }
 
+Test(mpi, a_vocabulary_too_small_for_another_ranks_ids_is_named_by_their_place)
+{
+    /* the 9 lies in rank 1's rows: every rank says where, not rank 0's "go up to 9" */
+    write_shard_sets(-1);
+    cr_expect_eq(mpi(2, "train tok.yaml --set model.vocab=5 --out v.st --quiet"), 2, "%s%s",
+                 out, err_text);
+    cr_expect(strstr(err_text, "x[33, 2] is token 9, but the model's vocab is 5"), "%s",
+              err_text);
+    cr_expect(!strstr(err_text, "go up to"), "%s", err_text);
+}
+
 Test(mpi, bad_data_in_one_ranks_shard_is_named_on_every_rank_before_a_step)
 {
     write_shard_sets(30); /* row 30: rank 1 of 2 checks rows [20, 40) */

@@ -173,3 +173,33 @@ Test(shards, a_token_sets_vocabulary_is_that_of_the_rows_checked)
         bp_task_free(t);
     }
 }
+
+Test(shards, a_sharded_set_trains_only_with_its_ranks_attached)
+{
+    /* bp_trainer_new_dist's data set without bp_trainer_set_dist would train on the zeros
+     * of the other ranks' rows: refused */
+    const char *p = write_set("clean.safetensors", -1);
+    char yaml[256], text[512];
+    snprintf(yaml, sizeof yaml, "%s/m.yaml", dir);
+    snprintf(text, sizeof text, "name: m\nmodel:\n  layers:\n    - {name: g, type: gru, hidden: "
+             "4}\nloss: xent\ndata:\n  train: %s\n  valid_last: 8\ntrain:\n  batch: 4\n  "
+             "steps: 2\n", p);
+    FILE *f = fopen(yaml, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    bp_error err = {0};
+    bp_model_config *c = bp_model_config_load(yaml, NULL, 0, &err);
+    cr_assert_not_null(c, "%s", err.msg);
+    bp_task *t = open_shard(p, 1, 2, &err);
+    cr_assert_not_null(t, "%s", err.msg);
+    bp_trainer *tr = bp_trainer_new_with_task(c, t, &err);
+    cr_assert_not_null(tr, "%s", err.msg);
+    double loss;
+    bp_step_info info;
+    cr_expect_eq(bp_trainer_step(tr, &loss, &info, &err), BP_ERR_VALUE);
+    cr_expect(strstr(err.msg, "shard 1 of 2") && strstr(err.msg, "bp_trainer_set_dist"), "%s",
+              err.msg);
+    bp_trainer_free(tr);
+    bp_model_config_free(c);
+}

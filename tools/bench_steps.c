@@ -164,13 +164,22 @@ int bench_steps(const bench_opts *o)
                "nodef ms", "d/nod", "sgemm", "seq", "vs 1");
     int n = 0;
     targets tg = {0};
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        if (o->H && (o->H != sizes[s][0] || o->B != sizes[s][1] || o->T != sizes[s][2]))
+    size_t n_sizes = sizeof sizes / sizeof sizes[0];
+    for (size_t s = 0; s <= n_sizes; s++) {
+        /* the listed sizes, or --size's own when it is not among them */
+        int size[3] = {o->H, o->B, o->T};
+        if (s < n_sizes)
+            memcpy(size, sizes[s], sizeof size);
+        bool listed = false;
+        for (size_t k = 0; k < n_sizes && o->H; k++)
+            listed |= !memcmp(size, sizes[k], sizeof size) && k != s;
+        if (s == n_sizes ? !o->H || listed
+                         : o->H && (o->H != size[0] || o->B != size[1] || o->T != size[2]))
             continue;
         for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++) {
             if (o->cell && strcmp(o->cell, cells[ci]))
                 continue;
-            bench_cfg c = {cells[ci], sizes[s][0], sizes[s][1], sizes[s][2]};
+            bench_cfg c = {cells[ci], size[0], size[1], size[2]};
             double one = 0; /* this configuration's 1-thread step, once measured */
             for (int k = 0; k < o->n_threads; k++) {
                 row r = {0};

@@ -274,6 +274,12 @@ void bp_task_agree_inputs(bp_task *t, int input_size)
         t->n_in = input_size;
 }
 
+int bp_task_shards(const bp_task *t, int *shard)
+{
+    *shard = t->files ? t->files->shard : 0;
+    return t->files ? t->files->shards : 0;
+}
+
 bool bp_task_largest_id_at(const bp_task *t, bool tokens, char *buf, size_t n)
 {
     const struct file_set *f = t->files;

@@ -41,6 +41,8 @@ bp_status bp_file_set_fill(const bp_task *t, bp_batch *b, bp_split split, const 
  * every rank's (a token data set's vocabulary; the feature count of others is the same
  * on every rank). */
 void bp_task_agree_inputs(bp_task *t, int input_size);
+/* The shards a data set was opened as (bptt_tasks.h), *shard this one; 0: whole. */
+int bp_task_shards(const bp_task *t, int *shard);
 
 /* A data set's largest token id (tokens) or class id, said with its place for an error:
  * "tok.safetensors: x[2, 1] is token 9", "y.npy: y[2] is 7", "s.csv: its labels are 3

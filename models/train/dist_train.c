@@ -139,6 +139,28 @@ static uint64_t model_hash(const bp_trainer *tr, uint64_t extra)
     return h;
 }
 
+/* Agree on a status of every rank: the error returned by all is that of the first failing
+ * rank that holds what its message names (claim: the place of a data set's largest token
+ * id, which one rank alone has), else of the first failing rank. */
+static bp_status agree_claimed(bp_dist *d, bp_status st, bool claim, bp_error *err)
+{
+    dist_shape s = dist_shape_of(d);
+    double mine[2] = {(double)st, claim}, *all = malloc(2 * (size_t)s.size * sizeof *all);
+    bp_status xst = all ? BP_OK : bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
+    if ((xst = dist_agree(d, xst, NULL, NULL, -1, err)) == BP_OK)
+        xst = dist_allgather(d, mine, 2, all, err);
+    if (xst != BP_OK) {
+        free(all);
+        return xst;
+    }
+    int f = -1;
+    for (int k = 0; k < s.size; k++)
+        if (all[2 * k] != (double)BP_OK && (f < 0 || (all[2 * k + 1] && !all[2 * f + 1])))
+            f = k;
+    free(all);
+    return f < 0 ? BP_OK : dist_agree(d, s.rank == f ? st : BP_OK, NULL, NULL, -1, err);
+}
+
 bp_trainer *bp_trainer_new_dist(const bp_model_config *c, bp_dist *d, bp_error *err)
 {
     bp_task_kind kind;
@@ -161,7 +183,15 @@ bp_trainer *bp_trainer_new_dist(const bp_model_config *c, bp_dist *d, bp_error *
         inputs = all[2 * k] > inputs ? (int)all[2 * k] : inputs;
     free(all);
     bp_task_agree_inputs(task, inputs);
-    return bp_trainer_new_with_task(c, task, err);
+    char at[64];
+    bool claim = bp_task_tokens(task) && bp_task_largest_id_at(task, true, at, sizeof at);
+    bp_trainer *tr = bp_trainer_new_with_task(c, task, err); /* the model against the data */
+    if ((st = agree_claimed(d, tr ? BP_OK : err ? err->status : BP_ERR_VALUE, claim, err)) !=
+        BP_OK) {
+        bp_trainer_free(tr);
+        return NULL;
+    }
+    return tr;
 }
 
 bp_status bp_trainer_set_dist(bp_trainer *tr, bp_dist *d, uint64_t extra, bp_error *err)
@@ -170,9 +200,14 @@ bp_status bp_trainer_set_dist(bp_trainer *tr, bp_dist *d, uint64_t extra, bp_err
     dist_shape s = dist_shape_of(d);
     double mine[2] = {(double)(h >> 32), (double)(h & 0xffffffffu)};
     double *all = malloc(2 * (size_t)s.size * sizeof *all);
-    if (!all)
-        return bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory");
-    bp_status st = dist_allgather(d, mine, 2, all, err);
+    int shard, shards = bp_task_shards(tr->task, &shard); /* bp_trainer_new_dist's */
+    bp_status st = !all ? bp_error_set(err, BP_ERR_NOMEM, "mpi: out of memory")
+                   : shards && (shard != s.rank || shards != s.size)
+                   ? bp_error_set(err, BP_ERR_VALUE, "mpi: the trainer's data set is shard %d of "
+                                  "%d, not this rank's (%d of %d)", shard, shards, s.rank, s.size)
+                   : BP_OK;
+    if ((st = dist_agree(d, st, NULL, NULL, -1, err)) == BP_OK) /* every rank, or none */
+        st = dist_allgather(d, mine, 2, all, err);
     for (int k = 1; st == BP_OK && k < s.size; k++)
         if (all[2 * k] != all[0] || all[2 * k + 1] != all[1])
             st = bp_error_set(err, BP_ERR_VALUE, "mpi: rank %d's model differs from rank 0's "

@@ -236,6 +236,11 @@ bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_
                             bp_error *err)
 {
     bp_status st;
+    int shard;
+    if (!tr->dist && bp_task_shards(tr->task, &shard)) /* its batches hold its rows alone */
+        return bp_error_set(err, BP_ERR_VALUE, "trainer: its data set is shard %d of %d "
+                            "(bp_trainer_new_dist): attach the ranks with bp_trainer_set_dist "
+                            "before a step", shard, bp_task_shards(tr->task, &shard));
     if (tr->dist) { /* across MPI ranks (dist_train.c), each rank's rows on its threads */
         st = bp_dist_backward(tr, b, loss, err);
     } else if (tr->cfg.train.threads > 1 && b->B > 1) {
