@@ -164,17 +164,17 @@ int bench_steps(const bench_opts *o)
                "nodef ms", "d/nod", "sgemm", "seq", "vs 1");
     int n = 0;
     targets tg = {0};
+    /* the listed sizes (or the one --size names), then --size's own when not listed */
     size_t n_sizes = sizeof sizes / sizeof sizes[0];
+    const int want[3] = {o->H, o->B, o->T};
+    bool listed = false;
+    for (size_t k = 0; k < n_sizes; k++)
+        listed |= !memcmp(want, sizes[k], sizeof want);
     for (size_t s = 0; s <= n_sizes; s++) {
-        /* the listed sizes, or --size's own when it is not among them */
-        int size[3] = {o->H, o->B, o->T};
-        if (s < n_sizes)
-            memcpy(size, sizes[s], sizeof size);
-        bool listed = false;
-        for (size_t k = 0; k < n_sizes && o->H; k++)
-            listed |= !memcmp(size, sizes[k], sizeof size) && k != s;
-        if (s == n_sizes ? !o->H || listed
-                         : o->H && (o->H != size[0] || o->B != size[1] || o->T != size[2]))
+        int size[3];
+        memcpy(size, s < n_sizes ? sizes[s] : want, sizeof size);
+        bool run = s < n_sizes ? !o->H || !memcmp(size, want, sizeof size) : o->H && !listed;
+        if (!run)
             continue;
         for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++) {
             if (o->cell && strcmp(o->cell, cells[ci]))
