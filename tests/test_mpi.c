@@ -226,6 +226,17 @@ Test(mpi, bad_data_in_one_ranks_shard_is_named_on_every_rank_before_a_step)
     cr_expect_str_eq(kept, "precious");
 }
 
+Test(mpi, a_csv_files_error_is_rank_0s_on_every_rank)
+{
+    /* rank 0 alone reads a CSV file (docs/mpi.md); its parse error stops every rank */
+    write_csv_model();
+    write_text(tmp("d.csv"), "0.1,0.2,0.3,0.4,0.5,0.6,1\n0.1,0.2,oops,0.4,0.5,0.6,2\n");
+    cr_expect_eq(mpi(2, "train csv.yaml --out e.st --quiet"), 2, "%s%s", out, err_text);
+    cr_expect(strstr(err_text, "rank 0 of 2: ") && strstr(err_text, "d.csv:2:3"), "%s",
+              err_text);
+    cr_expect_eq(access(tmp("e.st"), F_OK), -1, "nothing written");
+}
+
 Test(mpi, a_non_finite_gradient_on_one_rank_stops_all_and_names_it)
 {
     setenv("BPTT_MPI_FAULT", "nonfinite:1:5", 1); /* tools/dist_cli.c's test hook */

@@ -203,3 +203,98 @@ Test(shards, a_sharded_set_trains_only_with_its_ranks_attached)
     bp_trainer_free(tr);
     bp_model_config_free(c);
 }
+
+/* A stand-in for MPI's broadcast from shard 0: on shard 0 it records what it is given, on
+ * another it plays the recording back, checking that the calls come in the same sizes. */
+typedef struct tape_of_bytes {
+    unsigned char *bytes;
+    size_t len, at, calls, played;
+    size_t sizes[64];
+    bool play;
+} tape_of_bytes;
+
+static bp_status record_or_play(void *ctx, void *buf, size_t n, bp_error *err)
+{
+    (void)err;
+    tape_of_bytes *t = ctx;
+    if (!t->play) {
+        cr_assert_lt(t->calls, 64);
+        t->sizes[t->calls++] = n;
+        t->bytes = realloc(t->bytes, t->len + n);
+        memcpy(t->bytes + t->len, buf, n);
+        t->len += n;
+    } else {
+        cr_assert_lt(t->played, t->calls, "more broadcasts than shard 0 made");
+        cr_assert_eq(n, t->sizes[t->played], "broadcast %zu", t->played);
+        t->played++;
+        memcpy(buf, t->bytes + t->at, n);
+        t->at += n;
+    }
+    return BP_OK;
+}
+
+static bp_task *open_csv_shard(const char *csv, int shard, tape_of_bytes *tape, bp_error *err)
+{
+    bp_file_set_opts o;
+    bp_file_set_opts_default(&o);
+    snprintf(o.train.x, sizeof o.train.x, "%s", csv);
+    o.csv_features = 2;
+    o.csv_label_last = true;
+    o.valid_last = 4;
+    o.shard = shard;
+    o.shards = 2;
+    o.share = record_or_play;
+    o.share_ctx = tape;
+    tape->play = shard != 0;
+    return bp_task_files(&o, err);
+}
+
+Test(shards, a_csv_file_is_read_by_shard_0_alone_and_shared)
+{
+    char csv[128], text[4096];
+    snprintf(csv, sizeof csv, "%s/d.csv", dir);
+    size_t k = 0;
+    for (int r = 0; r < 20; r++) /* 3 steps of 2 features, shorter rows ending in NaN */
+        k += (size_t)snprintf(text + k, sizeof text - k, "%d,%d,%d,%d,%s,%s,%d\n", r, r + 1,
+                              r + 2, r + 3, r % 3 ? "4" : "nan", r % 3 ? "5" : "nan", r % 4);
+    FILE *f = fopen(csv, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    tape_of_bytes tape = {0};
+    bp_error err = {0};
+    bp_task *t0 = open_csv_shard(csv, 0, &tape, &err);
+    cr_assert_not_null(t0, "%s", err.msg);
+    cr_assert_eq(unlink(csv), 0); /* shard 1 must not need the file */
+    bp_task *t1 = open_csv_shard(csv, 1, &tape, &err);
+    cr_assert_not_null(t1, "without the file: %s", err.msg);
+    cr_expect_eq(tape.played, tape.calls);
+    cr_expect_eq(bp_task_rows(t1, BP_SPLIT_TRAIN), 16);
+    cr_expect_eq(bp_task_output_size(t1), 4);
+    /* the validation rows (whole slices) are the same bits on both */
+    bp_batch *a = bp_task_slice(t0, BP_SPLIT_EVAL, 0, 4, &err), *b = bp_task_slice(t1, BP_SPLIT_EVAL, 0, 4, &err);
+    cr_assert(a && b, "%s", err.msg);
+    cr_expect(!memcmp(a->x, b->x, 4 * 3 * 2 * sizeof *a->x));
+    cr_expect(!memcmp(a->y, b->y, 4 * sizeof *a->y));
+    cr_expect(!memcmp(a->len, b->len, 4 * sizeof *a->len));
+    bp_batch_free(a);
+    bp_batch_free(b);
+    bp_task_free(t0);
+    bp_task_free(t1);
+    free(tape.bytes);
+
+    /* shard 0's parse error is every shard's, as it said it */
+    f = fopen(csv, "w");
+    cr_assert_not_null(f);
+    fputs("1,2,3,4,5,6,0\n1,2,x,4,5,6,1\n", f);
+    fclose(f);
+    tape = (tape_of_bytes){0};
+    cr_expect_null(open_csv_shard(csv, 0, &tape, &err));
+    char said[sizeof err.msg];
+    memcpy(said, err.msg, sizeof said);
+    cr_expect(strstr(said, "d.csv:2:3"), "%s", said);
+    cr_expect_null(open_csv_shard(csv, 1, &tape, &err));
+    cr_expect_str_eq(err.msg, said);
+    cr_expect_eq(tape.played, tape.calls);
+    free(tape.bytes);
+}

@@ -91,10 +91,16 @@ typedef struct bp_file_set_opts {
      * This process is part `shard` of `shards`: of x it checks only its part of each
      * file's rows (bp_batch_share), and a training batch gets x and y only in its rows
      * of the batch (the others zero; every row's length is set). y and lengths are
-     * checked whole (the baseline and the class count need them), and a CSV file is
-     * parsed whole. The largest token id is then that of the checked rows: the ranks
-     * agree on it (bp_trainer_new_dist). */
+     * checked whole (the baseline and the class count need them). The largest token id
+     * is then that of the checked rows: the ranks agree on it (bp_trainer_new_dist). */
     int shard, shards;
+    /* With shards, a CSV file (text, with no index a shard could seek by) is read and
+     * parsed by shard 0 alone when share is set: its parsed cells, or its error, reach the
+     * other shards through share, a collective broadcast of `bytes` bytes of buf on shard
+     * 0 into buf on every other (bp_trainer_new_dist's, over MPI). Every shard makes the
+     * same calls whatever fails on it, so none waits for ever. NULL: each parses it. */
+    bp_status (*share)(void *ctx, void *buf, size_t bytes, bp_error *err);
+    void *share_ctx;
 } bp_file_set_opts;
 
 void bp_file_set_opts_default(bp_file_set_opts *o);

@@ -89,16 +89,32 @@ static bp_status open_safetensors(file_source *s, bool inputs_only, bp_error *er
 
 /* CSV: x [N, T, I] F32 over the parsed cells; the labels become y later (classes) or now
  * (values). */
-static bp_status open_csv(file_source *s, const bp_file_set_opts *o, bp_error *err)
+void file_source_csv_opts(const bp_file_set_opts *o, bp_csv_opts *co)
+{
+    bp_csv_opts_default(co);
+    co->features = o->csv_features;
+    co->label_last = o->csv_label_last;
+    co->header = o->csv_header;
+}
+
+bool file_source_is_csv(const char *path)
+{
+    return ends_with(path, ".csv") || ends_with(path, ".tsv");
+}
+
+static bp_status open_csv(file_source *s, const bp_file_set_opts *o, bp_csv_set *parsed,
+                          bp_error *err)
 {
     bp_csv_opts co;
-    bp_csv_opts_default(&co);
-    co.features = o->csv_features;
-    co.label_last = o->csv_label_last;
-    co.header = o->csv_header;
-    bp_status st = bp_csv_set_load(s->path, &co, &s->csv, err);
-    if (st != BP_OK)
-        return st;
+    file_source_csv_opts(o, &co);
+    if (parsed) {
+        s->csv = *parsed;
+        *parsed = (bp_csv_set){0};
+    } else {
+        bp_status st = bp_csv_set_load(s->path, &co, &s->csv, err);
+        if (st != BP_OK)
+            return st;
+    }
     s->is_csv = true;
     const bp_csv_set *c = &s->csv;
     s->x = (bp_array){.dtype = BP_DTYPE_F32, .shape = {3, {c->N, c->T, c->I}},
@@ -297,12 +313,11 @@ static bp_status check_y(file_source *s, bp_error *err)
 }
 
 bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_file_set_opts *o,
-                           bp_error *err)
+                           bp_csv_set *parsed, bp_error *err)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->path, sizeof s->path, "%s", src->x);
-    bool npy = ends_with(src->x, ".npy"), csv = ends_with(src->x, ".csv") ||
-                                                 ends_with(src->x, ".tsv");
+    bool npy = ends_with(src->x, ".npy"), csv = file_source_is_csv(src->x);
     if (!npy && !csv && !ends_with(src->x, ".safetensors"))
         return bp_error_set(err, BP_ERR_VALUE, "%s: unknown data format (the extension says it: "
                             ".safetensors, .npy or .csv)", src->x);
@@ -313,7 +328,7 @@ bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_f
     s->vocab = o->vocab;
     s->target = o->target;
     s->O = o->O;
-    bp_status st = npy ? open_npy(s, src, o->inputs_only, err) : csv ? open_csv(s, o, err)
+    bp_status st = npy ? open_npy(s, src, o->inputs_only, err) : csv ? open_csv(s, o, parsed, err)
                                                      : open_safetensors(s, o->inputs_only, err);
     if (st == BP_OK)
         st = read_shapes(s, err);

@@ -38,10 +38,21 @@ static inline int file_source_len(const file_source *s, long r)
 }
 
 /* Open src and check its arrays: shapes, lengths, every value (see bptt_tasks.h). CSV
- * class labels stay as numbers until file_source_map_classes. On failure the source is
- * left for file_source_close. */
+ * class labels stay as numbers until file_source_map_classes; a CSV file already parsed
+ * (csv_share) is taken from *parsed (then zeroed) instead of read. On failure the source
+ * is left for file_source_close. */
 bp_status file_source_open(file_source *s, const bp_file_source *src, const bp_file_set_opts *o,
-                           bp_error *err);
+                           bp_csv_set *parsed, bp_error *err);
+/* Is path a CSV data file (by its extension, as file_source_open tells the formats)? */
+bool file_source_is_csv(const char *path);
+/* The CSV reader's options a data set's give. */
+void file_source_csv_opts(const bp_file_set_opts *o, bp_csv_opts *co);
+
+/* csv_share.c: the CSV file at path parsed on shard 0 and shared with every shard through
+ * o->share (bptt_tasks.h) into *out; every shard returns shard 0's error when its parse
+ * fails, or its own (out of memory) after taking part in every broadcast. */
+bp_status csv_share(const bp_file_set_opts *o, const char *path, bp_csv_set *out,
+                    bp_error *err);
 void file_source_close(file_source *s);
 /* CSV classes: the label values (sorted, distinct) of the training source... */
 bp_status file_source_labels(const file_source *s, double **values, int *n, bp_error *err);

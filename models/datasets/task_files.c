@@ -155,12 +155,35 @@ static bp_status fill_random(const bp_task *t, bp_batch *b, bp_split split, bp_r
 
 bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
 {
+    /* Shared CSV files first, before anything that could fail on one shard alone: every
+     * shard takes part in both files' broadcasts (bptt_tasks.h). */
+    bp_csv_set parsed[2] = {{0}};
+    const char *paths[2] = {o->train.x, o->valid.x};
+    bp_status shared = BP_OK;
+    for (int k = 0; k < 2 && o->share && o->shards > 1; k++) {
+        bp_error e = {0};
+        bp_status st = file_source_is_csv(paths[k]) ? csv_share(o, paths[k], &parsed[k], &e)
+                                                    : BP_OK;
+        if (st != BP_OK && shared == BP_OK) {
+            shared = st;
+            if (err)
+                *err = e;
+        }
+    }
+    if (shared != BP_OK) {
+        bp_csv_set_free(&parsed[0]);
+        bp_csv_set_free(&parsed[1]);
+        return NULL;
+    }
+    bool sharing = o->share && o->shards > 1;
     bp_task *t = bp_task_alloc("files", err);
     struct file_set *f = t ? calloc(1, sizeof *f) : NULL;
     if (!f) {
         if (t)
             bp_error_set(err, BP_ERR_NOMEM, "data set: out of memory");
         free(t);
+        bp_csv_set_free(&parsed[0]);
+        bp_csv_set_free(&parsed[1]);
         return NULL;
     }
     t->files = f;
@@ -169,9 +192,14 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
     f->shard = o->shard;
     f->shards = o->shards > 1 ? o->shards : 0;
     bool has_valid = o->valid.x[0];
-    bp_status st = file_source_open(&f->train, &o->train, o, err);
+    bp_status st = file_source_open(&f->train, &o->train, o,
+                                    sharing && file_source_is_csv(paths[0]) ? &parsed[0] : NULL,
+                                    err);
     if (st == BP_OK && has_valid)
-        st = file_source_open(&f->valid, &o->valid, o, err);
+        st = file_source_open(&f->valid, &o->valid, o,
+                              sharing && file_source_is_csv(paths[1]) ? &parsed[1] : NULL, err);
+    bp_csv_set_free(&parsed[0]); /* those not taken over */
+    bp_csv_set_free(&parsed[1]);
     if (st == BP_OK && !o->inputs_only)
         st = csv_classes(t, f, has_valid, err);
     if (st == BP_OK && has_valid)

@@ -43,7 +43,8 @@ bp_dist_times bp_dist_take_times(bp_dist *d);
  * with the same model). A data set from files is sharded: each rank checks only its
  * part of the files' rows of x, [r N / size, (r + 1) N / size), and copies only its rows
  * of each training batch out of them (safetensors and .npy are mapped, so a rank reads
- * little more than its share; CSV text is parsed whole by each). The ranks agree on
+ * little more than its share at the start; CSV text is read by rank 0 alone, which sends
+ * the parsed cells to the others). The ranks agree on
  * what the data says (any rank's error: every rank returns the first failing one's,
  * "rank R of N: ..."; the vocabulary of token data, the largest id on any rank). The
  * trainer is then bp_trainer_set_dist's to attach. NULL d: bp_trainer_new. */

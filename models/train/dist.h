@@ -35,8 +35,9 @@ bp_status dist_allgather(bp_dist *d, const double *mine, int n, double *all, bp_
 /* Sum n doubles elementwise across ranks (MPI_SUM: exact when one rank alone holds each
  * element and the others zero, as dist_train.c uses it). */
 bp_status dist_sum(bp_dist *d, double *v, int n, bp_error *err);
-/* Broadcast n doubles from root. */
+/* Broadcast n doubles, or bytes (at most INT_MAX), from root. */
 bp_status dist_bcast(bp_dist *d, double *v, int n, int root, bp_error *err);
+bp_status dist_bcast_bytes(bp_dist *d, void *buf, size_t bytes, int root, bp_error *err);
 /* The grads of params summed across ranks, element by element in rank order (an ordered
  * reduce-scatter, then an allgather), into every rank's grads; the time counted. */
 bp_status dist_sum_grads(bp_dist *d, bp_params *params, bp_error *err);

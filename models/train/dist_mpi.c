@@ -5,6 +5,7 @@
 #include "dist.h"
 
 #include <mpi.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,6 +263,14 @@ bp_status dist_sum(bp_dist *d, double *v, int n, bp_error *err)
 bp_status dist_bcast(bp_dist *d, double *v, int n, int root, bp_error *err)
 {
     return finish(d, MPI_Ibcast(v, n, MPI_DOUBLE, root, d->comm, d->reqs), "a broadcast", err);
+}
+
+bp_status dist_bcast_bytes(bp_dist *d, void *buf, size_t bytes, int root, bp_error *err)
+{
+    if (bytes > INT_MAX)
+        return bp_error_set(err, BP_ERR_VALUE, "mpi: a broadcast of %zu bytes", bytes);
+    return finish(d, MPI_Ibcast(buf, (int)bytes, MPI_BYTE, root, d->comm, d->reqs),
+                  "a broadcast", err);
 }
 
 /* The flat buffers for p elements, and the segments: rank s owns [s p / N, (s+1) p / N). */

@@ -161,13 +161,21 @@ static bp_status agree_claimed(bp_dist *d, bp_status st, bool claim, bp_error *e
     return f < 0 ? BP_OK : dist_agree(d, s.rank == f ? st : BP_OK, NULL, NULL, -1, err);
 }
 
+/* A data set's CSV file, read by rank 0, reaches the others (bptt_tasks.h). */
+static bp_status share_from_root(void *ctx, void *buf, size_t bytes, bp_error *err)
+{
+    return dist_bcast_bytes(ctx, buf, bytes, 0, err);
+}
+
 bp_trainer *bp_trainer_new_dist(const bp_model_config *c, bp_dist *d, bp_error *err)
 {
     bp_task_kind kind;
     if (!d || !bp_task_kind_parse(c->data.task, &kind) || kind != BP_TASK_FILES)
         return bp_trainer_new(c, err); /* a built-in task: each rank draws the global batch */
     dist_shape s = dist_shape_of(d);
-    bp_task *task = bp_trainer_make_task(&c->data, c->train.seed, s.rank, s.size, err);
+    bp_file_set_opts part = {.shard = s.rank, .shards = s.size, .share = share_from_root,
+                             .share_ctx = d};
+    bp_task *task = bp_trainer_make_task(&c->data, c->train.seed, &part, err);
     double mine[2] = {task ? bp_task_input_size(task) : 0, 0};
     double *all = malloc(2 * (size_t)s.size * sizeof *all);
     bp_status st = task ? BP_OK : err ? err->status : BP_ERR_VALUE;

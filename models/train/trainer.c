@@ -11,8 +11,8 @@
 /* Distinct streams from one seed: weights, training batches, the held-out batch. */
 enum { STREAM_INIT = 0x1A17, STREAM_DATA = 0xDA7A, STREAM_EVAL = 0xE7A1, STREAM_DROP = 0xD209 };
 
-bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed, int shard, int shards,
-                              bp_error *err)
+bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed,
+                              const bp_file_set_opts *part, bp_error *err)
 {
     bp_task_kind kind;
     if (!bp_task_kind_parse(d->task, &kind)) {
@@ -27,8 +27,12 @@ bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed, int shard,
     }
     bp_file_set_opts o = d->files; /* the files' split and epoch orders follow train.seed */
     o.seed = seed;
-    o.shard = shard;
-    o.shards = shards;
+    if (part) { /* a rank's part of the data set, and its share of a CSV file */
+        o.shard = part->shard;
+        o.shards = part->shards;
+        o.share = part->share;
+        o.share_ctx = part->share_ctx;
+    }
     return bp_task_files(&o, err);
 }
 
@@ -149,7 +153,7 @@ bp_trainer *bp_trainer_new_with_task(const bp_model_config *c, bp_task *task, bp
         }
         tr->layers[i].cell = tr->cfg.cell = tr->cell;
     }
-    if (!(tr->task = task ? task : bp_trainer_make_task(&c->data, c->train.seed, 0, 0, err)))
+    if (!(tr->task = task ? task : bp_trainer_make_task(&c->data, c->train.seed, NULL, err)))
         goto fail;
     task = NULL; /* the trainer's now */
     if (fit_to_task(&tr->cfg.net, tr->task, c->data.loss, err) != BP_OK)

@@ -40,10 +40,11 @@ struct bp_trainer {
     int dist_state_rows;
 };
 
-/* The model file's data (trainer.c): a built-in task, or its data files as part `shard`
- * of `shards` (bptt_tasks.h; 0 of 0: whole), the split and epoch orders drawn from seed. */
-bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed, int shard, int shards,
-                              bp_error *err);
+/* The model file's data (trainer.c): a built-in task, or its data files (as part's shard,
+ * shards and CSV share say, bptt_tasks.h; NULL: whole), the split and epoch orders drawn
+ * from seed. */
+bp_task *bp_trainer_make_task(const bp_data_config *d, uint64_t seed,
+                              const bp_file_set_opts *part, bp_error *err);
 /* An evaluation in slices (trainer.c), summed in slice order: their count; slice u's
  * weighted loss, weighted metric and weight into v[3]; the sums of units slices' v[3 u..]
  * as the evaluation. One process runs every slice; MPI ranks share them (dist_train.c). */
