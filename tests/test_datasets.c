@@ -1,7 +1,7 @@
 /* test_datasets.c — data sets read from files: every format and target kind, the
  * validation splits, the epoch stream, the data set's baseline, training and resuming on
  * file data bit for bit, checkpoints' data signature, prediction, and the refusals. */
-#include "bptt_models.h"
+#include "test_st_set.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -33,35 +33,6 @@ static void write_text(const char *p, const char *text)
     fclose(f);
 }
 
-enum { N = 40, T = 5, I = 2 };
-
-/* x [N, T, I] F32 (x = r + t / 10 + i / 100), y [N] I32 (r % 3), lengths 1 + r % T. */
-static void write_st_set(const char *p, bool with_lengths, bool nan_in_x, int bad_len)
-{
-    static float x[N * T * I];
-    static int32_t y[N], len[N];
-    for (int r = 0; r < N; r++) {
-        y[r] = r % 3;
-        len[r] = 1 + r % T;
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < I; i++)
-                x[(r * T + t) * I + i] = t < len[r] || !with_lengths
-                                             ? (float)(r + t / 10.0 + i / 100.0) : NAN;
-    }
-    if (nan_in_x)
-        x[(7 * T + 0) * I + 1] = NAN; /* row 7, step 0, feature 1: within its length */
-    if (bad_len)
-        len[3] = bad_len;
-    bp_st_writer *w = bp_st_writer_new();
-    bp_error err = {0};
-    cr_assert_eq(bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, (bp_shape){3, {N, T, I}}, x, &err), BP_OK);
-    cr_assert_eq(bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(N), y, &err), BP_OK);
-    if (with_lengths)
-        cr_assert_eq(bp_st_writer_add_raw(w, "lengths", BP_DTYPE_I32, bp_shape1(N), len, &err), BP_OK);
-    cr_assert_eq(bp_st_writer_save(w, p, &err), BP_OK, "%s", err.msg);
-    bp_st_writer_free(w);
-}
-
 static bp_task *open_set(const char *x, bp_file_set_opts *o, bp_error *err)
 {
     snprintf(o->train.x, sizeof o->train.x, "%s", x);
@@ -71,7 +42,7 @@ static bp_task *open_set(const char *x, bp_file_set_opts *o, bp_error *err)
 Test(datasets, safetensors_with_lengths_reads_shapes_targets_and_rows)
 {
     const char *p = path("set.safetensors");
-    write_st_set(p, true, false, 0);
+    write_st_set(p, true, -1, 0);
     bp_file_set_opts o;
     bp_file_set_opts_default(&o);
     o.valid_last = 10;
@@ -107,7 +78,7 @@ Test(datasets, safetensors_with_lengths_reads_shapes_targets_and_rows)
 Test(datasets, each_epoch_visits_every_training_row_once_in_its_own_seeded_order)
 {
     const char *p = path("epochs.safetensors");
-    write_st_set(p, false, false, 0);
+    write_st_set(p, false, -1, 0);
     bp_file_set_opts o;
     bp_file_set_opts_default(&o);
     o.valid_fraction = 0.25;
@@ -240,13 +211,13 @@ Test(datasets, bad_data_is_refused_naming_the_file_and_the_place)
     bp_file_set_opts o;
     bp_file_set_opts_default(&o);
     const char *p = path("bad.safetensors");
-    write_st_set(p, true, true, 0);
+    write_st_set(p, true, 7, 0); /* row 7: within its length */
     expect_refused(p, &o, "x[7, 0, 1] is nan");
-    write_st_set(p, true, false, T + 1);
+    write_st_set(p, true, -1, T + 1);
     expect_refused(p, &o, "lengths[3] is 6, not in [1, 5]");
-    write_st_set(p, true, false, -2);
+    write_st_set(p, true, -1, -2);
     expect_refused(p, &o, "lengths[3] is -2");
-    write_st_set(p, false, false, 0);
+    write_st_set(p, false, -1, 0);
     o.valid_last = N;
     expect_refused(p, &o, "40 sequences, too few to hold out 40");
     o.valid_last = 0;
@@ -325,7 +296,7 @@ static const char *gru_model =
 
 Test(datasets, training_on_file_data_resumes_bit_for_bit)
 {
-    write_st_set(path("set.safetensors"), true, false, 0);
+    write_st_set(path("set.safetensors"), true, -1, 0);
     bp_model_config *c = model(gru_model, NULL, 0);
     cr_expect_str_eq(c->data.task, "files");
     bp_error err = {0};
@@ -359,7 +330,7 @@ Test(datasets, training_on_file_data_resumes_bit_for_bit)
 
 Test(datasets, a_checkpoint_carries_the_data_signature_for_prediction)
 {
-    write_st_set(path("set.safetensors"), true, false, 0);
+    write_st_set(path("set.safetensors"), true, -1, 0);
     bp_model_config *c = model(gru_model, NULL, 0);
     bp_error err = {0};
     bp_trainer *tr = bp_trainer_new(c, &err);
@@ -397,7 +368,7 @@ Test(datasets, a_checkpoint_carries_the_data_signature_for_prediction)
 
 Test(datasets, a_model_that_does_not_fit_the_data_is_refused_naming_both)
 {
-    write_st_set(path("set.safetensors"), true, false, 0);
+    write_st_set(path("set.safetensors"), true, -1, 0);
     const char *sets1[] = {"model.input=3"};
     bp_model_config *c = model(gru_model, sets1, 1);
     bp_error err = {0};
@@ -543,7 +514,7 @@ Test(datasets, ids_beyond_the_models_classes_or_vocab_name_the_file_and_the_elem
  * predicts a probability for every one; the checkpoint's signature says them all. */
 Test(datasets, a_model_with_more_classes_than_the_data_trains_and_predicts_them_all)
 {
-    write_st_set(path("set.safetensors"), true, false, 0);
+    write_st_set(path("set.safetensors"), true, -1, 0);
     const char *five[] = {"model.output=5"};
     bp_model_config *c = model(gru_model, five, 1), *c3 = model(gru_model, NULL, 0);
     bp_error err = {0};

@@ -2,7 +2,7 @@
  * bp_trainer_new_dist opens it under MPI): only its rows of x are checked, a training
  * batch holds x and y only in the rank's rows of it and every row's length, and the split
  * is bp_batch_share's. Through mpirun: tests/test_mpi.c. */
-#include "bptt_models.h"
+#include "test_st_set.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -28,32 +28,12 @@ static void remove_dir(void)
 
 TestSuite(shards, .init = make_dir, .fini = remove_dir);
 
-enum { N = 40, T = 5, I = 2 };
-
-/* x [N, T, I] F32 (x = r + t / 10 + i / 100), y [N] I32 (r % 3), lengths 1 + r % T; a
- * NaN at row nan_row (step 0, feature 1) when nan_row >= 0. */
+/* The test set in this suite's folder (test_st_set.h), a NaN at row nan_row if >= 0. */
 static const char *write_set(const char *name, int nan_row)
 {
     static char p[128];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    static float x[N * T * I];
-    static int32_t y[N], len[N];
-    for (int r = 0; r < N; r++) {
-        y[r] = r % 3;
-        len[r] = 1 + r % T;
-        for (int t = 0; t < T; t++)
-            for (int i = 0; i < I; i++)
-                x[(r * T + t) * I + i] = (float)(r + t / 10.0 + i / 100.0);
-    }
-    if (nan_row >= 0)
-        x[(nan_row * T + 0) * I + 1] = NAN;
-    bp_st_writer *w = bp_st_writer_new();
-    bp_error err = {0};
-    cr_assert_eq(bp_st_writer_add_raw(w, "x", BP_DTYPE_F32, (bp_shape){3, {N, T, I}}, x, &err), BP_OK);
-    cr_assert_eq(bp_st_writer_add_raw(w, "y", BP_DTYPE_I32, bp_shape1(N), y, &err), BP_OK);
-    cr_assert_eq(bp_st_writer_add_raw(w, "lengths", BP_DTYPE_I32, bp_shape1(N), len, &err), BP_OK);
-    cr_assert_eq(bp_st_writer_save(w, p, &err), BP_OK, "%s", err.msg);
-    bp_st_writer_free(w);
+    write_st_set(p, true, nan_row, 0);
     return p;
 }
 
