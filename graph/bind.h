@@ -26,15 +26,22 @@ bp_status bp_tape_bind_params(bp_tape *t, const bp_params *shared, bp_params *ow
 bp_status bp_bind_build(bp_bind *b, const bp_params *shared, bp_params *own, bp_error *err);
 void bp_bind_free(bp_bind *b);
 
+/* A node's place in a power-of-two table of mask + 1 slots (Fibonacci hashing): the
+ * binding's, and the deferred weight gradients' (defer.c). */
+static inline size_t bp_node_slot(const bp_node *n, size_t mask)
+{
+    return (size_t)(((uint64_t)(uintptr_t)n * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+}
+
 static inline size_t bp_bind_slot(const bp_bind *b, const bp_node *n)
 {
-    return (size_t)(((uint64_t)(uintptr_t)n * 0x9e3779b97f4a7c15ull) >> 32) & b->mask;
+    return bp_node_slot(n, b->mask);
 }
 
 static inline bp_node *bp_bind_find(const bp_bind *b, bp_node *n)
 {
-    if (!b->mask || n->op)
-        return n; /* nothing bound, or not a leaf */
+    if (!b->mask || n->op || n->id >= 0)
+        return n; /* nothing bound, or not a parameter leaf (an op, a tape input) */
     for (size_t i = bp_bind_slot(b, n);; i = (i + 1) & b->mask) {
         if (b->from[i] == n)
             return b->to[i];

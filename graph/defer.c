@@ -1,6 +1,7 @@
 /* defer.c — the weight gradient of a matmul whose weight is a parameter, made once for
  * many steps:  dW += Σ_t A_tᵀ dC_t = [A_1; ...; A_n]ᵀ [dC_1; ...; dC_n]. */
 #include "defer.h"
+#include "bind.h"
 #include "blas.h"
 #include "bptt_ops.h"
 #include "matmul.h"
@@ -28,6 +29,7 @@ void bp_defer_free(bp_defer *d)
     for (int i = 0; i < d->n; i++)
         free(d->slot[i].a);
     free(d->slot);
+    free(d->index);
     *d = (bp_defer){0};
 }
 
@@ -39,12 +41,43 @@ static int slot_rows(const bp_node *w)
     return n < BP_DEFER_ROWS ? (int)n : BP_DEFER_ROWS;
 }
 
-/* The slot of weight w (made on first use), or NULL when out of memory. */
+/* Where leaf w's slot number is, or would go, in the index (open addressing). */
+static size_t index_place(const bp_defer *d, const bp_node *w)
+{
+    size_t i = bp_node_slot(w, d->index_mask);
+    while (d->index[i] && d->slot[d->index[i] - 1].leaf != w)
+        i = (i + 1) & d->index_mask;
+    return i;
+}
+
+/* The index at most half full for n + 1 slots: rebuilt twice as large when not. */
+static bool index_room(bp_defer *d)
+{
+    if (d->index && 2 * ((size_t)d->n + 1) <= d->index_mask + 1)
+        return true;
+    size_t size = d->index ? 2 * (d->index_mask + 1) : 16;
+    int *index = calloc(size, sizeof *index);
+    if (!index)
+        return false;
+    free(d->index);
+    d->index = index;
+    d->index_mask = size - 1;
+    for (int k = 0; k < d->n; k++)
+        d->index[index_place(d, d->slot[k].leaf)] = k + 1;
+    return true;
+}
+
+/* The slot of weight w (made on first use), or NULL when out of memory: found by its
+ * leaf in the index, so a net of many weights costs no more per term than one. */
 static defer_slot *slot_of(bp_defer *d, bp_node *w)
 {
-    for (int i = 0; i < d->n; i++)
-        if (d->slot[i].leaf == w)
-            return &d->slot[i];
+    if (d->index) {
+        int k = d->index[index_place(d, w)];
+        if (k)
+            return &d->slot[k - 1];
+    }
+    if (!index_room(d))
+        return NULL;
     if (d->n == d->cap) {
         int cap = d->cap ? 2 * d->cap : 8;
         defer_slot *p = realloc(d->slot, (size_t)cap * sizeof *p);
@@ -58,6 +91,7 @@ static defer_slot *slot_of(bp_defer *d, bp_node *w)
         return NULL;
     s.dc = s.a + (size_t)s.cap * (size_t)s.K;
     d->slot[d->n] = s;
+    d->index[index_place(d, w)] = d->n + 1;
     return &d->slot[d->n++];
 }
 

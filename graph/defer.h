@@ -15,6 +15,8 @@ typedef struct defer_slot {
 typedef struct bp_defer {
     defer_slot *slot;
     int n, cap;
+    int *index;  /* [index_mask + 1]: a weight's slot + 1 by its leaf (bp_node_slot), 0 free */
+    size_t index_mask;
     bool off;  /* bp_tape_set_defer(t, false) */
     bool hold; /* pending terms outlive a walk until released */
 } bp_defer;
