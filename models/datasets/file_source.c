@@ -105,12 +105,12 @@ bool file_source_is_csv(const char *path)
 static bp_status open_csv(file_source *s, const bp_file_set_opts *o, bp_csv_set *parsed,
                           bp_error *err)
 {
-    bp_csv_opts co;
-    file_source_csv_opts(o, &co);
-    if (parsed) {
+    if (parsed) { /* csv_share's */
         s->csv = *parsed;
         *parsed = (bp_csv_set){0};
     } else {
+        bp_csv_opts co;
+        file_source_csv_opts(o, &co);
         bp_status st = bp_csv_set_load(s->path, &co, &s->csv, err);
         if (st != BP_OK)
             return st;

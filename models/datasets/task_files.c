@@ -159,23 +159,23 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
      * shard takes part in both files' broadcasts (bptt_tasks.h). */
     bp_csv_set parsed[2] = {{0}};
     const char *paths[2] = {o->train.x, o->valid.x};
-    bp_status shared = BP_OK;
-    for (int k = 0; k < 2 && o->share && o->shards > 1; k++) {
-        bp_error e = {0};
-        bp_status st = file_source_is_csv(paths[k]) ? csv_share(o, paths[k], &parsed[k], &e)
-                                                    : BP_OK;
-        if (st != BP_OK && shared == BP_OK) {
-            shared = st;
+    bool shared[2]; /* by file: parsed by shard 0 and shared */
+    bp_status st = BP_OK;
+    for (int k = 0; k < 2; k++) {
+        shared[k] = o->share && o->shards > 1 && file_source_is_csv(paths[k]);
+        bp_error e = {0}; /* every file shared even after a failure: the first's error */
+        bp_status fst = shared[k] ? csv_share(o, paths[k], &parsed[k], &e) : BP_OK;
+        if (fst != BP_OK && st == BP_OK) {
+            st = fst;
             if (err)
                 *err = e;
         }
     }
-    if (shared != BP_OK) {
+    if (st != BP_OK) {
         bp_csv_set_free(&parsed[0]);
         bp_csv_set_free(&parsed[1]);
         return NULL;
     }
-    bool sharing = o->share && o->shards > 1;
     bp_task *t = bp_task_alloc("files", err);
     struct file_set *f = t ? calloc(1, sizeof *f) : NULL;
     if (!f) {
@@ -192,12 +192,9 @@ bp_task *bp_task_files(const bp_file_set_opts *o, bp_error *err)
     f->shard = o->shard;
     f->shards = o->shards > 1 ? o->shards : 0;
     bool has_valid = o->valid.x[0];
-    bp_status st = file_source_open(&f->train, &o->train, o,
-                                    sharing && file_source_is_csv(paths[0]) ? &parsed[0] : NULL,
-                                    err);
+    st = file_source_open(&f->train, &o->train, o, shared[0] ? &parsed[0] : NULL, err);
     if (st == BP_OK && has_valid)
-        st = file_source_open(&f->valid, &o->valid, o,
-                              sharing && file_source_is_csv(paths[1]) ? &parsed[1] : NULL, err);
+        st = file_source_open(&f->valid, &o->valid, o, shared[1] ? &parsed[1] : NULL, err);
     bp_csv_set_free(&parsed[0]); /* those not taken over */
     bp_csv_set_free(&parsed[1]);
     if (st == BP_OK && !o->inputs_only)
