@@ -536,6 +536,8 @@ Test(datasets, a_model_with_more_classes_than_the_data_trains_and_predicts_them_
     cr_assert_not_null(b, "%s", err.msg);
     cr_expect_eq(b->O, 5);
     bp_real p[8 * 5];
+    for (int i = 0; i < 8 * 5; i++)
+        p[i] = (bp_real)NAN; /* a predict that wrote 3 classes fails the sums below */
     cr_assert_eq(bp_net_predict(bp_trainer_net(tr), bp_trainer_tape(tr), b, NULL, p, &err), BP_OK,
                  "%s", err.msg);
     for (int r = 0; r < 8; r++) {
