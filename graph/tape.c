@@ -138,20 +138,29 @@ static bool push(bp_tape *t, bp_node *n)
     return true;
 }
 
-/* A zeroed node for shape s, not yet on the tape, with a value buffer unless it is a
- * view (whose forward points value into its input). */
-static bp_node *node_new(bp_tape *t, bp_shape s, bool view)
+/* Where a node's value starts after its struct: a buffer of 256 bytes or more at 64 bytes
+ * (BP_ARENA_ALIGN, for SIMD), a smaller one at 16, as bp_arena_alloc aligns them. */
+static size_t value_offset(size_t value_bytes)
 {
-    bp_node *n = bp_tape_alloc(t, sizeof *n);
-    if (!n)
+    size_t align = value_bytes < 256 ? 16 : BP_ARENA_ALIGN;
+    return (sizeof(bp_node) + align - 1) / align * align;
+}
+
+/* *proto (its shape and size set) copied onto the arena, with a value buffer unless it
+ * is a view (whose forward points value into its input): one arena piece, the buffer
+ * right after the struct, so a node is one allocation and one copy. */
+static bp_node *node_put(bp_tape *t, const bp_node *proto, bool view)
+{
+    size_t bytes = view ? 0 : proto->size * sizeof(bp_real);
+    size_t at = view ? sizeof(bp_node) : value_offset(bytes);
+    unsigned char *p = bp_tape_alloc(t, at + bytes);
+    if (!p)
         return NULL;
-    memset(n, 0, sizeof *n);
-    n->shape = s;
-    n->size = bp_shape_size(s);
-    if (view)
-        return n;
-    n->value = bp_tape_alloc(t, n->size * sizeof(bp_real));
-    return n->value ? n : NULL;
+    bp_node *n = (bp_node *)p;
+    *n = *proto;
+    if (!view)
+        n->value = (bp_real *)(p + at);
+    return n;
 }
 
 bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool requires_grad)
@@ -164,7 +173,7 @@ bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool req
         bp_error_set(&t->err, e.status, "input: %s", e.msg);
         return NULL;
     }
-    bp_node *n = node_new(t, shape, false);
+    bp_node *n = node_put(t, &(bp_node){.shape = shape, .size = bp_shape_size(shape)}, false);
     if (!n)
         return NULL;
     if (data)
@@ -192,7 +201,7 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
             return NULL;
         }
     }
-    /* Shape first, on a stack node, so a bad shape allocates nothing. */
+    /* The node is made on the stack, shape first, so a bad shape allocates nothing. */
     bp_node probe = {.op = op};
     memcpy(probe.in, in, (size_t)op->n_in * sizeof *in);
     if (t->bind.mask) /* a bound tape: its own stand-in for a shared leaf */
@@ -201,20 +210,21 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     if (op->n_attr)
         memcpy(probe.attr, attr, (size_t)op->n_attr * sizeof *attr);
     bp_shape s;
-    bp_error e = {0};
+    bp_error e; /* written only on an error: not cleared (it is 516 bytes, per node) */
+    e.status = BP_OK;
+    e.msg[0] = '\0';
     if (op->shape(&probe, &s, &e) != BP_OK || bp_shape_check(s, &e) != BP_OK) {
         t->failed = true;
         bp_error_set(&t->err, e.status, "%s: %s", op->name, e.msg);
         return NULL;
     }
-    bp_node *n = node_new(t, s, op->view);
+    probe.shape = s;
+    probe.size = bp_shape_size(s);
+    for (int i = 0; i < op->n_in; i++)
+        probe.requires_grad |= probe.in[i]->requires_grad;
+    bp_node *n = node_put(t, &probe, op->view);
     if (!n)
         return NULL;
-    n->op = op;
-    memcpy(n->in, probe.in, sizeof n->in);
-    memcpy(n->attr, probe.attr, sizeof n->attr);
-    for (int i = 0; i < op->n_in; i++)
-        n->requires_grad |= probe.in[i]->requires_grad;
     op->forward(n, t);
     if (t->failed) /* forward's scratch allocation failed */
         return NULL;
