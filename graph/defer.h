@@ -1,15 +1,21 @@
-/* defer.h — deferred weight gradients of the tape's backward (internal to graph/; see
- * bp_tape_set_defer in bptt_graph.h). */
+/* defer.h — the tape's backward of a matmul by a parameter: deferred weight gradients
+ * (bp_tape_set_defer in bptt_graph.h) and the transposed weight of the dA products
+ * (internal to graph/). */
 #ifndef BPTT_DEFER_H
 #define BPTT_DEFER_H
 
 #include "bptt_graph.h"
 
-/* One weight's pending terms: rows of A [rows, K] and of dC [rows, N]. */
+#include <stdint.h>
+
+/* One weight's state in the tape's backward: its pending weight-gradient terms, rows of
+ * A [rows, K] and of dC [rows, N], and its value transposed for the dA products. */
 typedef struct defer_slot {
     bp_node *leaf;
     int K, N, rows, cap; /* cap: rows it holds before a flush */
-    bp_real *a, *dc;     /* one allocation, kept for the next walk */
+    bp_real *a, *dc;     /* one allocation, made at the first term, kept for the next walk */
+    bp_real *bt;         /* the weight transposed, (N, K): made at its first dA, kept */
+    uint64_t bt_walk;    /* the walk bt was packed in (0: never) */
 } defer_slot;
 
 typedef struct bp_defer {
@@ -17,11 +23,15 @@ typedef struct bp_defer {
     int n, cap;
     int *index;  /* [index_mask + 1]: a weight's slot + 1 by its leaf (bp_node_slot), 0 free */
     size_t index_mask;
+    uint64_t walk; /* walks begun: a weight's value is fixed during one, not across */
     bool off;  /* bp_tape_set_defer(t, false) */
     bool hold; /* pending terms outlive a walk until released */
 } bp_defer;
 
-/* n's backward (n->op->backward), its weight gradient deferred when the rules allow. */
+/* A walk begins: transposed weights made before it are stale. */
+void bp_defer_begin_walk(bp_defer *d);
+/* n's backward (n->op->backward); for a matmul by a parameter, dA made with the weight
+ * transposed once per walk and dB deferred when the rules allow. */
 void bp_defer_backward(bp_defer *d, bp_node *n);
 /* Sum every pending term into its weight's grad. */
 void bp_defer_flush(bp_defer *d);

@@ -400,6 +400,7 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
 /* The walk, then the deferred weight gradients summed (unless held across walks). */
 bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
 {
+    bp_defer_begin_walk(&t->defer);
     bp_status st = walk(t, out, dout, err);
     if (!t->defer.hold)
         bp_defer_flush(&t->defer);

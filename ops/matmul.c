@@ -32,14 +32,44 @@ void bp_matmul_backward_a(bp_node *n)
                 1, X(n)->grad, K);
 }
 
-/* dA += dC B^T  (M,N)(N,K);  dB += A^T dC  (K,M)(M,N) */
-static void matmul_backward(bp_node *n)
+/* dA += dC B^T as dC (B^T): bt is B transposed, (N, K) row-major (bp_matmul_pack_bt) */
+void bp_matmul_backward_a_packed(bp_node *n, const bp_real *bt)
 {
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
-    bp_matmul_backward_a(n);
+    if (X(n)->requires_grad)
+        bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, n->grad, N, bt, K, 1,
+                X(n)->grad, K);
+}
+
+/* dB += A^T dC  (K,M)(M,N), when B takes a gradient */
+void bp_matmul_backward_b(bp_node *n)
+{
+    int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
     if (Y(n)->requires_grad)
         bp_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1, X(n)->value, K, n->grad, N,
                 1, Y(n)->grad, N);
+}
+
+static void matmul_backward(bp_node *n)
+{
+    bp_matmul_backward_a(n);
+    bp_matmul_backward_b(n);
+}
+
+/* Tiles of TILE x TILE: each read and written while its lines are in cache. */
+enum { TILE = 32 };
+
+void bp_matmul_pack_bt(const bp_node *b, bp_real *bt)
+{
+    int K = b->shape.dim[0], N = b->shape.dim[1];
+    const bp_real *v = b->value;
+    for (int k0 = 0; k0 < K; k0 += TILE)
+        for (int n0 = 0; n0 < N; n0 += TILE) {
+            int k1 = k0 + TILE < K ? k0 + TILE : K, n1 = n0 + TILE < N ? n0 + TILE : N;
+            for (int j = n0; j < n1; j++)
+                for (int k = k0; k < k1; k++)
+                    bt[(size_t)j * K + k] = v[(size_t)k * N + j];
+        }
 }
 
 static void matmul_case(int k, bp_rng *rng, bp_check_case *c)

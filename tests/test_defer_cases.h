@@ -154,4 +154,44 @@ Test(defer, large_batches_are_not_deferred)
     fx_free(&f);
 }
 
+/* dA of C = A W, W a parameter, is made with W transposed once per walk: the copy must
+ * follow W's value from one walk to the next on the same tape (and a non-square W). */
+Test(defer, the_transposed_weight_follows_its_value)
+{
+    enum { M = 2, K = 3, N = 5 };
+    bp_rng rng;
+    bp_rng_seed(&rng, 4);
+    bp_error err = {0};
+    bp_tape *t = bp_tape_new();
+    bp_node *W = bp_leaf_new(bp_shape2(K, N), true, &err);
+    cr_assert(t && W, "%s", err.msg);
+    bp_real c[M * N];
+    bp_fill_uniform(c, M * N, -1, 1, &rng);
+    for (int walk = 0; walk < 3; walk++) {
+        bp_fill_uniform(W->value, W->size, -1, 1, &rng); /* a new value each walk */
+        bp_tape_reset(t);
+        bp_node *A = bp_tape_input(t, bp_shape2(M, K), NULL, true);
+        bp_node *C = bp_tape_input(t, bp_shape2(M, N), c, false);
+        cr_assert_not_null(A);
+        bp_fill_uniform(A->value, A->size, -1, 1, &rng);
+        /* L = sum((A W) * C): dA = C Wᵀ, used twice so that the copy is read again */
+        bp_node *AW = bp_matmul(t, A, W);
+        bp_node *L = bp_add(t, bp_sum(t, bp_mul(t, AW, C)),
+                            bp_sum(t, bp_mul(t, bp_matmul(t, A, W), C)));
+        cr_assert_not_null(L, "%s", bp_tape_error(t)->msg);
+        cr_assert_eq(bp_backward(t, L, &err), BP_OK, "%s", err.msg);
+        for (int m = 0; m < M; m++)
+            for (int k = 0; k < K; k++) {
+                double want = 0;
+                for (int n = 0; n < N; n++)
+                    want += 2.0 * c[m * N + n] * W->value[k * N + n];
+                cr_expect(fabs(A->grad[m * K + k] - want) <= 10 * DEFER_TOL,
+                          "walk %d: dA[%d][%d] is %g, C Wᵀ gives %g", walk, m, k,
+                          (double)A->grad[m * K + k], want);
+            }
+    }
+    bp_leaf_free(W);
+    bp_tape_free(t);
+}
+
 #endif
