@@ -206,7 +206,9 @@ enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
 void bp_tape_set_defer(bp_tape *t, bool on);
 /* Hold deferred terms across backward calls and tape resets (they are copies), so that
  * several walks that make one gradient — recomputed segments — group them as one walk
- * would; bp_tape_hold_deferred(t, false) sums what is pending. */
+ * would, and make their products as one walk would (the weights, transposed once for
+ * the dA products, must not change meanwhile); bp_tape_hold_deferred(t, false) sums
+ * what is pending. */
 void bp_tape_hold_deferred(bp_tape *t, bool hold);
 
 /* ---------------------------------------------------------------- ops */

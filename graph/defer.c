@@ -1,10 +1,10 @@
 /* defer.c — the backward of a matmul whose weight is a parameter, used at many steps:
  *   the weight gradient made once for many steps, dW += Σ_t A_tᵀ dC_t
  *   = [A_1; ...; A_n]ᵀ [dC_1; ...; dC_n];
- *   each dA_t += dC_t Wᵀ made as dC_t (Wᵀ), with Wᵀ packed at the weight's first dA of the
- *   walk: a product of untransposed operands runs faster in OpenBLAS (0.6-0.98 of the
- *   time at the sizes of bptt bench steps), and one transpose per walk costs about one
- *   step's product. */
+ *   each dA_t += dC_t Wᵀ after the walk's first made as dC_t (Wᵀ), with Wᵀ packed at
+ *   the weight's second dA of the walk: a product of untransposed operands mostly runs
+ *   faster in OpenBLAS (`bptt bench tape` prints both at every bench steps size), and
+ *   one transpose per walk costs about one step's product. */
 #include "defer.h"
 #include "bind.h"
 #include "blas.h"
@@ -31,7 +31,18 @@ void bp_defer_flush(bp_defer *d)
 
 void bp_defer_begin_walk(bp_defer *d)
 {
+    if (d->hold && d->walk_held)
+        return;
     d->walk++;
+    d->walk_held = d->hold;
+}
+
+void bp_defer_hold(bp_defer *d, bool hold)
+{
+    if (!hold)
+        bp_defer_flush(d);
+    d->hold = hold;
+    d->walk_held = false;
 }
 
 void bp_defer_free(bp_defer *d)
@@ -136,11 +147,16 @@ static bool defers(bp_defer *d, defer_slot *s, const bp_node *n)
     return true;
 }
 
-/* s's weight transposed for this walk, or NULL when out of memory. */
+/* s's weight transposed for this walk, or NULL: at its first dA in the walk (a weight
+ * used once is not worth a transpose) or when out of memory. */
 static const bp_real *packed(const bp_defer *d, defer_slot *s)
 {
     if (s->bt_walk == d->walk)
         return s->bt;
+    if (s->used_walk != d->walk) {
+        s->used_walk = d->walk;
+        return NULL;
+    }
     if (!s->bt && !(s->bt = malloc((size_t)s->K * (size_t)s->N * sizeof(bp_real))))
         return NULL;
     bp_matmul_pack_bt(s->leaf, s->bt);

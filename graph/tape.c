@@ -64,9 +64,7 @@ void bp_tape_set_defer(bp_tape *t, bool on)
 
 void bp_tape_hold_deferred(bp_tape *t, bool hold)
 {
-    if (!hold)
-        bp_defer_flush(&t->defer);
-    t->defer.hold = hold;
+    bp_defer_hold(&t->defer, hold);
 }
 
 const bp_error *bp_tape_error(const bp_tape *t)

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cells[] = {"rnn", "irnn", "lstm", "gru"};
-static const int sizes[][3] = {{128, 32, 100}, {512, 64, 50}, {32, 1, 1000}};
 
 typedef struct row {
     double step, off, floor, seq, flops; /* off: the step with per-step weight gradients */
@@ -165,21 +163,21 @@ int bench_steps(const bench_opts *o)
     int n = 0;
     targets tg = {0};
     /* the listed sizes (or the one --size names), then --size's own when not listed */
-    size_t n_sizes = sizeof sizes / sizeof sizes[0];
+    size_t n_sizes = sizeof bench_sizes / sizeof bench_sizes[0];
     const int want[3] = {o->H, o->B, o->T};
     bool listed = false;
     for (size_t k = 0; k < n_sizes; k++)
-        listed |= !memcmp(want, sizes[k], sizeof want);
+        listed |= !memcmp(want, bench_sizes[k], sizeof want);
     for (size_t s = 0; s <= n_sizes; s++) {
         int size[3];
-        memcpy(size, s < n_sizes ? sizes[s] : want, sizeof size);
+        memcpy(size, s < n_sizes ? bench_sizes[s] : want, sizeof size);
         bool run = s < n_sizes ? !o->H || !memcmp(size, want, sizeof size) : o->H && !listed;
         if (!run)
             continue;
-        for (size_t ci = 0; ci < sizeof cells / sizeof cells[0]; ci++) {
-            if (o->cell && strcmp(o->cell, cells[ci]))
+        for (size_t ci = 0; ci < sizeof bench_cells / sizeof bench_cells[0]; ci++) {
+            if (o->cell && strcmp(o->cell, bench_cells[ci]))
                 continue;
-            bench_cfg c = {cells[ci], size[0], size[1], size[2]};
+            bench_cfg c = {bench_cells[ci], size[0], size[1], size[2]};
             double one = 0; /* this configuration's 1-thread step, once measured */
             for (int k = 0; k < o->n_threads; k++) {
                 row r = {0};

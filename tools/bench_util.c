@@ -9,6 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+const char *const bench_cells[4] = {"rnn", "irnn", "lstm", "gru"};
+const int bench_sizes[3][3] = {{128, 32, 100}, {512, 64, 50}, {32, 1, 1000}};
+
 double bench_now(void)
 {
     struct timespec ts;

@@ -25,6 +25,10 @@ typedef struct bench_cfg {
     int H, B, T;
 } bench_cfg;
 
+/* The configurations `bptt bench steps` runs (bench_util.c): every cell at every size. */
+extern const char *const bench_cells[4];
+extern const int bench_sizes[3][3]; /* {H, B, T}: W1, W2, the small-batch row */
+
 /* The model a configuration names, as a model file would give it: one layer (l, which m
  * points to) on the adding task (data.task "adding", data.steps T: input 2, a readout of
  * the last step, mse), Adam at lr 1e-5 (time, not learning), train.batch B,
@@ -131,6 +135,9 @@ typedef struct bench_opts {
     bool json;
 } bench_opts;
 
+/* `bptt bench tape`'s table of the backward's recurrent dA product, made on W as it lies
+ * and on Wᵀ, at every configuration of bench steps (bench_products.c). */
+int bench_products(const bench_opts *o);
 /* The table of training steps against the BLAS floor; the memory table (each config
  * in a fresh child process); the child's side. Return an exit status. With json, each
  * prints one JSON member ("steps": [...]) for cmd_bench to wrap. */

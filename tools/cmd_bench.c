@@ -256,7 +256,10 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
                 return EXIT_USAGE;
             }
         } else if (!strcmp(a, "--cell")) {
-            if (strcmp(v, "rnn") && strcmp(v, "irnn") && strcmp(v, "lstm") && strcmp(v, "gru")) {
+            size_t k = 0, n_cells = sizeof bench_cells / sizeof bench_cells[0];
+            while (k < n_cells && strcmp(v, bench_cells[k]))
+                k++;
+            if (k == n_cells) {
                 cli_error("bench", "unknown cell '%s'; known: rnn, irnn, lstm, gru", v);
                 return EXIT_USAGE;
             }
@@ -355,6 +358,7 @@ int cmd_bench(int argc, char **argv)
         printf("bptt bench tape (%s, 1 BLAS thread)\n", BP_REAL_NAME);
         rc = bench_chain();
         if (!rc) rc = bench_matmul();
+        if (!rc) rc = bench_products(&o);
         if (!rc) rc = bench_memory_cycles();
     }
     if (!rc && steps) {
