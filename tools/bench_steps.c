@@ -83,34 +83,89 @@ static int measure(const bench_cfg *c, int threads, const bench_opts *o, row *r)
     return rc;
 }
 
-/* The issue's thread targets, from the rows just measured: W1 on 2 threads at most 0.6
- * of its 1-thread time; 2 threads faster than 1 at H >= 512. */
-typedef struct targets {
-    double w1;              /* W1's 2 / 1 threads, 0 when not measured */
-    double worst_big;       /* the largest 2 / 1 threads at H >= 512, 0 when none */
-    const char *worst_cell;
-} targets;
+/* Issue 16's figures to reach, one line each, checked against the rows just measured:
+ * the largest ratio among a target's rows (its cells at its size, at 1 thread, or the
+ * 2-thread over the 1-thread step) against its bound. */
+typedef enum { PER_STEP, SEQUENTIAL, THREADS } ratio_kind;
+static const struct target {
+    const char *what;
+    const char *cells[4]; /* the rows' cells (NULL-ended; none: every cell) */
+    int size;             /* index into bench_sizes */
+    ratio_kind m;
+    double bound;
+    bool strict; /* < bound, not <= */
+} targets[] = {
+    {"rnn/irnn W1 step / per-step floor", {"rnn", "irnn"}, 0, PER_STEP, 1.0, false},
+    {"rnn/irnn W1 step / sequential floor", {"rnn", "irnn"}, 0, SEQUENTIAL, 1.15, false},
+    {"lstm/gru W1 step / per-step floor", {"lstm", "gru"}, 0, PER_STEP, 1.1, false},
+    {"every cell H512 B64 T50 step / per-step floor", {NULL}, 1, PER_STEP, 1.0, false},
+    {"rnn H32 B1 T1000 step / per-step floor", {"rnn"}, 2, PER_STEP, 0.8, false},
+    {"lstm/gru H32 B1 T1000 step / per-step floor", {"lstm", "gru"}, 2, PER_STEP, 1.0, false},
+    {"W1 (rnn) 2-thread step / 1-thread step", {"rnn"}, 0, THREADS, 0.6, false},
+    {"H512 B64 T50 2-thread step / 1-thread step", {NULL}, 1, THREADS, 1.0, true},
+};
 
-static void note_targets(targets *t, const bench_cfg *c, int threads, double vs1)
+/* A measured row, as the targets read it. */
+typedef struct done_row {
+    bench_cfg c;
+    int threads;
+    double per_step, sequential, vs1; /* step / floor, step / seq floor, 2 / 1 threads */
+} done_row;
+
+static bool target_has(const struct target *t, const done_row *r)
 {
-    if (threads != 2 || vs1 <= 0)
-        return;
-    if (!strcmp(c->cell, "rnn") && c->H == 128 && c->B == 32 && c->T == 100)
-        t->w1 = vs1;
-    if (c->H >= 512 && vs1 > t->worst_big) {
-        t->worst_big = vs1;
-        t->worst_cell = c->cell;
-    }
+    if (memcmp((int[3]){r->c.H, r->c.B, r->c.T}, bench_sizes[t->size], 3 * sizeof(int)))
+        return false;
+    if (!t->cells[0])
+        return true;
+    for (int i = 0; i < 4 && t->cells[i]; i++)
+        if (!strcmp(t->cells[i], r->c.cell))
+            return true;
+    return false;
 }
 
-static void print_targets(const targets *t)
+/* The table (or the JSON array "steps_targets"), with the kernel variant in use. */
+static void print_targets(const done_row *rows, int n, bool json)
 {
-    if (t->w1 > 0)
-        printf("W1 (rnn H=128 B=32 T=100): 2 threads take %.3f of the 1-thread step "
-               "(target <= 0.6: %s)\n", t->w1, t->w1 <= 0.6 ? "met" : "missed");
-    if (t->worst_big > 0)
-        printf("H >= 512: 2 threads take at most %.3f of the 1-thread step (%s; target < 1: "
-               "%s)\n", t->worst_big, t->worst_cell, t->worst_big < 1 ? "met" : "missed");
+    const char *variant = bp_isa_name(bp_isa_current());
+    if (json)
+        printf(",\n\"steps_targets\": [");
+    else
+        printf("\nissue 16's targets, kernel variant %s (the largest ratio of each target's rows "
+               "in this run):\n%-48s %-6s %8s %8s  %s\n", variant, "target", "cell", "ratio",
+               "bound", "");
+    for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
+        const struct target *t = &targets[k];
+        double worst = 0;
+        const char *cell = "-";
+        for (int i = 0; i < n; i++) {
+            const done_row *r = &rows[i];
+            bool threads = t->m == THREADS;
+            if (!target_has(t, r) || (threads ? r->vs1 <= 0 : r->threads != 1))
+                continue;
+            double v = threads ? r->vs1 : t->m == PER_STEP ? r->per_step : r->sequential;
+            if (v > worst) {
+                worst = v;
+                cell = r->c.cell;
+            }
+        }
+        bool measured = worst > 0, met = t->strict ? worst < t->bound : worst <= t->bound;
+        const char *verdict = !measured ? "not measured" : met ? "met" : "missed";
+        char ratio[16] = "-", bound[16];
+        if (measured)
+            snprintf(ratio, sizeof ratio, "%.3f", worst);
+        snprintf(bound, sizeof bound, "%s %.2f", t->strict ? "<" : "<=", t->bound);
+        if (json)
+            printf("%s\n  {\"target\": \"%s\", \"bound\": %.2f, \"strict\": %s, \"ratio\": %s, "
+                   "\"cell\": %s%s%s, \"verdict\": \"%s\", \"kernel_variant\": \"%s\"}",
+                   k ? "," : "", t->what, t->bound, t->strict ? "true" : "false",
+                   measured ? ratio : "null", measured ? "\"" : "", measured ? cell : "null",
+                   measured ? "\"" : "", verdict, variant);
+        else
+            printf("%-48s %-6s %8s %8s  %s\n", t->what, cell, ratio, bound, verdict);
+    }
+    if (json)
+        printf("\n]");
 }
 
 /* One row of the table (or one JSON object): off, the step with per-step weight
@@ -161,7 +216,7 @@ int bench_steps(const bench_opts *o)
                "step ms", "GFLOP/s", "floor ms", "GFLOP/s", "ratio", "seq ms", "ratio",
                "nodef ms", "d/nod", "sgemm", "seq", "vs 1");
     int n = 0;
-    targets tg = {0};
+    done_row rows[64];
     /* the listed sizes (or the one --size names), then --size's own when not listed */
     size_t n_sizes = sizeof bench_sizes / sizeof bench_sizes[0];
     const int want[3] = {o->H, o->B, o->T};
@@ -187,16 +242,16 @@ int bench_steps(const bench_opts *o)
                 if (r.threads == 1 && one == 0)
                     one = r.step;
                 double vs1 = r.threads > 1 && one > 0 ? r.step / one : 0;
-                note_targets(&tg, &c, r.threads, vs1);
                 print_row(&c, &r, vs1, o->json, n == 0);
                 fflush(stdout);
+                if (n < (int)(sizeof rows / sizeof rows[0]))
+                    rows[n] = (done_row){c, r.threads, r.step / r.floor, r.step / r.seq, vs1};
                 n++;
             }
         }
     }
     if (o->json)
         printf("\n]");
-    else
-        print_targets(&tg);
+    print_targets(rows, n < 64 ? n : 64, o->json);
     return EXIT_OK;
 }
