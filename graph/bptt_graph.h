@@ -119,6 +119,11 @@ struct bp_node {
     int id;                     /* position on the tape; -1 for a leaf off the tape */
     bool requires_grad;         /* some parameter or grad-requiring input lies upstream */
     bool reached;               /* set during backward: the output depends on it */
+    /* Set during backward, for the op about to run, when grad is not cleared: that op
+     * declared it writes this input's gradient whole (bp_op.grad_assign), and nothing
+     * has written it yet in this walk. Its backward then stores (=) instead of adding,
+     * and clears the flag. */
+    bool grad_fresh;
 };
 
 /* A leaf that outlives tape resets (parameters, gradient-check inputs).
@@ -257,6 +262,10 @@ struct bp_op {
     void (*forward)(bp_node *n, bp_tape *t);
     /* For each input that requires grad: in->grad += (d out / d in)^T n->grad. */
     void (*backward)(bp_node *n);
+    /* Bit i: backward writes every element of input i's gradient once, and stores it
+     * (in->grad = ...) when in->grad_fresh is set, clearing the flag; so the tape need
+     * not clear that buffer first (a memset per node per step saved). 0: always adds. */
+    unsigned grad_assign;
     /* A view: the output is a contiguous window of input 0 (rows of a matrix). The tape
      * allocates no value for it (forward points n->value into in[0]->value) and, in
      * backward, makes n->grad the same window of in[0]->grad without zeroing it, so

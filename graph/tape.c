@@ -313,6 +313,23 @@ static bool prepare(bp_tape *t, bp_node *x)
     return true;
 }
 
+/* prepare for n's input k, except that an input n's op writes whole (bp_op.grad_assign)
+ * and that nothing has written yet is not zeroed: it is marked grad_fresh, and the op
+ * stores into it. Not for a view (its buffer is a window of another's) or a swapped
+ * backward (a test's, which adds). */
+static bool prepare_input(bp_tape *t, bp_node *n, int k)
+{
+    bp_node *x = n->in[k];
+    if (!(n->op->grad_assign >> k & 1) || n->op == swap_op || is_view(x) || x->id < 0 ||
+        t->zeroed[x->id])
+        return prepare(t, x);
+    if (!x->grad && !grad_get(t, x))
+        return false;
+    x->grad_fresh = true;
+    t->zeroed[x->id] = 1;
+    return true;
+}
+
 /* Gradients are zeroed just in time: a node's grad right before the first backward that
  * adds into it, directly or through a view of it (it is then still in cache when the
  * adding starts), so the walk touches each grad while it is hot rather than clearing
@@ -366,7 +383,7 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
         if (!n->reached || !n->op || !n->requires_grad)
             continue;
         for (int k = 0; k < n->op->n_in; k++)
-            if (n->in[k]->requires_grad && !prepare(t, n->in[k]))
+            if (n->in[k]->requires_grad && !prepare_input(t, n, k))
                 return bp_error_set(err, BP_ERR_NOMEM, "backward: cannot allocate gradients");
         if (n->op == swap_op)
             swap_backward(n);

@@ -49,21 +49,32 @@ BP_KERNEL_BODY void bp_cell_sum_body(const bp_node *x, const bp_node *y, const b
 void bp_cell_sum(const bp_node *x, const bp_node *y, const bp_node *b, size_t r, size_t j0,
                  size_t m, bp_real *z);
 
-/* x->grad[r, j0 + j] += d[j] and b->grad[j0 + j] += d[j], each only when it requires grad
- * (b may be NULL); inlined into the kernels. */
-BP_KERNEL_BODY void bp_cell_accumulate(bp_node *x, bp_node *b, const bp_real *restrict d,
-                                       size_t r, size_t j0, size_t m)
+/* x->grad[r, j0 + j] += d[j] (= d[j] when store: x's grad is fresh, bp_grad_take_fresh)
+ * and b->grad[j0 + j] += d[j], each only when it requires grad (b may be NULL); inlined
+ * into the kernels. */
+BP_KERNEL_BODY void bp_cell_write(bp_node *x, bool store, bp_node *b,
+                                  const bp_real *restrict d, size_t r, size_t j0, size_t m)
 {
     if (x->requires_grad) {
         bp_real *g = x->grad + r * (size_t)x->shape.dim[1] + j0;
-        for (size_t j = 0; j < m; j++)
-            g[j] += d[j];
+        if (store)
+            memcpy(g, d, m * sizeof *g);
+        else
+            for (size_t j = 0; j < m; j++)
+                g[j] += d[j];
     }
     if (b && b->requires_grad) {
         bp_real *g = b->grad + j0;
         for (size_t j = 0; j < m; j++)
             g[j] += d[j];
     }
+}
+
+/* bp_cell_write, adding. */
+BP_KERNEL_BODY void bp_cell_accumulate(bp_node *x, bp_node *b, const bp_real *restrict d,
+                                       size_t r, size_t j0, size_t m)
+{
+    bp_cell_write(x, false, b, d, r, j0, m);
 }
 
 #endif

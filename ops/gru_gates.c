@@ -48,7 +48,7 @@ BP_KERNEL(static, gru_gates_forward, (bp_node *n, bp_tape *t), (n, t))
  * dr' = (dr + dn' u_n) r (1 - r):  da_r += dr';  du_r += dr'
  * dz' = dz z (1 - z):             da_z += dz';  du_z += dz'
  * dxw += da, db_x += da and drec += du, db_h += du (biases summed over the batch) */
-BP_KERNEL_BODY void gru_chunk_backward(bp_node *n, size_t r, size_t j0, size_t m)
+BP_KERNEL_BODY void gru_chunk_backward(bp_node *n, bool store, size_t r, size_t j0, size_t m)
 {
     bp_real un[BP_CELL_CHUNK], d[BP_CELL_CHUNK], dr[BP_CELL_CHUNK];
     size_t H = (size_t)n->shape.dim[1] / 3;
@@ -64,21 +64,22 @@ BP_KERNEL_BODY void gru_chunk_backward(bp_node *n, size_t r, size_t j0, size_t m
     bp_cell_accumulate(xw, bx, d, r, 2 * H + j0, m);
     for (size_t j = 0; j < m; j++)
         d[j] *= rg[j];
-    bp_cell_accumulate(rec, bh, d, r, 2 * H + j0, m);
+    bp_cell_write(rec, store, bh, d, r, 2 * H + j0, m);
     bp_cell_accumulate(xw, bx, dr, r, j0, m);
-    bp_cell_accumulate(rec, bh, dr, r, j0, m);
+    bp_cell_write(rec, store, bh, dr, r, j0, m);
     for (size_t j = 0; j < m; j++)
         d[j] = dzg[j] * zg[j] * (1 - zg[j]);
     bp_cell_accumulate(xw, bx, d, r, H + j0, m);
-    bp_cell_accumulate(rec, bh, d, r, H + j0, m);
+    bp_cell_write(rec, store, bh, d, r, H + j0, m);
 }
 
 BP_KERNEL_BODY void gru_gates_backward_body(bp_node *n)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1] / 3;
+    bool store = bp_grad_take_fresh(n->in[1]); /* drec written whole: = when fresh */
     for (size_t r = 0; r < B; r++)
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK)
-            gru_chunk_backward(n, r, j0, H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK);
+            gru_chunk_backward(n, store, r, j0, H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK);
 }
 BP_KERNEL(static, gru_gates_backward, (bp_node *n), (n))
 
@@ -98,5 +99,6 @@ const bp_op bp_op_gru_gates = {
     .shape = gru_gates_shape,
     .forward = gru_gates_forward,
     .backward = gru_gates_backward,
+    .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = gru_gates_case, .lo = -2, .hi = 2},
 };

@@ -37,6 +37,7 @@ BP_KERNEL(static, lstm_gates_forward, (bp_node *n, bp_tape *t), (n, t))
  * dxw += dz;  drec += dz;  db += dz summed over the batch */
 BP_KERNEL_BODY void lstm_gates_backward_body(bp_node *n)
 {
+    bool store = bp_grad_take_fresh(n->in[1]); /* drec written whole: = when fresh */
     bp_real dz[BP_CELL_CHUNK];
     size_t B = (size_t)n->shape.dim[0], W = (size_t)n->shape.dim[1], H = W / 4;
     for (size_t r = 0; r < B; r++)
@@ -50,7 +51,7 @@ BP_KERNEL_BODY void lstm_gates_backward_body(bp_node *n)
                 for (size_t j = 0; j < m; j++)
                     dz[j] = dy[j] * y[j] * (1 - y[j]);
             bp_cell_accumulate(n->in[0], n->in[2], dz, r, j0, m);
-            bp_cell_accumulate(n->in[1], NULL, dz, r, j0, m);
+            bp_cell_write(n->in[1], store, NULL, dz, r, j0, m);
         }
 }
 BP_KERNEL(static, lstm_gates_backward, (bp_node *n), (n))
@@ -70,5 +71,6 @@ const bp_op bp_op_lstm_gates = {
     .shape = lstm_gates_shape,
     .forward = lstm_gates_forward,
     .backward = lstm_gates_backward,
+    .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = lstm_gates_case, .lo = -2, .hi = 2},
 };

@@ -23,13 +23,13 @@ static void matmul_forward(bp_node *n, bp_tape *t)
             N, 0, n->value, N);
 }
 
-/* dA += dC B^T  (M,N)(N,K) */
+/* dA += dC B^T  (M,N)(N,K); = when dA is fresh (bp_op.grad_assign) */
 void bp_matmul_backward_a(bp_node *n)
 {
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
     if (X(n)->requires_grad)
         bp_gemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1, n->grad, N, Y(n)->value, N,
-                1, X(n)->grad, K);
+                bp_grad_beta(X(n)), X(n)->grad, K);
 }
 
 /* dA += dC B^T as dC (B^T): bt is B transposed, (N, K) row-major (bp_matmul_pack_bt) */
@@ -37,8 +37,8 @@ void bp_matmul_backward_a_packed(bp_node *n, const bp_real *bt)
 {
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
     if (X(n)->requires_grad)
-        bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, n->grad, N, bt, K, 1,
-                X(n)->grad, K);
+        bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, n->grad, N, bt, K,
+                bp_grad_beta(X(n)), X(n)->grad, K);
 }
 
 /* dB += A^T dC  (K,M)(M,N), when B takes a gradient */
@@ -47,7 +47,7 @@ void bp_matmul_backward_b(bp_node *n)
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
     if (Y(n)->requires_grad)
         bp_gemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1, X(n)->value, K, n->grad, N,
-                1, Y(n)->grad, N);
+                bp_grad_beta(Y(n)), Y(n)->grad, N);
 }
 
 static void matmul_backward(bp_node *n)
@@ -89,5 +89,6 @@ const bp_op bp_op_matmul = {
     .shape = matmul_shape,
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .grad_assign = 3, /* both products store with beta 0 */
     .check = {.n_cases = 4, .make_case = matmul_case, .lo = -1, .hi = 1},
 };

@@ -21,6 +21,22 @@ enum {
 #define X(n) ((n)->in[0])
 #define Y(n) ((n)->in[1])
 
+/* For an op that declares input x in bp_op.grad_assign: whether its backward stores into
+ * x->grad rather than adding (the tape left the buffer uncleared); the flag is cleared,
+ * so a second write to the same node (an op with it as two inputs) adds. */
+static inline bool bp_grad_take_fresh(bp_node *x)
+{
+    bool fresh = x->grad_fresh;
+    x->grad_fresh = false;
+    return fresh;
+}
+
+/* The beta of a gemm that makes x's gradient: 0 stores, 1 adds. */
+static inline bp_real bp_grad_beta(bp_node *x)
+{
+    return bp_grad_take_fresh(x) ? 0 : 1;
+}
+
 /* The output has the shape of input 0 (elementwise unary ops). */
 bp_status bp_shape_like_input(const bp_node *n, bp_shape *out, bp_error *err);
 /* Binary elementwise: b has a's shape, or b is one row ([N] or [1, N]) that is

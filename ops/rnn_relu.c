@@ -26,6 +26,7 @@ BP_KERNEL(static, rnn_relu_forward, (bp_node *n, bp_tape *t), (n, t))
 /* dz = dh [h > 0];  dxw += dz;  drec += dz;  db += dz summed over the batch */
 BP_KERNEL_BODY void rnn_relu_backward_body(bp_node *n)
 {
+    bool store = bp_grad_take_fresh(n->in[1]); /* drec written whole: = when fresh */
     bp_real dz[BP_CELL_CHUNK];
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     for (size_t r = 0; r < B; r++)
@@ -35,7 +36,7 @@ BP_KERNEL_BODY void rnn_relu_backward_body(bp_node *n)
             for (size_t j = 0; j < m; j++)
                 dz[j] = h[j] > 0 ? dh[j] : 0;
             bp_cell_accumulate(n->in[0], n->in[2], dz, r, j0, m);
-            bp_cell_accumulate(n->in[1], NULL, dz, r, j0, m);
+            bp_cell_write(n->in[1], store, NULL, dz, r, j0, m);
         }
 }
 BP_KERNEL(static, rnn_relu_backward, (bp_node *n), (n))
@@ -67,6 +68,7 @@ const bp_op bp_op_rnn_relu = {
     .shape = rnn_relu_shape,
     .forward = rnn_relu_forward,
     .backward = rnn_relu_backward,
+    .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = rnn_relu_case, .lo = -1, .hi = 1, .kinks = {0},
               .n_kinks = 1, .kink_arg = rnn_relu_kink_arg},
 };

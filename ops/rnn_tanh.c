@@ -24,6 +24,7 @@ BP_KERNEL(static, rnn_tanh_forward, (bp_node *n, bp_tape *t), (n, t))
 /* dz = dh (1 - h^2);  dxw += dz;  drec += dz;  db += dz summed over the batch */
 BP_KERNEL_BODY void rnn_tanh_backward_body(bp_node *n)
 {
+    bool store = bp_grad_take_fresh(n->in[1]); /* drec written whole: = when fresh */
     bp_real dz[BP_CELL_CHUNK];
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     for (size_t r = 0; r < B; r++)
@@ -33,7 +34,7 @@ BP_KERNEL_BODY void rnn_tanh_backward_body(bp_node *n)
             for (size_t j = 0; j < m; j++)
                 dz[j] = dh[j] * (1 - h[j] * h[j]);
             bp_cell_accumulate(n->in[0], n->in[2], dz, r, j0, m);
-            bp_cell_accumulate(n->in[1], NULL, dz, r, j0, m);
+            bp_cell_write(n->in[1], store, NULL, dz, r, j0, m);
         }
 }
 BP_KERNEL(static, rnn_tanh_backward, (bp_node *n), (n))
@@ -53,5 +54,6 @@ const bp_op bp_op_rnn_tanh = {
     .shape = rnn_tanh_shape,
     .forward = rnn_tanh_forward,
     .backward = rnn_tanh_backward,
+    .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = rnn_tanh_case, .lo = -1, .hi = 1},
 };

@@ -26,6 +26,53 @@ Test(tape, a_value_used_twice_gets_the_sum_of_its_gradients)
     bp_tape_free(t);
 }
 
+/* A grad that an op writes whole (bp_op.grad_assign) is not cleared: its first writer
+ * in the walk stores, every later one adds. h feeds a mul (adds), a matmul (dA stores
+ * when first) and an rnn_tanh (drec stores when first), recorded in both orders. */
+Test(tape, a_gradient_stored_by_its_first_writer_is_added_to_by_the_rest)
+{
+    enum { M = 2, K = 3 };
+    for (int order = 0; order < 2; order++) {
+        bp_tape *t = bp_tape_new();
+        bp_node *W = bp_leaf_new(bp_shape2(K, K), true, NULL);
+        bp_node *bias = bp_leaf_new(bp_shape1(K), true, NULL);
+        bp_node *x = bp_tape_input(t, bp_shape2(M, K), NULL, true);
+        bp_node *z = bp_tape_input(t, bp_shape2(M, K), NULL, false);
+        bp_node *c = bp_tape_input(t, bp_shape2(M, K), NULL, false);
+        cr_assert(W && bias && x && z && c);
+        for (int i = 0; i < M * K; i++) {
+            x->value[i] = (bp_real)(0.1 * i - 0.2);
+            z->value[i] = (bp_real)(0.05 * i);
+            c->value[i] = (bp_real)(1 + i);
+        }
+        for (int i = 0; i < K * K; i++)
+            W->value[i] = (bp_real)(0.3 * i - 1);
+        bp_node *h = bp_scale(t, x, 1); /* an op node: its grad is the tape's */
+        bp_node *m = bp_sum(t, bp_mul(t, h, c)), *u, *v;
+        if (order == 0) {
+            u = bp_matmul(t, h, W);
+            v = bp_rnn_tanh(t, z, h, bias);
+        } else {
+            v = bp_rnn_tanh(t, z, h, bias);
+            u = bp_matmul(t, h, W);
+        }
+        bp_node *L = bp_add(t, m, bp_add(t, bp_sum(t, u), bp_sum(t, v)));
+        cr_assert_not_null(L);
+        cr_assert_eq(bp_backward(t, L, NULL), BP_OK);
+        for (int i = 0; i < M; i++)
+            for (int k = 0; k < K; k++) {
+                double want = c->value[i * K + k] + 1 - v->value[i * K + k] * v->value[i * K + k];
+                for (int n = 0; n < K; n++)
+                    want += W->value[k * K + n]; /* d sum(h W) / dh = rows of W summed */
+                cr_expect_float_eq(x->grad[i * K + k], want, 1e-5, "order %d, x[%d][%d]", order,
+                                   i, k);
+            }
+        bp_leaf_free(W);
+        bp_leaf_free(bias);
+        bp_tape_free(t);
+    }
+}
+
 static bp_real calls_sentinel;
 static void counting_backward(bp_node *n)
 {
