@@ -1,7 +1,9 @@
-/* matmul — C = A B. A is (M, K), B is (K, N), C is (M, N); CBLAS gemm. */
+/* matmul — C = A B. A is (M, K), B is (K, N), C is (M, N); CBLAS gemm, or at one row
+ * (M = 1) the row kernel (rowmat.h), a BLAS call costing more than its arithmetic there. */
 #include "blas.h"
 #include "matmul.h"
 #include "op_util.h"
+#include "rowmat.h"
 
 static bp_status matmul_shape(const bp_node *n, bp_shape *out, bp_error *err)
 {
@@ -19,8 +21,11 @@ static void matmul_forward(bp_node *n, bp_tape *t)
 {
     (void)t;
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
-    bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, X(n)->value, K, Y(n)->value,
-            N, 0, n->value, N);
+    if (M == 1)
+        bp_row_times(X(n)->value, Y(n)->value, K, N, N, n->value, false);
+    else
+        bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, X(n)->value, K,
+                Y(n)->value, N, 0, n->value, N);
 }
 
 /* dA += dC B^T  (M,N)(N,K); = when dA is fresh (bp_op.grad_assign) */
@@ -36,7 +41,11 @@ void bp_matmul_backward_a(bp_node *n)
 void bp_matmul_backward_a_packed(bp_node *n, const bp_real *bt)
 {
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
-    if (X(n)->requires_grad)
+    if (!X(n)->requires_grad)
+        return;
+    if (M == 1)
+        bp_row_times(n->grad, bt, N, K, K, X(n)->grad, !bp_grad_take_fresh(X(n)));
+    else
         bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, n->grad, N, bt, K,
                 bp_grad_beta(X(n)), X(n)->grad, K);
 }

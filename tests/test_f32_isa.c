@@ -1,6 +1,7 @@
 /* test_f32_isa.c — kernel variants (bp_isa_*): names and refusals, BPTT_ISA honoured, and
  * every variant this CPU runs giving the baseline's results bit for bit — bp_vtanh,
- * bp_vsigmoid, and each fused cell op's forward and backward. (The accuracy and gradient
+ * bp_vsigmoid, each fused cell op's forward and backward, and matmul at one row (its own
+ * kernel, forward and dA). (The accuracy and gradient
  * tests run once per variant too: tests/CMakeLists.txt, isa_exec.) */
 #include "bptt_ops.h"
 
@@ -142,5 +143,77 @@ Test(isa, cell_ops_agree_bit_for_bit)
             cr_expect(same(got, want, n), "%s differs in %s", op->name,
                       bp_isa_name(v));
         }
+    }
+}
+
+/* matmul at one row, in variant v: y = a W, and da from L = sum(y c) + sum((a W) c), so
+ * that the walk's second dA reads the transposed W (both dA products at one row go
+ * through the row kernel only from the second on). out: y then da. */
+static void run_row_matmul(int K, int N, int v, float *out)
+{
+    bp_isa_select(bp_isa_name(v), NULL);
+    bp_tape *t = bp_tape_new();
+    bp_node *W = bp_leaf_new(bp_shape2(K, N), true, NULL);
+    bp_node *a = bp_tape_input(t, bp_shape2(1, K), NULL, true);
+    bp_node *c = bp_tape_input(t, bp_shape2(1, N), NULL, false);
+    cr_assert(W && a && c);
+    fill(W->value, W->size, 3);
+    fill(a->value, a->size, 4);
+    fill(c->value, c->size, 5);
+    bp_node *y = bp_matmul(t, a, W);
+    bp_node *L = bp_add(t, bp_sum(t, bp_mul(t, y, c)), bp_sum(t, bp_mul(t, bp_matmul(t, a, W), c)));
+    cr_assert_not_null(L, "%s", bp_tape_error(t)->msg);
+    cr_assert_eq(bp_backward(t, L, NULL), BP_OK);
+    memcpy(out, y->value, (size_t)N * sizeof *out);
+    memcpy(out + N, a->grad, (size_t)K * sizeof *out);
+    bp_leaf_free(W);
+    bp_tape_free(t);
+}
+
+Test(isa, row_matmul_agrees_bit_for_bit_and_with_double)
+{
+    /* vector bodies of two and one vectors, scalar tails, K not a multiple of 4 */
+    static const int shapes[][2] = {{1, 1}, {3, 5}, {7, 17}, {32, 33}, {37, 100}, {128, 40}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int K = shapes[i][0], N = shapes[i][1];
+        float *want = malloc((size_t)(N + K) * sizeof *want), *got = malloc((size_t)(N + K) * sizeof *got);
+        bp_real *W = malloc((size_t)K * N * sizeof *W), *a = malloc((size_t)K * sizeof *a),
+                *c = malloc((size_t)N * sizeof *c);
+        cr_assert(want && got && W && a && c);
+        run_row_matmul(K, N, baseline(), want);
+        /* against double sums of the same inputs: y = a W, da = 2 W c */
+        fill(W, (size_t)K * N, 3);
+        fill(a, (size_t)K, 4);
+        fill(c, (size_t)N, 5);
+        for (int j = 0; j < N; j++) {
+            double y = 0, mag = 0;
+            for (int k = 0; k < K; k++) {
+                y += (double)a[k] * W[k * N + j];
+                mag += fabs((double)a[k] * W[k * N + j]);
+            }
+            cr_expect(fabs(want[j] - y) <= 1e-6 * mag + 1e-30, "K %d N %d: y[%d] %g, not %g", K, N, j,
+                      (double)want[j], y);
+        }
+        for (int k = 0; k < K; k++) {
+            double d = 0, mag = 0;
+            for (int j = 0; j < N; j++) {
+                d += 2.0 * W[k * N + j] * c[j];
+                mag += fabs(2.0 * W[k * N + j] * c[j]);
+            }
+            cr_expect(fabs(want[N + k] - d) <= 1e-6 * mag + 1e-30, "K %d N %d: da[%d] %g, not %g", K,
+                      N, k, (double)want[N + k], d);
+        }
+        for (int v = 0; v < bp_isa_count(); v++) {
+            if (!bp_isa_runnable(v))
+                continue;
+            run_row_matmul(K, N, v, got);
+            cr_expect(same(got, want, (size_t)(N + K)), "K %d N %d: %s differs from the baseline",
+                      K, N, bp_isa_name(v));
+        }
+        free(want);
+        free(got);
+        free(W);
+        free(a);
+        free(c);
     }
 }
