@@ -26,6 +26,7 @@ BP_KERNEL_BODY void gru_h_backward_body(bp_node *n)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     bp_node *G = n->in[0], *P = n->in[1];
+    bool store = bp_grad_take_fresh(P); /* dh_{t-1}: = when fresh */
     for (size_t r = 0; r < B; r++) {
         const bp_real *z = G->value + r * 3 * H + H, *ng = z + H;
         const bp_real *hp = P->value + r * H, *dh = n->grad + r * H;
@@ -38,8 +39,12 @@ BP_KERNEL_BODY void gru_h_backward_body(bp_node *n)
         }
         if (P->requires_grad) {
             bp_real *dhp = P->grad + r * H;
-            for (size_t j = 0; j < H; j++)
-                dhp[j] += dh[j] * z[j];
+            if (store)
+                for (size_t j = 0; j < H; j++)
+                    dhp[j] = dh[j] * z[j];
+            else
+                for (size_t j = 0; j < H; j++)
+                    dhp[j] += dh[j] * z[j];
         }
     }
 }
@@ -60,5 +65,6 @@ const bp_op bp_op_gru_h = {
     .shape = gru_h_shape,
     .forward = gru_h_forward,
     .backward = gru_h_backward,
+    .grad_assign = 1u << 1, /* the state's gradient, written whole */
     .check = {.n_cases = 4, .make_case = gru_h_case, .lo = -1, .hi = 1},
 };

@@ -26,6 +26,7 @@ BP_KERNEL_BODY void lstm_c_backward_body(bp_node *n)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     bp_node *G = n->in[0], *C = n->in[1];
+    bool store = bp_grad_take_fresh(C); /* dc_{t-1}: = when fresh */
     for (size_t r = 0; r < B; r++) {
         const bp_real *i = G->value + r * 4 * H, *f = i + H, *g = i + 2 * H;
         const bp_real *cp = C->value + r * H, *dc = n->grad + r * H;
@@ -41,8 +42,12 @@ BP_KERNEL_BODY void lstm_c_backward_body(bp_node *n)
         }
         if (C->requires_grad) {
             bp_real *dcp = C->grad + r * H;
-            for (size_t j = 0; j < H; j++)
-                dcp[j] += dc[j] * f[j];
+            if (store)
+                for (size_t j = 0; j < H; j++)
+                    dcp[j] = dc[j] * f[j];
+            else
+                for (size_t j = 0; j < H; j++)
+                    dcp[j] += dc[j] * f[j];
         }
     }
 }
@@ -63,5 +68,6 @@ const bp_op bp_op_lstm_c = {
     .shape = lstm_c_shape,
     .forward = lstm_c_forward,
     .backward = lstm_c_backward,
+    .grad_assign = 1u << 1, /* the state's gradient, written whole */
     .check = {.n_cases = 4, .make_case = lstm_c_case, .lo = -1, .hi = 1},
 };

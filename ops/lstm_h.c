@@ -31,6 +31,7 @@ BP_KERNEL_BODY void lstm_h_backward_body(bp_node *n)
     bp_real tc[BP_CELL_CHUNK];
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     bp_node *G = n->in[0], *C = n->in[1];
+    bool store = bp_grad_take_fresh(C); /* dc: = when fresh */
     for (size_t r = 0; r < B; r++)
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK) {
             size_t m = H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK;
@@ -43,8 +44,12 @@ BP_KERNEL_BODY void lstm_h_backward_body(bp_node *n)
             }
             if (C->requires_grad) {
                 bp_real *dc = C->grad + r * H + j0;
-                for (size_t j = 0; j < m; j++)
-                    dc[j] += dh[j] * o[j] * (1 - tc[j] * tc[j]);
+                if (store)
+                    for (size_t j = 0; j < m; j++)
+                        dc[j] = dh[j] * o[j] * (1 - tc[j] * tc[j]);
+                else
+                    for (size_t j = 0; j < m; j++)
+                        dc[j] += dh[j] * o[j] * (1 - tc[j] * tc[j]);
             }
         }
 }
@@ -65,5 +70,6 @@ const bp_op bp_op_lstm_h = {
     .shape = lstm_h_shape,
     .forward = lstm_h_forward,
     .backward = lstm_h_backward,
+    .grad_assign = 1u << 1, /* the state's gradient, written whole */
     .check = {.n_cases = 4, .make_case = lstm_h_case, .lo = -2, .hi = 2},
 };
