@@ -14,36 +14,61 @@ static inline bp_real row_one(const bp_real *x, const bp_real *W, int K, int ldw
 }
 
 #if defined(__GNUC__)
-/* The vector form: blocks of 2 vectors of outputs (8 accumulators), then of 1, then the
- * scalar rest. V is a vector type of L reals; loads by memcpy (unaligned, no aliasing). */
-#define ROW_BLOCK(V, L, NV) \
+/* The vector form. V is a vector type of L reals; LD loads one from p (unaligned, by
+ * memcpy: no aliasing). */
+#define LD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
+
+/* Outputs [j, j + 2L): partial sums s0..s3 of two vectors each, as named variables so
+ * that they stay in registers. */
+#define ROW_BLOCK2(V, L) \
     { \
-        V acc[4][NV]; \
-        memset(acc, 0, sizeof acc); \
+        V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}; \
+        const bp_real *w = W + j; \
         int k = 0; \
-        for (; k + 4 <= K; k += 4) \
-            for (int s = 0; s < 4; s++) \
-                for (int v = 0; v < NV; v++) { \
-                    V w; \
-                    memcpy(&w, W + (size_t)(k + s) * (size_t)ldw + (size_t)(j + v * L), \
-                           sizeof w); \
-                    acc[s][v] += x[k + s] * w; \
-                } \
-        for (int s = 0; k < K; k++, s++) \
-            for (int v = 0; v < NV; v++) { \
-                V w; \
-                memcpy(&w, W + (size_t)k * (size_t)ldw + (size_t)(j + v * L), sizeof w); \
-                acc[s][v] += x[k] * w; \
-            } \
-        for (int v = 0; v < NV; v++) { \
-            V sum = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]); \
-            if (add) { \
-                V old; \
-                memcpy(&old, y + j + v * L, sizeof old); \
-                sum = old + sum; \
-            } \
-            memcpy(y + j + v * L, &sum, sizeof sum); \
+        for (; k + 4 <= K; k += 4, w += 4 * (size_t)ldw) { \
+            a0 += x[k] * LD(V, w), b0 += x[k] * LD(V, w + L); \
+            a1 += x[k + 1] * LD(V, w + ldw), b1 += x[k + 1] * LD(V, w + ldw + L); \
+            a2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw), \
+                b2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw + L); \
+            a3 += x[k + 3] * LD(V, w + 3 * (size_t)ldw), \
+                b3 += x[k + 3] * LD(V, w + 3 * (size_t)ldw + L); \
         } \
+        if (k < K) \
+            a0 += x[k] * LD(V, w), b0 += x[k] * LD(V, w + L); \
+        if (k + 1 < K) \
+            a1 += x[k + 1] * LD(V, w + ldw), b1 += x[k + 1] * LD(V, w + ldw + L); \
+        if (k + 2 < K) \
+            a2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw), \
+                b2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw + L); \
+        V u = (a0 + a1) + (a2 + a3), v = (b0 + b1) + (b2 + b3); \
+        if (add) \
+            u = LD(V, y + j) + u, v = LD(V, y + j + L) + v; \
+        memcpy(y + j, &u, sizeof u); \
+        memcpy(y + j + L, &v, sizeof v); \
+    }
+
+/* Outputs [j, j + L): the same with one vector. */
+#define ROW_BLOCK1(V, L) \
+    { \
+        V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}; \
+        const bp_real *w = W + j; \
+        int k = 0; \
+        for (; k + 4 <= K; k += 4, w += 4 * (size_t)ldw) { \
+            a0 += x[k] * LD(V, w); \
+            a1 += x[k + 1] * LD(V, w + ldw); \
+            a2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw); \
+            a3 += x[k + 3] * LD(V, w + 3 * (size_t)ldw); \
+        } \
+        if (k < K) \
+            a0 += x[k] * LD(V, w); \
+        if (k + 1 < K) \
+            a1 += x[k + 1] * LD(V, w + ldw); \
+        if (k + 2 < K) \
+            a2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw); \
+        V u = (a0 + a1) + (a2 + a3); \
+        if (add) \
+            u = LD(V, y + j) + u; \
+        memcpy(y + j, &u, sizeof u); \
     }
 
 #define ROW_COPY_(isa, attr, runs, unused) \
@@ -55,9 +80,9 @@ static inline bp_real row_one(const bp_real *x, const bp_real *W, int K, int ldw
         typedef bp_real V __attribute__((vector_size(BYTES_##isa))); \
         int j = 0; \
         for (; j + 2 * L <= N; j += 2 * L) \
-            ROW_BLOCK(V, L, 2) \
+            ROW_BLOCK2(V, L) \
         for (; j + L <= N; j += L) \
-            ROW_BLOCK(V, L, 1) \
+            ROW_BLOCK1(V, L) \
         for (; j < N; j++) { \
             bp_real v = row_one(x, W, K, ldw, j); \
             y[j] = add ? y[j] + v : v; \

@@ -1,26 +1,29 @@
 /* bench_kernels.c — `bptt bench kernels`: ns per element of every vectorised kernel —
- * bp_vtanh, bp_vsigmoid, and each fused cell op's forward and backward — in every kernel
+ * bp_vtanh, bp_vsigmoid, each fused cell op's forward and backward, and matmul at one
+ * row (its own kernel; against OpenBLAS's sgemm on the same product) — in every kernel
  * variant this CPU runs (bp_isa_select), in one run, at a W1 step's shapes (H 128,
  * B 32; --size HxBxT sets H and B): each variant against the baseline variant, sigmoid
  * against tanh, and the two checks of issue 16 (sigmoid within 1.5x of tanh; no variant
  * slower than the baseline). */
 #include "bench_util.h"
+#include "bench_blas.h"
 #include "cli.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_ISA = 8, N_CELLS = 7, N_KERNELS = 2 + 2 * N_CELLS };
+enum { MAX_ISA = 8, N_CELLS = 7, N_KERNELS = 3 + 2 * N_CELLS };
 
 /* One kernel: an array function (tanh, sigmoid), or a cell op's forward or backward,
- * the op's inputs (B, G H) with G gate blocks. */
+ * the op's inputs (B, G H) with G gate blocks, or matmul's forward at one row (one_row:
+ * (1, H) times (H, H)). */
 typedef struct kernel {
     char name[32];
     void (*array_fn)(const bp_real *x, bp_real *y, size_t n);
     const bp_op *op;
     int gates;
-    bool backward;
+    bool backward, one_row;
 } kernel;
 
 /* What a kernel runs on: the arrays, or the op's node on a tape (its grad ours). */
@@ -45,6 +48,7 @@ static int make_kernels(kernel *k)
             snprintf(k[n].name, sizeof k[n].name, "%s %s", cells[c].op->name, b ? "bwd" : "fwd");
             n++;
         }
+    k[n++] = (kernel){.name = "matmul 1-row fwd", .op = &bp_op_matmul, .gates = 1, .one_row = true};
     return n;
 }
 
@@ -79,6 +83,8 @@ static bp_status fixture_make(const kernel *k, int H, int B, bp_rng *rng, fixtur
     for (int i = 0; i < k->op->n_in; i++) { /* states (B, H) for two-input ops */
         bp_shape s = i < 2 ? bp_shape2(B, i == 1 && k->op->n_in == 2 ? H : (int)GH)
                            : bp_shape1((int)GH);
+        if (k->one_row)
+            s = i == 0 ? bp_shape2(1, H) : bp_shape2(H, H);
         if (!(f->leaf[i] = bp_leaf_new(s, true, err)))
             return err->status;
         bp_fill_uniform(f->leaf[i]->value, f->leaf[i]->size, -2, 2, rng);
@@ -224,6 +230,57 @@ static void note(verdict *w, const double *ns, int kernel, int n_isa)
             *w = (verdict){w->sig_tanh, ns[v] / ns[n_isa - 1], w->sig_isa, v, kernel};
 }
 
+/* The one-row product as OpenBLAS makes it, ns per call: the median of o->reps blocks. */
+static double blas_one_row(const bench_opts *o, int H)
+{
+    bp_real *x = calloc((size_t)H, sizeof *x), *W = calloc((size_t)H * H, sizeof *W),
+            *y = calloc((size_t)H, sizeof *y);
+    double *t = malloc((size_t)o->reps * sizeof *t), ns = 0;
+    if (x && W && y && t) {
+        bp_rng rng;
+        bp_rng_seed(&rng, 17);
+        bp_fill_uniform(x, (size_t)H, -2, 2, &rng);
+        bp_fill_uniform(W, (size_t)H * H, -2, 2, &rng);
+        long iters = (long)(1e6 / ((double)H * H)) + 1; /* about a millisecond */
+        for (int r = -o->warmup; r < o->reps; r++) {
+            double t0 = o->cpu_clock ? bench_cpu_now() : bench_now();
+            for (long i = 0; i < iters; i++)
+                bench_blas_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 1, H, H, 1, x, H, W, H,
+                                0, y, H);
+            double dt = (o->cpu_clock ? bench_cpu_now() : bench_now()) - t0;
+            if (r >= 0)
+                t[r] = dt / (double)iters;
+        }
+        ns = 1e9 * bench_median(t, o->reps);
+    }
+    free(x);
+    free(W);
+    free(y);
+    free(t);
+    return ns;
+}
+
+/* matmul at one row per call, each variant's row kernel against OpenBLAS's sgemm. */
+static void print_row_vs_blas(const bench_opts *o, int H, const int *isa, int n_isa,
+                              const double *row_ns)
+{
+    double blas = blas_one_row(o, H);
+    if (o->json) {
+        printf(",\n\"one_row_matmul\": {\"H\": %d, \"sgemm_ns\": %.2f, \"row_kernel_ns\": [", H,
+               blas);
+        for (int v = 0; v < n_isa; v++)
+            printf("%s%.2f", v ? ", " : "", row_ns[v] * H);
+        printf("]}");
+        return;
+    }
+    printf("matmul at one row (1 x %d times %d x %d), ns per call: OpenBLAS sgemm %.1f (core %s);"
+           " the row kernel", H, H, H, blas, openblas_get_corename());
+    for (int v = 0; v < n_isa; v++)
+        printf("%s %s %.1f (%.2f of sgemm)", v ? "," : "", bp_isa_name(isa[v]), row_ns[v] * H,
+               row_ns[v] * H / blas);
+    printf("\n");
+}
+
 int bench_kernels(const bench_opts *o)
 {
     int H = o->H ? o->H : 128, B = o->B ? o->B : 32;
@@ -257,5 +314,6 @@ int bench_kernels(const bench_opts *o)
             w.sig_isa = v;
         }
     print_verdict(&w, k, isa, ns[0], ns[1], n_isa, o->json);
+    print_row_vs_blas(o, H, isa, n_isa, ns[n_k - 1]);
     return EXIT_OK;
 }
