@@ -208,6 +208,11 @@ void bp_tape_set_keep_grads(bp_tape *t, bool keep);
  * same grouping whatever the tape (the groups depend only on the sequence of terms).
  * Set false, every term is its own product, as the op's backward makes it. */
 enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
+/* The same backward makes dA += dC Wᵀ, from the weight's second use in a walk on, as
+ * dC (Wᵀ) on a copy of W transposed once per walk, when W has at most BP_PACK_MAX
+ * elements (up to 512 x 512): OpenBLAS makes the untransposed product faster there, not
+ * always for larger weights (`bptt bench tape` prints both ways at every bench size). */
+enum { BP_PACK_MAX = 512 * 512 };
 void bp_tape_set_defer(bp_tape *t, bool on);
 /* Hold deferred terms across backward calls and tape resets (they are copies), so that
  * several walks that make one gradient — recomputed segments — group them as one walk

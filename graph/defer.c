@@ -2,9 +2,10 @@
  *   the weight gradient made once for many steps, dW += Σ_t A_tᵀ dC_t
  *   = [A_1; ...; A_n]ᵀ [dC_1; ...; dC_n];
  *   each dA_t += dC_t Wᵀ after the walk's first made as dC_t (Wᵀ), with Wᵀ packed at
- *   the weight's second dA of the walk: a product of untransposed operands mostly runs
- *   faster in OpenBLAS (`bptt bench tape` prints both at every bench steps size), and
- *   one transpose per walk costs about one step's product. */
+ *   the weight's second dA of the walk, for weights of up to BP_PACK_MAX elements: a
+ *   product of untransposed operands runs faster in OpenBLAS there (`bptt bench tape`
+ *   prints both at every bench steps size), and one transpose per walk costs about one
+ *   step's product. */
 #include "defer.h"
 #include "bind.h"
 #include "blas.h"
@@ -148,9 +149,12 @@ static bool defers(bp_defer *d, defer_slot *s, const bp_node *n)
 }
 
 /* s's weight transposed for this walk, or NULL: at its first dA in the walk (a weight
- * used once is not worth a transpose) or when out of memory. */
+ * used once is not worth a transpose), for a weight above BP_PACK_MAX elements, or when
+ * out of memory. */
 static const bp_real *packed(const bp_defer *d, defer_slot *s)
 {
+    if ((size_t)s->K * (size_t)s->N > BP_PACK_MAX)
+        return NULL;
     if (s->bt_walk == d->walk)
         return s->bt;
     if (s->used_walk != d->walk) {

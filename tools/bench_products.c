@@ -55,9 +55,12 @@ int bench_products(const bench_opts *o)
 {
     printf("recurrent dA (dz W_h^T, the shapes of a real step of each bench steps row; us per "
            "call, median of %d blocks of ~1 ms, %s time): NT = CBLAS on W_h as it lies (the "
-           "per-step floor's call), NN = on W_h^T (what the tape makes)\n"
-           "%-5s %5s %4s %18s %9s %9s %7s\n", o->reps, o->cpu_clock ? "thread CPU" : "wall",
-           "cell", "H", "B", "M x inner x out", "NT us", "NN us", "NN/NT");
+           "per-step floor's call), NN = on W_h^T; tape = what the tape makes from a weight's "
+           "second use in a walk (NN for weights of up to %d elements, BP_PACK_MAX; at one row the row "
+           "kernel on W_h^T, bench kernels)\n"
+           "%-5s %5s %4s %18s %9s %9s %7s %5s\n", o->reps, o->cpu_clock ? "thread CPU" : "wall",
+           (int)BP_PACK_MAX, "cell", "H", "B", "M x inner x out", "NT us", "NN us", "NN/NT",
+           "tape");
     for (size_t s = 0; s < sizeof bench_sizes / sizeof bench_sizes[0]; s++)
         for (size_t ci = 0; ci < sizeof bench_cells / sizeof bench_cells[0]; ci++) {
             bench_cfg cfg = {bench_cells[ci], bench_sizes[s][0], bench_sizes[s][1],
@@ -93,8 +96,9 @@ int bench_products(const bench_opts *o)
             time_both(g, bt, c, o->reps, o->cpu_clock, &nt, &nn);
             char shape[32];
             snprintf(shape, sizeof shape, "%dx%dx%d", g->M, g->K, g->N);
-            printf("%-5s %5d %4d %18s %9.3f %9.3f %7.3f\n", cfg.cell, cfg.H, cfg.B, shape,
-                   1e6 * nt, 1e6 * nn, nn / nt);
+            bool packs = (size_t)g->N * (size_t)g->K <= BP_PACK_MAX;
+            printf("%-5s %5d %4d %18s %9.3f %9.3f %7.3f %5s\n", cfg.cell, cfg.H, cfg.B, shape,
+                   1e6 * nt, 1e6 * nn, nn / nt, !packs ? "NT" : g->M == 1 ? "row" : "NN");
             free(bt);
             free(c);
             bench_trainer_free(b);

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 typedef struct row {
     double step, off, floor, seq, flops; /* off: the step with per-step weight gradients */
     int gemms, seq_gemms, threads;
@@ -133,7 +132,7 @@ static void print_targets(const done_row *rows, int n, bool json)
     else
         printf("\nissue 16's targets, kernel variant %s (the largest ratio of each target's rows "
                "in this run):\n%-48s %-6s %8s %8s  %s\n", variant, "target", "cell", "ratio",
-               "bound", "");
+               "bound", "verdict");
     for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
         const struct target *t = &targets[k];
         double worst = 0;
