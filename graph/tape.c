@@ -313,15 +313,30 @@ static bool prepare(bp_tape *t, bp_node *x)
     return true;
 }
 
+/* Whether x's gradient is also reached through another input of n than input k (the
+ * same node, or a view of it): n may add into it there before it stores at input k. */
+static bool shared_by_inputs(const bp_node *n, int k, const bp_node *x)
+{
+    for (int j = 0; j < n->op->n_in; j++) {
+        const bp_node *y = n->in[j];
+        while (is_view(y))
+            y = y->in[0];
+        if (j != k && y == x)
+            return true;
+    }
+    return false;
+}
+
 /* prepare for n's input k, except that an input n's op writes whole (bp_op.grad_assign)
  * and that nothing has written yet is not zeroed: it is marked grad_fresh, and the op
- * stores into it. Not for a view (its buffer is a window of another's) or a swapped
- * backward (a test's, which adds). */
+ * stores into it. Not for a view (its buffer is a window of another's), an input whose
+ * buffer another input of n also reaches (rnn_tanh(z, h, h): the bias's sum would be
+ * stored over), or a swapped backward (a test's, which adds). */
 static bool prepare_input(bp_tape *t, bp_node *n, int k)
 {
     bp_node *x = n->in[k];
     if (!(n->op->grad_assign >> k & 1) || n->op == swap_op || is_view(x) || x->id < 0 ||
-        t->zeroed[x->id])
+        t->zeroed[x->id] || shared_by_inputs(n, k, x))
         return prepare(t, x);
     if (!x->grad && !grad_get(t, x))
         return false;
@@ -354,6 +369,7 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
     for (int i = 0; i <= out->id; i++) {
         bp_node *n = t->nodes[i];
         n->reached = false;
+        n->grad_fresh = false; /* a walk that failed may have left one set */
         if (!n->requires_grad)
             continue;
         if (is_view(n)) {

@@ -73,6 +73,40 @@ Test(tape, a_gradient_stored_by_its_first_writer_is_added_to_by_the_rest)
     }
 }
 
+/* An op may not store into a gradient that another of its inputs also reaches: in
+ * rnn_tanh(z, h, h) and rnn_tanh(z, h, rows(h)) the bias's term is added first, so h's
+ * gradient must be cleared, not left for the rec input to store over. */
+Test(tape, a_gradient_two_inputs_of_one_op_share_is_cleared_not_stored)
+{
+    enum { H = 5 };
+    for (int view = 0; view < 2; view++) {
+        int B = view ? 2 : 1;
+        bp_tape *t = bp_tape_new();
+        bp_node *x = bp_tape_input(t, bp_shape2(B, H), NULL, true);
+        bp_node *z = bp_tape_input(t, bp_shape2(B, H), NULL, false);
+        cr_assert(x && z);
+        for (int i = 0; i < B * H; i++) {
+            x->value[i] = (bp_real)(0.1 * i - 0.2);
+            z->value[i] = (bp_real)(0.05 * i);
+        }
+        bp_node *h = bp_scale(t, x, 1);
+        bp_node *v = bp_rnn_tanh(t, z, h, view ? bp_rows(t, h, 0, 1) : h);
+        bp_node *L = bp_sum(t, v);
+        cr_assert_not_null(L, "%s", bp_tape_error(t)->msg);
+        cr_assert_eq(bp_backward(t, L, NULL), BP_OK);
+        for (int j = 0; j < H; j++) {
+            double d0 = 1 - v->value[j] * v->value[j], bias = d0;
+            if (view)
+                bias += 1 - v->value[H + j] * v->value[H + j]; /* db sums the batch */
+            cr_expect_float_eq(x->grad[j], d0 + bias, 1e-5, "view %d, x[0][%d]", view, j);
+            if (view)
+                cr_expect_float_eq(x->grad[H + j], 1 - v->value[H + j] * v->value[H + j], 1e-5,
+                                   "x[1][%d]", j);
+        }
+        bp_tape_free(t);
+    }
+}
+
 static bp_real calls_sentinel;
 static void counting_backward(bp_node *n)
 {
