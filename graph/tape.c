@@ -188,6 +188,23 @@ bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool req
     return push(t, n) ? n : NULL;
 }
 
+/* s's element count when bp_shape_check would pass it, else 0: the check of every
+ * recorded node, without the message (bp_shape_check makes it on failure). */
+static size_t shape_size_ok(bp_shape s)
+{
+    if (s.ndim < 1 || s.ndim > BP_MAX_DIMS)
+        return 0;
+    size_t n = 1;
+    for (int i = 0; i < s.ndim; i++) {
+        if (s.dim[i] < 1)
+            return 0;
+        n *= (size_t)s.dim[i];
+        if (n > BP_MAX_ELEMENTS)
+            return 0;
+    }
+    return n;
+}
+
 bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[])
 {
     if (t->failed)
@@ -211,13 +228,14 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     bp_error e; /* written only on an error: not cleared (it is 516 bytes, per node) */
     e.status = BP_OK;
     e.msg[0] = '\0';
-    if (op->shape(&probe, &s, &e) != BP_OK || bp_shape_check(s, &e) != BP_OK) {
+    if (op->shape(&probe, &s, &e) != BP_OK || !(probe.size = shape_size_ok(s))) {
+        if (e.status == BP_OK)
+            bp_shape_check(s, &e); /* the output shape is bad: say how */
         t->failed = true;
         bp_error_set(&t->err, e.status, "%s: %s", op->name, e.msg);
         return NULL;
     }
     probe.shape = s;
-    probe.size = bp_shape_size(s);
     for (int i = 0; i < op->n_in; i++)
         probe.requires_grad |= probe.in[i]->requires_grad;
     bp_node *n = node_put(t, &probe, op->view);

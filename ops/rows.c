@@ -4,7 +4,6 @@
  * of a sequence are read from one product over all steps, [T B, F] -> step t's [B, F]. */
 #include "op_util.h"
 
-#include <math.h>
 
 static bp_status rows_shape(const bp_node *n, bp_shape *out, bp_error *err)
 {
@@ -14,8 +13,10 @@ static bp_status rows_shape(const bp_node *n, bp_shape *out, bp_error *err)
     if (x.ndim != 2)
         return bp_error_set(err, BP_ERR_SHAPE, "needs an (N, F) input, not %s",
                             bp_shape_str(x, sx, sizeof sx));
-    if (begin != floor(begin) || count != floor(count) || begin < 0 || count < 1 ||
-        begin + count > x.dim[0])
+    /* whole numbers in range (compared before the casts, which a NaN or a huge value
+     * would make undefined) */
+    if (!(begin >= 0 && count >= 1 && begin + count <= x.dim[0]) ||
+        begin != (double)(int)begin || count != (double)(int)count)
         return bp_error_set(err, BP_ERR_SHAPE, "begin %g, count %g do not fit the %d rows of %s",
                             begin, count, x.dim[0], bp_shape_str(x, sx, sizeof sx));
     *out = bp_shape2((int)count, x.dim[1]);
