@@ -228,11 +228,12 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     bp_error e; /* written only on an error: not cleared (it is 516 bytes, per node) */
     e.status = BP_OK;
     e.msg[0] = '\0';
-    if (op->shape(&probe, &s, &e) != BP_OK || !(probe.size = shape_size_ok(s))) {
-        if (e.status == BP_OK)
-            bp_shape_check(s, &e); /* the output shape is bad: say how */
+    bp_status st = op->shape(&probe, &s, &e);
+    if (st == BP_OK && !(probe.size = shape_size_ok(s)))
+        st = bp_shape_check(s, &e); /* the output shape is bad: say how */
+    if (st != BP_OK) {
         t->failed = true;
-        bp_error_set(&t->err, e.status, "%s: %s", op->name, e.msg);
+        bp_error_set(&t->err, e.status != BP_OK ? e.status : st, "%s: %s", op->name, e.msg);
         return NULL;
     }
     probe.shape = s;
