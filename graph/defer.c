@@ -65,6 +65,13 @@ static int slot_rows(const bp_node *w)
     return n < BP_DEFER_ROWS ? (int)n : BP_DEFER_ROWS;
 }
 
+/* An empty slot for weight w: nothing pending, nothing transposed, no buffers yet. */
+static defer_slot slot_new(bp_node *w)
+{
+    return (defer_slot){.leaf = w, .K = w->shape.dim[0], .N = w->shape.dim[1],
+                        .cap = slot_rows(w)};
+}
+
 /* Where leaf w's slot number is, or would go, in the index (open addressing). */
 static size_t index_place(const bp_defer *d, const bp_node *w)
 {
@@ -110,8 +117,7 @@ static defer_slot *slot_of(bp_defer *d, bp_node *w)
         d->slot = p;
         d->cap = cap;
     }
-    d->slot[d->n] = (defer_slot){.leaf = w, .K = w->shape.dim[0], .N = w->shape.dim[1],
-                                 .cap = slot_rows(w)};
+    d->slot[d->n] = slot_new(w);
     d->index[index_place(d, w)] = d->n + 1;
     return &d->slot[d->n++];
 }
@@ -129,8 +135,7 @@ static defer_slot *param_slot(bp_defer *d, const bp_node *n)
          * was the freed leaf's) */
         free(s->a);
         free(s->bt);
-        *s = (defer_slot){.leaf = w, .K = w->shape.dim[0], .N = w->shape.dim[1],
-                          .cap = slot_rows(w)};
+        *s = slot_new(w);
     }
     return s;
 }
