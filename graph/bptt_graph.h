@@ -208,11 +208,16 @@ void bp_tape_set_keep_grads(bp_tape *t, bool keep);
  * same grouping whatever the tape (the groups depend only on the sequence of terms).
  * Set false, every term is its own product, as the op's backward makes it. */
 enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
-/* The same backward makes dA += dC Wᵀ, from the weight's second use in a walk on, as
- * dC (Wᵀ) on a copy of W transposed once per walk, when W has at most BP_PACK_MAX
- * elements (up to 512 x 512): OpenBLAS makes the untransposed product faster there, not
- * always for larger weights (`bptt bench tape` prints both ways at every bench size). */
-enum { BP_PACK_MAX = 512 * 512 };
+/* Step products on a weight packed once (bp_panel_times, bptt_ops.h). A matmul C = A W
+ * by a parameter W of at most BP_PACK_MAX elements, with 2 to BP_PANEL_MAX_ROWS rows in A
+ * and at most BP_PANEL_MAX_INNER rows in W, is made on a copy of W packed at its first
+ * such product after a reset or walk; its backward makes dA += dC Wᵀ (at most
+ * BP_PANEL_MAX_INNER columns in W), from the weight's second use in a walk on, on a copy
+ * of Wᵀ packed once per walk. A BLAS call packs W anew every time, but runs longer sums
+ * faster (`bptt bench tape` prints both at every bench size). So a parameter's value must
+ * not change between a tape reset or walk and the next one (the optimizer steps after a
+ * walk). */
+enum { BP_PACK_MAX = 2048 * 2048, BP_PANEL_MAX_ROWS = 256, BP_PANEL_MAX_INNER = 1024 };
 void bp_tape_set_defer(bp_tape *t, bool on);
 /* Hold deferred terms across backward calls and tape resets (they are copies), so that
  * several walks that make one gradient — recomputed segments — group them as one walk

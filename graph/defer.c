@@ -1,16 +1,19 @@
-/* defer.c — the backward of a matmul whose weight is a parameter, used at many steps:
+/* defer.c — a matmul whose weight is a parameter, used at many steps:
  *   the weight gradient made once for many steps, dW += Σ_t A_tᵀ dC_t
  *   = [A_1; ...; A_n]ᵀ [dC_1; ...; dC_n];
- *   each dA_t += dC_t Wᵀ after the walk's first made as dC_t (Wᵀ), with Wᵀ packed at
- *   the weight's second dA of the walk, for weights of up to BP_PACK_MAX elements: a
- *   product of untransposed operands runs faster in OpenBLAS there (`bptt bench tape`
- *   prints both at every bench steps size), and one transpose per walk costs about one
- *   step's product. */
+ *   the step products on the weight packed once (ops/panel.h) instead of by every BLAS
+ *   call: C_t = A_t W on W packed at its first step product of a record, and
+ *   dA_t += dC_t Wᵀ, after the walk's first made as a BLAS call, on Wᵀ packed at the
+ *   weight's second dA of the walk (a weight used once is not worth a copy); for weights
+ *   of up to BP_PACK_MAX elements, products of up to BP_PANEL_MAX_ROWS rows and sums of
+ *   up to BP_PANEL_MAX_INNER terms (`bptt bench tape` prints the panel product against
+ *   OpenBLAS at every bench steps size). */
 #include "defer.h"
 #include "bind.h"
 #include "blas.h"
 #include "bptt_ops.h"
 #include "matmul.h"
+#include "panel.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +33,15 @@ void bp_defer_flush(bp_defer *d)
         flush_slot(&d->slot[i]);
 }
 
+void bp_defer_new_period(bp_defer *d)
+{
+    if (!(d->hold && d->walk_held))
+        d->period++;
+}
+
 void bp_defer_begin_walk(bp_defer *d)
 {
-    if (d->hold && d->walk_held)
-        return;
-    d->walk++;
+    bp_defer_new_period(d);
     d->walk_held = d->hold;
 }
 
@@ -44,13 +51,15 @@ void bp_defer_hold(bp_defer *d, bool hold)
         bp_defer_flush(d);
     d->hold = hold;
     d->walk_held = false;
+    d->period++;
 }
 
 void bp_defer_free(bp_defer *d)
 {
     for (int i = 0; i < d->n; i++) {
         free(d->slot[i].a);
-        free(d->slot[i].bt);
+        free(d->slot[i].w_packed);
+        free(d->slot[i].wt_packed);
     }
     free(d->slot);
     free(d->index);
@@ -65,7 +74,7 @@ static int slot_rows(const bp_node *w)
     return n < BP_DEFER_ROWS ? (int)n : BP_DEFER_ROWS;
 }
 
-/* An empty slot for weight w: nothing pending, nothing transposed, no buffers yet. */
+/* An empty slot for weight w: nothing pending, nothing packed, no buffers yet. */
 static defer_slot slot_new(bp_node *w)
 {
     return (defer_slot){.leaf = w, .K = w->shape.dim[0], .N = w->shape.dim[1],
@@ -134,7 +143,8 @@ static defer_slot *param_slot(bp_defer *d, const bp_node *n)
         /* another leaf at a freed one's address: its slot made anew (what was pending
          * was the freed leaf's) */
         free(s->a);
-        free(s->bt);
+        free(s->w_packed);
+        free(s->wt_packed);
         *s = slot_new(w);
     }
     return s;
@@ -153,24 +163,54 @@ static bool defers(bp_defer *d, defer_slot *s, const bp_node *n)
     return true;
 }
 
-/* s's weight transposed for this walk, or NULL: at its first dA in the walk (a weight
- * used once is not worth a transpose), for a weight above BP_PACK_MAX elements, or when
- * out of memory. */
-static const bp_real *packed(const bp_defer *d, defer_slot *s)
+/* *copy, packed from s's weight (transposed: Wᵀ) in this period unless it already was;
+ * NULL when out of memory. */
+static const bp_real *packed_copy(const bp_defer *d, defer_slot *s, bool trans,
+                                  bp_real **copy, uint64_t *period)
 {
-    if ((size_t)s->K * (size_t)s->N > BP_PACK_MAX)
+    if (*copy && *period == d->period)
+        return *copy;
+    int K = trans ? s->N : s->K, N = trans ? s->K : s->N;
+    if (!*copy && !(*copy = malloc(bp_panel_size(K, N) * sizeof(bp_real))))
         return NULL;
-    if (s->bt_walk == d->walk)
-        return s->bt;
-    if (s->used_walk != d->walk) {
-        s->used_walk = d->walk;
+    bp_panel_pack(s->leaf->value, K, N, s->N, trans, *copy);
+    *period = d->period;
+    return *copy;
+}
+
+/* Whether an M-row product by s's weight, summing over inner, is made on a packed copy. */
+static bool packs(const defer_slot *s, int M, int inner)
+{
+    return M <= BP_PANEL_MAX_ROWS && inner <= BP_PANEL_MAX_INNER &&
+           (size_t)s->K * (size_t)s->N <= BP_PACK_MAX;
+}
+
+bool bp_defer_forward(bp_defer *d, bp_node *n)
+{
+    int M = n->in[0]->shape.dim[0];
+    if (M < 2) /* one row: matmul's row kernel, which needs no copy */
+        return false;
+    defer_slot *s = param_slot(d, n);
+    if (!s || !packs(s, M, s->K))
+        return false;
+    const bp_real *wp = packed_copy(d, s, false, &s->w_packed, &s->w_period);
+    if (!wp)
+        return false;
+    bp_panel_times(n->in[0]->value, s->K, M, s->K, wp, s->N, n->value, s->N, false);
+    return true;
+}
+
+/* s's Wᵀ packed for this walk, or NULL: at its first dA in the walk, for products it
+ * does not pack, or when out of memory. */
+static const bp_real *packed_wt(const bp_defer *d, defer_slot *s, int M)
+{
+    if (!packs(s, M, s->N))
+        return NULL;
+    if (s->wt_period != d->period && s->used_period != d->period) {
+        s->used_period = d->period;
         return NULL;
     }
-    if (!s->bt && !(s->bt = malloc((size_t)s->K * (size_t)s->N * sizeof(bp_real))))
-        return NULL;
-    bp_matmul_pack_bt(s->leaf, s->bt);
-    s->bt_walk = d->walk;
-    return s->bt;
+    return packed_copy(d, s, true, &s->wt_packed, &s->wt_period);
 }
 
 void bp_defer_backward(bp_defer *d, bp_node *n)
@@ -180,9 +220,10 @@ void bp_defer_backward(bp_defer *d, bp_node *n)
         n->op->backward(n);
         return;
     }
-    const bp_real *bt = n->in[0]->requires_grad ? packed(d, s) : NULL;
-    if (bt)
-        bp_matmul_backward_a_packed(n, bt);
+    int M = n->in[0]->shape.dim[0];
+    const bp_real *wt = n->in[0]->requires_grad ? packed_wt(d, s, M) : NULL;
+    if (wt)
+        bp_matmul_backward_a_packed(n, wt);
     else
         bp_matmul_backward_a(n);
     bp_node *w = s->leaf;
@@ -192,7 +233,6 @@ void bp_defer_backward(bp_defer *d, bp_node *n)
         bp_matmul_backward_b(n);
         return;
     }
-    int M = n->in[0]->shape.dim[0];
     if (s->rows + M > s->cap)
         flush_slot(s);
     memcpy(s->a + (size_t)s->rows * (size_t)s->K, n->in[0]->value,

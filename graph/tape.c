@@ -2,7 +2,9 @@
 #include "arena.h"
 #include "bind.h"
 #include "bptt_check.h"
+#include "bptt_ops.h"
 #include "defer.h"
+#include "forward.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +50,7 @@ void bp_tape_reset(bp_tape *t)
     bp_arena_reset(&t->arena);
     t->len = 0;
     memset(t->pool, 0, sizeof t->pool);
+    bp_defer_new_period(&t->defer);
     bp_tape_clear_error(t);
 }
 
@@ -205,6 +208,12 @@ static size_t shape_size_ok(bp_shape s)
     return n;
 }
 
+void bp_tape_forward(bp_tape *t, bp_node *n)
+{
+    if (n->op != &bp_op_matmul || !bp_defer_forward(&t->defer, n))
+        n->op->forward(n, t);
+}
+
 bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[])
 {
     if (t->failed)
@@ -242,7 +251,7 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     bp_node *n = node_put(t, &probe, op->view);
     if (!n)
         return NULL;
-    op->forward(n, t);
+    bp_tape_forward(t, n);
     if (t->failed) /* forward's scratch allocation failed */
         return NULL;
     return push(t, n) ? n : NULL;
@@ -454,6 +463,7 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
     bp_status st = walk(t, out, dout, err);
     if (!t->defer.hold)
         bp_defer_flush(&t->defer);
+    bp_defer_new_period(&t->defer); /* the weights may change now */
     return st;
 }
 

@@ -1,6 +1,7 @@
 /* forward.c — record a net over steps [t0, t1) of a batch (or a segment of them): inputs,
  * the layer stack (time major: at each step every layer in turn), the readout and the
  * loss. */
+#include "forward.h"
 #include "net_internal.h"
 
 #include <stdlib.h>
@@ -177,8 +178,8 @@ static void cache_put(net_xw_cache *c, int p, const bp_node *xw)
     c->p = p;
 }
 
-/* x W_x into the cache, by the matmul op's own forward: bit for bit the value of the
- * node bp_matmul would record. False when out of memory. */
+/* x W_x into the cache, by the forward the tape makes (graph/forward.h): bit for bit the
+ * value of the node bp_matmul would record. False when out of memory. */
 static bool cache_product(net_xw_cache *c, int p, bp_node *x, bp_node *W, bp_tape *t)
 {
     bp_shape s = bp_shape2(x->shape.dim[0], W->shape.dim[1]);
@@ -186,7 +187,7 @@ static bool cache_product(net_xw_cache *c, int p, bp_node *x, bp_node *W, bp_tap
         return false;
     bp_node probe = {.op = &bp_op_matmul, .in = {x, W}, .shape = s, .size = bp_shape_size(s),
                      .value = c->value};
-    bp_op_matmul.forward(&probe, t);
+    bp_tape_forward(t, &probe);
     c->size = probe.size;
     c->p = p;
     return true;
@@ -228,7 +229,7 @@ static net_block block_product(bp_net *net, bp_tape *t, const net_layer *l, cons
             probe.op = &bp_op_matmul;
             probe.in[0] = x;
             probe.in[1] = l->W_x;
-            bp_op_matmul.forward(&probe, t);
+            bp_tape_forward(t, &probe);
         }
         return k;
     }

@@ -3,6 +3,7 @@
 #include "blas.h"
 #include "matmul.h"
 #include "op_util.h"
+#include "panel.h"
 #include "rowmat.h"
 
 static bp_status matmul_shape(const bp_node *n, bp_shape *out, bp_error *err)
@@ -37,17 +38,13 @@ void bp_matmul_backward_a(bp_node *n)
                 bp_grad_beta(X(n)), X(n)->grad, K);
 }
 
-/* dA += dC B^T as dC (B^T): bt is B transposed, (N, K) row-major (bp_matmul_pack_bt) */
-void bp_matmul_backward_a_packed(bp_node *n, const bp_real *bt)
+/* dA += dC B^T as dC (B^T), on B^T packed (panel.h: bp_panel_pack of B, transposed) */
+void bp_matmul_backward_a_packed(bp_node *n, const bp_real *bt_packed)
 {
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
-    if (!X(n)->requires_grad)
-        return;
-    if (M == 1)
-        bp_row_times(n->grad, bt, N, K, K, X(n)->grad, !bp_grad_take_fresh(X(n)));
-    else
-        bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1, n->grad, N, bt, K,
-                bp_grad_beta(X(n)), X(n)->grad, K);
+    if (X(n)->requires_grad)
+        bp_panel_times(n->grad, N, M, N, bt_packed, K, X(n)->grad, K,
+                       !bp_grad_take_fresh(X(n)));
 }
 
 /* dB += A^T dC  (K,M)(M,N), when B takes a gradient */
@@ -63,22 +60,6 @@ static void matmul_backward(bp_node *n)
 {
     bp_matmul_backward_a(n);
     bp_matmul_backward_b(n);
-}
-
-/* Tiles of TILE x TILE: each read and written while its lines are in cache. */
-enum { TILE = 32 };
-
-void bp_matmul_pack_bt(const bp_node *b, bp_real *bt)
-{
-    int K = b->shape.dim[0], N = b->shape.dim[1];
-    const bp_real *v = b->value;
-    for (int k0 = 0; k0 < K; k0 += TILE)
-        for (int n0 = 0; n0 < N; n0 += TILE) {
-            int k1 = k0 + TILE < K ? k0 + TILE : K, n1 = n0 + TILE < N ? n0 + TILE : N;
-            for (int j = n0; j < n1; j++)
-                for (int k = k0; k < k1; k++)
-                    bt[(size_t)j * K + k] = v[(size_t)k * N + j];
-        }
 }
 
 static void matmul_case(int k, bp_rng *rng, bp_check_case *c)

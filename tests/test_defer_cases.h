@@ -194,4 +194,41 @@ Test(defer, the_transposed_weight_follows_its_value)
     bp_tape_free(t);
 }
 
+/* C = A W at two rows or more is made on W packed once (bp_panel_times): the copy must
+ * follow W's value across a walk (after which an optimizer steps) and a reset, on the
+ * same tape, and a non-square W. */
+Test(defer, the_packed_weight_follows_its_value)
+{
+    enum { M = 3, K = 4, N = 37 };
+    bp_rng rng;
+    bp_rng_seed(&rng, 5);
+    bp_error err = {0};
+    bp_tape *t = bp_tape_new();
+    bp_node *W = bp_leaf_new(bp_shape2(K, N), true, &err);
+    cr_assert(t && W, "%s", err.msg);
+    for (int round = 0; round < 4; round++) {
+        bp_fill_uniform(W->value, W->size, -1, 1, &rng); /* a new value each round */
+        if (round == 2)
+            bp_tape_reset(t); /* rounds 1 and 3 follow a walk on the same tape, 2 a reset */
+        bp_node *A = bp_tape_input(t, bp_shape2(M, K), NULL, true);
+        cr_assert_not_null(A, "%s", bp_tape_error(t)->msg);
+        bp_fill_uniform(A->value, A->size, -1, 1, &rng);
+        bp_node *C = bp_matmul(t, A, W), *C2 = bp_matmul(t, A, W); /* the copy read twice */
+        cr_assert(C && C2, "%s", bp_tape_error(t)->msg);
+        for (int m = 0; m < M; m++)
+            for (int n = 0; n < N; n++) {
+                double want = 0;
+                for (int k = 0; k < K; k++)
+                    want += (double)A->value[m * K + k] * W->value[k * N + n];
+                cr_expect(fabs(C->value[m * N + n] - want) <= 10 * DEFER_TOL &&
+                              C2->value[m * N + n] == C->value[m * N + n],
+                          "round %d: C[%d][%d] is %g, A W gives %g", round, m, n,
+                          (double)C->value[m * N + n], want);
+            }
+        cr_assert_eq(bp_backward(t, bp_sum(t, bp_add(t, C, C2)), &err), BP_OK, "%s", err.msg);
+    }
+    bp_leaf_free(W);
+    bp_tape_free(t);
+}
+
 #endif

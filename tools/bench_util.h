@@ -135,8 +135,9 @@ typedef struct bench_opts {
     bool json;
 } bench_opts;
 
-/* `bptt bench tape`'s table of the backward's recurrent dA product, made on W as it lies
- * and on Wᵀ, at every configuration of bench steps (bench_products.c). */
+/* `bptt bench tape`'s table of the recurrent step products (forward and dA), made by
+ * CBLAS and by the panel kernel on a packed copy, at every configuration of bench steps
+ * with two rows or more (bench_products.c). */
 int bench_products(const bench_opts *o);
 /* The table of training steps against the BLAS floor; the memory table (each config
  * in a fresh child process); the child's side. Return an exit status. With json, each
