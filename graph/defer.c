@@ -6,8 +6,8 @@
  *   dA_t += dC_t Wᵀ, after the walk's first made as a BLAS call, on Wᵀ packed at the
  *   weight's second dA of the walk (a weight used once is not worth a copy); for weights
  *   of up to BP_PACK_MAX elements, products of up to BP_PANEL_MAX_ROWS rows and sums of
- *   up to BP_PANEL_MAX_INNER terms (`bptt bench tape` prints the panel product against
- *   OpenBLAS at every bench steps size). */
+ *   up to bp_panel_max_inner() terms, the variant's own (`bptt bench tape` prints the
+ *   panel product against OpenBLAS at every bench steps size). */
 #include "defer.h"
 #include "bind.h"
 #include "blas.h"
@@ -181,7 +181,7 @@ static const bp_real *packed_copy(const bp_defer *d, defer_slot *s, bool trans,
 /* Whether an M-row product by s's weight, summing over inner, is made on a packed copy. */
 static bool packs(const defer_slot *s, int M, int inner)
 {
-    return M <= BP_PANEL_MAX_ROWS && inner <= BP_PANEL_MAX_INNER &&
+    return M <= BP_PANEL_MAX_ROWS && inner <= bp_panel_max_inner() &&
            (size_t)s->K * (size_t)s->N <= BP_PACK_MAX;
 }
 

@@ -149,8 +149,10 @@ void bp_vsigmoid(const bp_real *x, bp_real *y, size_t n);
  * bp_panel_size: reals the packed form of a (K, N) matrix takes. bp_panel_pack: pack B
  * (K, N) from row-major b with row stride ldb; with trans, B = Sᵀ from S (N, K) with row
  * stride ldb. bp_panel_times: C = A B, or with add C += A B (the sum added to C after);
- * A (M, K) row-major with stride lda, C (M, N) with stride ldc. */
+ * A (M, K) row-major with stride lda, C (M, N) with stride ldc. bp_panel_max_inner: the
+ * largest K at which the variant in use beats BLAS, where the tape stops using it. */
 size_t bp_panel_size(int K, int N);
+int bp_panel_max_inner(void);
 void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real *packed);
 void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *packed, int N,
                     bp_real *C, int ldc, bool add);
