@@ -216,7 +216,8 @@ enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
  * on a copy of Wᵀ packed once per walk. A BLAS call packs W anew every time, but runs
  * longer sums faster (`bptt bench tape` prints both at every bench size). So a
  * parameter's value must not change between a tape reset or walk and the next one (the
- * optimizer steps after a walk). */
+ * optimizer steps after a walk): a matmul recorded after such a change, before a reset
+ * or walk, would read the copy made before it. */
 enum { BP_PACK_MAX = 2048 * 2048, BP_PANEL_MAX_ROWS = 256 };
 void bp_tape_set_defer(bp_tape *t, bool on);
 /* Hold deferred terms across backward calls and tape resets (they are copies), so that

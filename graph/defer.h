@@ -37,8 +37,8 @@ typedef struct bp_defer {
  * as one walk. */
 void bp_defer_begin_walk(bp_defer *d);
 void bp_defer_new_period(bp_defer *d);
-/* Hold pending terms (and transposed weights: the weights must not change meanwhile)
- * across walks, or release them: what is pending is summed. */
+/* Hold pending terms (and packed copies, W and Wᵀ: the weights must not change
+ * meanwhile) across walks, or release them: what is pending is summed. */
 void bp_defer_hold(bp_defer *d, bool hold);
 /* n's forward, when n is a step product of a matmul by a parameter: made on the weight
  * packed once per period (true), else nothing done (false). */

@@ -11,8 +11,9 @@
  *   same inputs and computes the same numbers. The first layer's input product
  *   x W_x is made per block of steps counted from the chunk's start, whatever the
  *   segment, so each block is the same product of the same shape (a block that starts
- *   before the segment is computed by the matmul op's own forward into a detached tape
- *   input, or copied from the same product an earlier segment of the pass made).
+ *   before the segment is computed as the tape computes it, bp_tape_forward, into a
+ *   detached tape input, or copied from the same product an earlier segment of the pass
+ *   made).
  * - Hidden states. The tape is time major (forward.c): all of step t+1's nodes come
  *   after step t's. Backward therefore adds everything that flows back through time into
  *   dL/dh_t (from step t+1's ops, into a zeroed buffer) before anything from above at

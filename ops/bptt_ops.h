@@ -116,7 +116,9 @@ char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, 
  * set, a *kernel variant*: on x86-64 with gcc "avx512" (x86-64-v4), "avx2" (x86-64-v3)
  * and "baseline" (the build's flags: SSE2), widest first; elsewhere only "baseline".
  * Every variant gives the same results, bit for bit, but for the step products below,
- * where avx512 and avx2 (which have FMA) agree bit for bit and the baseline to rounding.
+ * where avx512 and avx2 (which have FMA) agree bit for bit and the baseline to rounding;
+ * and the tape sends products of more than bp_panel_max_inner() terms, which differs by
+ * variant, to BLAS.
  * The first kernel call picks the
  * variant named by the environment variable BPTT_ISA when this CPU runs it, else the
  * widest it runs (an unknown or unrunnable BPTT_ISA is ignored there: bp_isa_select_env
@@ -144,8 +146,12 @@ void bp_vtanh(const bp_real *x, bp_real *y, size_t n);
 void bp_vsigmoid(const bp_real *x, bp_real *y, size_t n);
 
 /* The step products: C = A B on a B packed once, in the variant in use, which the tape
- * makes for a matmul by a parameter at 2 to BP_PANEL_MAX_ROWS rows (bptt_graph.h), and a
- * user's op may use too. The packed form and the order of the sums: ops/panel.h.
+ * makes for a matmul by a parameter (its forward at 2 to BP_PANEL_MAX_ROWS rows, its dA
+ * at up to as many: bptt_graph.h), and a user's op may use too. The packed form: B's
+ * columns in panels of 32, the last zero-padded, panel p holding rows k = 0..K-1 of its
+ * columns one after another. Each output is one chain over k in increasing k, from C
+ * (add) or 0 (a one-row product: four chains over k mod 4, summed (c0 + c1) + (c2 + c3));
+ * a fused multiply-add in avx512 and avx2, a product then a sum in the baseline.
  * bp_panel_size: reals the packed form of a (K, N) matrix takes. bp_panel_pack: pack B
  * (K, N) from row-major b with row stride ldb; with trans, B = Sᵀ from S (N, K) with row
  * stride ldb. bp_panel_times: C = A B, or with add C += A B (the sum added to C after);

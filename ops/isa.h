@@ -9,8 +9,8 @@
  *     BP_KERNEL_BODY void scale2_body(float *x, size_t n) { for (...) x[i] *= 2; }
  *     BP_KERNEL(static, scale2, (float *x, size_t n), (x, n))
  *
- * Results are the same in every variant: the loops are elementwise, and -std=c11 turns
- * off contraction into FMA, so a wider vector changes no rounding (tests/test_f32_vmath.c
+ * Results are the same in every variant: the loops are elementwise, and -ffp-contract=off
+ * (CMakeLists.txt) turns off contraction into FMA, so a wider vector changes no rounding (tests/test_f32_vmath.c
  * checks it bit for bit). Define BP_NO_CLONES to build the baseline only. */
 #ifndef BPTT_ISA_H
 #define BPTT_ISA_H
