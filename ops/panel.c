@@ -114,10 +114,13 @@ void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real 
     }
 
 /* Per variant: a vector's bytes, rows per tile and vectors per tile row — as many sums
- * as the registers hold beside B's vectors (32 zmm, 16 ymm, 16 xmm). */
-enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2 };
-enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2 };
-enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
+ * as the registers hold beside B's vectors (32 zmm, 16 ymm, 16 xmm) — and the longest
+ * sum at which it beats OpenBLAS's kernels for the same CPUs (`bptt bench tape`, Zen 4
+ * with OPENBLAS_CORETYPE Cooperlake, Zen and Nehalem: the avx2 tiles lose to OpenBLAS's
+ * Haswell kernels past 256 terms). */
+enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2, INNER_avx512 = 1024 };
+enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2, INNER_avx2 = 256 };
+enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2, INNER_baseline = 1024 };
 
 /* Panel by panel (B's panel stays in cache while every row passes): tiles of ROWS rows,
  * then the rows left one at a time; a one-row product by ROW. */
@@ -156,8 +159,19 @@ void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *pack
     panel_copy[bp_isa_index()](A, lda, M, K, packed, N, C, ldc, add);
 }
 
+#define INNER_ENTRY_(isa, attr, runs, unused) INNER_##isa,
+int bp_panel_max_inner(void)
+{
+    static const int inner[] = {BP_ISA_LIST(INNER_ENTRY_, 0)};
+    return inner[bp_isa_index()];
+}
 
 #else /* no vector extensions: the baseline's sums, one output at a time */
+
+int bp_panel_max_inner(void)
+{
+    return 1024;
+}
 
 void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *packed, int N,
                     bp_real *C, int ldc, bool add)
