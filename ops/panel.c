@@ -32,6 +32,16 @@ void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real 
     }
 }
 
+/* Per variant: a vector's bytes, rows per tile and vectors per tile row — as many sums
+ * as the registers hold beside B's vectors (32 zmm, 16 ymm, 16 xmm) — and the longest
+ * sum the tape gives it (bp_panel_max_inner). In the step the kernel beats OpenBLAS on a
+ * cold W at every bench size, but for the avx2 tiles against OpenBLAS's Haswell kernels
+ * past 256 terms (`bptt bench steps` at H = 512 with OPENBLAS_CORETYPE=Zen: 1.07-1.35 of
+ * the floor without the cap, 1.03-1.11 with it); 4096 is no cap (BP_PACK_MAX). */
+enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2, INNER_avx512 = 4096 };
+enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2, INNER_avx2 = 256 };
+enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2, INNER_baseline = 4096 };
+
 #if defined(__GNUC__)
 #define LD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
 
@@ -113,14 +123,6 @@ void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real 
         } \
     }
 
-/* Per variant: a vector's bytes, rows per tile and vectors per tile row — as many sums
- * as the registers hold beside B's vectors (32 zmm, 16 ymm, 16 xmm) — and the longest
- * sum at which it beats OpenBLAS's kernels for the same CPUs (`bptt bench tape`, Zen 4
- * with OPENBLAS_CORETYPE Cooperlake, Zen and Nehalem: the avx2 tiles lose to OpenBLAS's
- * Haswell kernels past 256 terms). */
-enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2, INNER_avx512 = 1024 };
-enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2, INNER_avx2 = 256 };
-enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2, INNER_baseline = 1024 };
 
 /* Panel by panel (B's panel stays in cache while every row passes): tiles of ROWS rows,
  * then the rows left one at a time; a one-row product by ROW. */
@@ -170,7 +172,7 @@ int bp_panel_max_inner(void)
 
 int bp_panel_max_inner(void)
 {
-    return 1024;
+    return INNER_baseline;
 }
 
 void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *packed, int N,
