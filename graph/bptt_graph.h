@@ -209,15 +209,14 @@ void bp_tape_set_keep_grads(bp_tape *t, bool keep);
  * Set false, every term is its own product, as the op's backward makes it. */
 enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
 /* Step products on a weight packed once (bp_panel_times, bptt_ops.h). A matmul C = A W
- * by a parameter W of at most BP_PACK_MAX elements, with 2 to BP_PANEL_MAX_ROWS rows in A
- * and at most bp_panel_max_inner() rows in W (the kernel variant's own), is made on a
- * copy of W packed at its first such product after a reset or walk; its backward makes
- * dA += dC Wᵀ (as many columns in W at most), from the weight's second use in a walk on,
- * on a copy of Wᵀ packed once per walk. A BLAS call packs W anew every time, but runs
- * longer sums faster (`bptt bench tape` prints both at every bench size). So a
- * parameter's value must not change between a tape reset or walk and the next one (the
- * optimizer steps after a walk): a matmul recorded after such a change, before a reset
- * or walk, would read the copy made before it. */
+ * by a parameter W of at most BP_PACK_MAX elements, with 2 to BP_PANEL_MAX_ROWS rows in A,
+ * is made on a copy of W packed at its first such product after a reset or walk; its
+ * backward makes dA += dC Wᵀ (up to as many rows), from the weight's second use in a walk
+ * on, on a copy of Wᵀ packed once per walk. A BLAS call packs W anew every time
+ * (`bptt bench tape` prints both ways at every bench size). So a parameter's value must
+ * not change between a tape reset or walk and the next one (the optimizer steps after a
+ * walk): a matmul recorded after such a change, before a reset or walk, would read the
+ * copy made before it. */
 enum { BP_PACK_MAX = 2048 * 2048, BP_PANEL_MAX_ROWS = 256 };
 void bp_tape_set_defer(bp_tape *t, bool on);
 /* Hold deferred terms across backward calls and tape resets (they are copies), so that

@@ -116,9 +116,7 @@ char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, 
  * set, a *kernel variant*: on x86-64 with gcc "avx512" (x86-64-v4), "avx2" (x86-64-v3)
  * and "baseline" (the build's flags: SSE2), widest first; elsewhere only "baseline".
  * Every variant gives the same results, bit for bit, but for the step products below,
- * where avx512 and avx2 (which have FMA) agree bit for bit and the baseline to rounding;
- * and the tape sends products of more than bp_panel_max_inner() terms, which differs by
- * variant, to BLAS.
+ * where avx512 and avx2 (which have FMA) agree bit for bit and the baseline to rounding.
  * The first kernel call picks the
  * variant named by the environment variable BPTT_ISA when this CPU runs it, else the
  * widest it runs (an unknown or unrunnable BPTT_ISA is ignored there: bp_isa_select_env
@@ -155,10 +153,8 @@ void bp_vsigmoid(const bp_real *x, bp_real *y, size_t n);
  * bp_panel_size: reals the packed form of a (K, N) matrix takes. bp_panel_pack: pack B
  * (K, N) from row-major b with row stride ldb; with trans, B = Sᵀ from S (N, K) with row
  * stride ldb. bp_panel_times: C = A B, or with add C += A B (the sum added to C after);
- * A (M, K) row-major with stride lda, C (M, N) with stride ldc. bp_panel_max_inner: the
- * largest K at which the variant in use beats BLAS, where the tape stops using it. */
+ * A (M, K) row-major with stride lda, C (M, N) with stride ldc. */
 size_t bp_panel_size(int K, int N);
-int bp_panel_max_inner(void);
 void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real *packed);
 void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *packed, int N,
                     bp_real *C, int ldc, bool add);

@@ -33,14 +33,10 @@ void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real 
 }
 
 /* Per variant: a vector's bytes, rows per tile and vectors per tile row — as many sums
- * as the registers hold beside B's vectors (32 zmm, 16 ymm, 16 xmm) — and the longest
- * sum the tape gives it (bp_panel_max_inner). In the step the kernel beats OpenBLAS on a
- * cold W at every bench size, but for the avx2 tiles against OpenBLAS's Haswell kernels
- * past 256 terms (`bptt bench steps` at H = 512 with OPENBLAS_CORETYPE=Zen: 1.07-1.35 of
- * the floor without the cap, 1.03-1.11 with it); 4096 is no cap (BP_PACK_MAX). */
-enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2, INNER_avx512 = 4096 };
-enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2, INNER_avx2 = 256 };
-enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2, INNER_baseline = 4096 };
+ * as the registers hold beside B's vectors (32 zmm, 16 ymm, 16 xmm). */
+enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2 };
+enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2 };
+enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
 
 #if defined(__GNUC__)
 #define LD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
@@ -125,7 +121,9 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2, INNER_baseline
 
 
 /* Panel by panel (B's panel stays in cache while every row passes): tiles of ROWS rows,
- * then the rows left one at a time; a one-row product by ROW. */
+ * then the rows left in tiles of 4, 2 and 1 (one row is one chain per sum, too few to
+ * hide their latency: 2 of avx2's 32 rows would cost as much as 8); a one-row product by
+ * ROW. */
 #define PANEL_COPY_(isa, attr, runs, unused) \
     __attribute__((attr)) static void panel_##isa( \
         const bp_real *restrict A, int lda, int M, int K, const bp_real *restrict packed, \
@@ -143,7 +141,15 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2, INNER_baseline
                 else { \
                     for (; m + R <= M; m += R) \
                         TILE(isa, R) \
-                    for (; m < M; m++) \
+                    if (R > 4 && m + 4 <= M) { \
+                        TILE(isa, 4) \
+                        m += 4; \
+                    } \
+                    if (R > 2 && m + 2 <= M) { \
+                        TILE(isa, 2) \
+                        m += 2; \
+                    } \
+                    if (m < M) \
                         TILE(isa, 1) \
                 } \
             } \
@@ -161,19 +167,8 @@ void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *pack
     panel_copy[bp_isa_index()](A, lda, M, K, packed, N, C, ldc, add);
 }
 
-#define INNER_ENTRY_(isa, attr, runs, unused) INNER_##isa,
-int bp_panel_max_inner(void)
-{
-    static const int inner[] = {BP_ISA_LIST(INNER_ENTRY_, 0)};
-    return inner[bp_isa_index()];
-}
 
 #else /* no vector extensions: the baseline's sums, one output at a time */
-
-int bp_panel_max_inner(void)
-{
-    return INNER_baseline;
-}
 
 void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *packed, int N,
                     bp_real *C, int ldc, bool add)
