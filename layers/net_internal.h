@@ -155,6 +155,13 @@ int net_layer_in_size(const bp_net_spec *s, int i);
  * losses of steps [t0, b) times 1 / (t1 - t0), when t1 - t0 > 1), NULL on error (the
  * tape's). Checks the batch; fills the trace, net->blk_first, net->blk_last. */
 bp_node *net_record(bp_net *net, bp_tape *t, const bp_batch *b, const net_span *sp);
+/* projection.c: does layer i multiply its input by W_x once per block of steps (a
+ * first rnn, lstm or gru layer); steps per block for B rows of W columns over steps; the
+ * block of chunk step s, its product recorded (or taken from the cache). */
+bool net_projects(const bp_net *net, int i);
+int net_projection_block(int B, int W, int steps);
+net_block net_block_product(bp_net *net, bp_tape *t, const net_layer *l, const net_run *run,
+                            int s, int B, const net_span *sp);
 
 /* Is layer i's output at a step past a row's end the output at its last step? True for
  * recurrent layers (their state is held) and what reads only held outputs (forward.c). */

@@ -23,7 +23,7 @@ static void matmul_forward(bp_node *n, bp_tape *t)
     (void)t;
     int M = X(n)->shape.dim[0], K = X(n)->shape.dim[1], N = Y(n)->shape.dim[1];
     if (M == 1)
-        bp_row_times(X(n)->value, Y(n)->value, K, N, N, n->value, false);
+        bp_row_times(X(n)->value, Y(n)->value, K, N, N, n->value);
     else
         bp_gemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1, X(n)->value, K,
                 Y(n)->value, N, 0, n->value, N);

@@ -51,6 +51,24 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
 #endif
 #define MADD_baseline(s, w, acc) ((s) * (w) + (acc))
 
+/* Row `row` of C, columns [j, j + CV L) (cols of them in C), = sums (CV vectors), or
+ * with add C + sums. */
+#define STORE(row, sums) \
+    { \
+        bp_real *c = C + (size_t)(row) * (size_t)ldc + j; \
+        if (cols >= CV * L) { \
+            _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) { \
+                V u = add ? LD(V, c + v * L) + (sums)[v] : (sums)[v]; \
+                memcpy(c + v * L, &u, sizeof u); \
+            } \
+        } else { \
+            bp_real t[CV * L]; \
+            memcpy(t, (sums), sizeof t); \
+            for (int i = 0; i < cols; i++) \
+                c[i] = add ? c[i] + t[i] : t[i]; \
+        } \
+    }
+
 /* Rows [m, m + R) by columns [j, j + CV L) of panel pp: R x CV vectors of sums, kept in
  * registers (the loops are unrolled, the arrays scalarised), B read once per k. */
 #define TILE(isa, R) \
@@ -69,20 +87,8 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
                     acc[r][v] = MADD_##isa(s, wv[v], acc[r][v]); \
             } \
         } \
-        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { \
-            bp_real *c = C + (size_t)(m + r) * (size_t)ldc + j; \
-            if (cols >= CV * L) { \
-                _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) { \
-                    V u = add ? LD(V, c + v * L) + acc[r][v] : acc[r][v]; \
-                    memcpy(c + v * L, &u, sizeof u); \
-                } \
-            } else { \
-                bp_real t[CV * L]; \
-                memcpy(t, acc[r], sizeof t); \
-                for (int i = 0; i < cols; i++) \
-                    c[i] = add ? c[i] + t[i] : t[i]; \
-            } \
-        } \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) \
+            STORE(m + r, acc[r]) \
     }
 
 /* A one-row product, columns [j, j + CV L): one row has too few sums to hide the latency
@@ -105,18 +111,7 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
                 acc[q][v] = MADD_##isa(a[k + q], LD(V, w + q * BP_PANEL + v * L), acc[q][v]); \
         _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) \
             acc[0][v] = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]); \
-        bp_real *c = C + (size_t)m * (size_t)ldc + j; \
-        if (cols >= CV * L) { \
-            _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) { \
-                V u = add ? LD(V, c + v * L) + acc[0][v] : acc[0][v]; \
-                memcpy(c + v * L, &u, sizeof u); \
-            } \
-        } else { \
-            bp_real t[CV * L]; \
-            memcpy(t, acc[0], sizeof t); \
-            for (int i = 0; i < cols; i++) \
-                c[i] = add ? c[i] + t[i] : t[i]; \
-        } \
+        STORE(m, acc[0]) \
     }
 
 

@@ -41,8 +41,6 @@ static inline bp_real row_one(const bp_real *x, const bp_real *W, int K, int ldw
             a2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw), \
                 b2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw + L); \
         V u = (a0 + a1) + (a2 + a3), v = (b0 + b1) + (b2 + b3); \
-        if (add) \
-            u = LD(V, y + j) + u, v = LD(V, y + j + L) + v; \
         memcpy(y + j, &u, sizeof u); \
         memcpy(y + j + L, &v, sizeof v); \
     }
@@ -66,15 +64,13 @@ static inline bp_real row_one(const bp_real *x, const bp_real *W, int K, int ldw
         if (k + 2 < K) \
             a2 += x[k + 2] * LD(V, w + 2 * (size_t)ldw); \
         V u = (a0 + a1) + (a2 + a3); \
-        if (add) \
-            u = LD(V, y + j) + u; \
         memcpy(y + j, &u, sizeof u); \
     }
 
 #define ROW_COPY_(isa, attr, runs, unused) \
     __attribute__((attr)) static void row_##isa(const bp_real *restrict x, \
                                                 const bp_real *restrict W, int K, int N, \
-                                                int ldw, bp_real *restrict y, bool add) \
+                                                int ldw, bp_real *restrict y) \
     { \
         enum { L = BYTES_##isa / (int)sizeof(bp_real) }; \
         typedef bp_real V __attribute__((vector_size(BYTES_##isa))); \
@@ -84,8 +80,7 @@ static inline bp_real row_one(const bp_real *x, const bp_real *W, int K, int ldw
         for (; j + L <= N; j += L) \
             ROW_BLOCK1(V, L) \
         for (; j < N; j++) { \
-            bp_real v = row_one(x, W, K, ldw, j); \
-            y[j] = add ? y[j] + v : v; \
+            y[j] = row_one(x, W, K, ldw, j); \
         } \
     }
 /* A vector's bytes in each variant: zmm, ymm, xmm. */
@@ -93,23 +88,19 @@ enum { BYTES_avx512 = 64, BYTES_avx2 = 32, BYTES_baseline = 16 };
 BP_ISA_LIST(ROW_COPY_, 0)
 #define ROW_ENTRY_(isa, attr, runs, unused) row_##isa,
 static void (*const row_copy[])(const bp_real *restrict, const bp_real *restrict, int, int, int,
-                                bp_real *restrict, bool) = {BP_ISA_LIST(ROW_ENTRY_, 0)};
+                                bp_real *restrict) = {BP_ISA_LIST(ROW_ENTRY_, 0)};
 
-void bp_row_times(const bp_real *x, const bp_real *W, int K, int N, int ldw, bp_real *y,
-                  bool add)
+void bp_row_times(const bp_real *x, const bp_real *W, int K, int N, int ldw, bp_real *y)
 {
-    row_copy[bp_isa_index()](x, W, K, N, ldw, y, add);
+    row_copy[bp_isa_index()](x, W, K, N, ldw, y);
 }
 
 #else /* no vector extensions: the scalar form, the same sums */
 
-void bp_row_times(const bp_real *x, const bp_real *W, int K, int N, int ldw, bp_real *y,
-                  bool add)
+void bp_row_times(const bp_real *x, const bp_real *W, int K, int N, int ldw, bp_real *y)
 {
-    for (int j = 0; j < N; j++) {
-        bp_real v = row_one(x, W, K, ldw, j);
-        y[j] = add ? y[j] + v : v;
-    }
+    for (int j = 0; j < N; j++)
+        y[j] = row_one(x, W, K, ldw, j);
 }
 
 #endif
