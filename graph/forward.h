@@ -1,5 +1,5 @@
 /* forward.h — an op's forward made as bp_apply makes it, for a node made off the tape
- * (layers/forward.c's cache of an input product): the same bits as the node the tape
+ * (layers/projection.c's cache of an input product): the same bits as the node the tape
  * would record, whichever way the tape makes it (a matmul by a parameter: defer.h).
  * Internal to the library. */
 #ifndef BPTT_FORWARD_H

@@ -256,7 +256,7 @@ Test(recompute, truncated_chunks)
 }
 
 /* Blocked input products: the first layer's x W_x is made per block of steps counted
- * from the chunk's start (forward.c: 256 KiB per block), and segments of every length
+ * from the chunk's start (projection.c: 256 KiB per block), and segments of every length
  * cut through blocks. Each block's product and its dW_x must still be one product. */
 Test(recompute, blocked_input_products)
 {
