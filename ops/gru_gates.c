@@ -77,9 +77,12 @@ BP_KERNEL_BODY void gru_gates_backward_body(bp_node *n)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1] / 3;
     bool store = bp_grad_take_fresh(n->in[1]); /* drec written whole: = when fresh */
-    for (size_t r = 0; r < B; r++)
+    for (size_t r = 0; r < B; r++) {
+        bp_cell_prefetch(n->value, B, 3 * H, r, 0, H); /* r (z and n: gru_h's backward) */
+        bp_cell_prefetch(n->in[1]->value, B, 3 * H, r, 2 * H, H); /* u_n */
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK)
             gru_chunk_backward(n, store, r, j0, H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK);
+    }
 }
 BP_KERNEL(static, gru_gates_backward, (bp_node *n), (n))
 

@@ -28,6 +28,8 @@ BP_KERNEL_BODY void gru_h_backward_body(bp_node *n)
     bp_node *G = n->in[0], *P = n->in[1];
     bool store = bp_grad_take_fresh(P); /* dh_{t-1}: = when fresh */
     for (size_t r = 0; r < B; r++) {
+        bp_cell_prefetch(G->value, B, 3 * H, r, H, 2 * H); /* z, n */
+        bp_cell_prefetch(P->value, B, H, r, 0, H);
         const bp_real *z = G->value + r * 3 * H + H, *ng = z + H;
         const bp_real *hp = P->value + r * H, *dh = n->grad + r * H;
         if (G->requires_grad) {

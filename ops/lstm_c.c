@@ -30,6 +30,8 @@ BP_KERNEL_BODY void lstm_c_backward_body(bp_node *n)
     for (size_t r = 0; r < B; r++) {
         const bp_real *i = G->value + r * 4 * H, *f = i + H, *g = i + 2 * H;
         const bp_real *cp = C->value + r * H, *dc = n->grad + r * H;
+        bp_cell_prefetch(G->value, B, 4 * H, r, 0, 3 * H); /* i, f, g */
+        bp_cell_prefetch(C->value, B, H, r, 0, H);
         if (G->requires_grad) {
             /* one store per loop: the compiler vectorises each (checking aliasing) */
             bp_real *di = G->grad + r * 4 * H, *df = di + H, *dg = di + 2 * H;

@@ -32,7 +32,9 @@ BP_KERNEL_BODY void lstm_h_backward_body(bp_node *n)
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1];
     bp_node *G = n->in[0], *C = n->in[1];
     bool store = bp_grad_take_fresh(C); /* dc: = when fresh */
-    for (size_t r = 0; r < B; r++)
+    for (size_t r = 0; r < B; r++) {
+        bp_cell_prefetch(G->value, B, 4 * H, r, 3 * H, H); /* o */
+        bp_cell_prefetch(C->value, B, H, r, 0, H);
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK) {
             size_t m = H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK;
             const bp_real *o = G->value + r * 4 * H + 3 * H + j0, *dh = n->grad + r * H + j0;
@@ -52,6 +54,7 @@ BP_KERNEL_BODY void lstm_h_backward_body(bp_node *n)
                         dc[j] += dh[j] * o[j] * (1 - tc[j] * tc[j]);
             }
         }
+    }
 }
 BP_KERNEL(static, lstm_h_backward, (bp_node *n), (n))
 
