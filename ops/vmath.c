@@ -30,14 +30,22 @@ enum { CHUNK = 256 };
 
 /* e^a = 2^n (1 + p) for a in [-87, 88] (NaN gives NaN through p): a = n ln2 + r with
  * |r| <= ln2 / 2 (round to nearest by the 1.5 * 2^23 trick), p = e^r - 1 by Taylor to
- * r^8 (error < 1e-9 relative). */
+ * r^8 (error < 1e-9 relative), as r + r^2 q with q's seven terms in pairs (Estrin's
+ * scheme): the loops are bound by the latency of this chain, which Horner's rule made 16
+ * operations deep and this makes 8 (tanh 18% faster in avx2, 12% in avx512, 15% in the
+ * baseline, in bench kernels), and the exact leading r scales q's rounding by r^2: on 4M
+ * points in [-20, 20], tanh is within 2.22 ulp of double libm (2.92 by Horner's rule),
+ * sigmoid within 2.71 (2.78); tests/test_f32_vmath.c holds both to 3. */
 BP_KERNEL_BODY void exp_reduced(float a, float *s, float *p)
 {
     float t = a * 1.44269504f + 12582912.0f;
     float n = t - 12582912.0f;
     float r = (a - n * 0.693145752f) - n * 1.42860677e-6f; /* ln2 in two parts */
-    *p = r * (1.0f + r * (1.0f / 2 + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
-         r * (1.0f / 720 + r * (1.0f / 5040 + r * (1.0f / 40320))))))));
+    float r2 = r * r, r4 = r2 * r2;
+    float q23 = 1.0f / 2 + r * (1.0f / 6), q45 = 1.0f / 24 + r * (1.0f / 120);
+    float q67 = 1.0f / 720 + r * (1.0f / 5040);
+    float q = (q23 + r2 * q45) + r4 * (q67 + r2 * (1.0f / 40320));
+    *p = r + r2 * q;
     /* 2^n from t's bits: t = 1.5 * 2^23 + n exactly, so its bits are 0x4B400000 + n.
      * Integer arithmetic only (no float-to-int conversion, which a NaN would make
      * undefined; a NaN a gives some s, and p carries the NaN), and it vectorises. */
