@@ -35,7 +35,8 @@ enum { CHUNK = 256 };
  * operations deep and this makes 8 (tanh 18% faster in avx2, 12% in avx512, 15% in the
  * baseline, in bench kernels), and the exact leading r scales q's rounding by r^2: on 4M
  * points in [-20, 20], tanh is within 2.22 ulp of double libm (2.92 by Horner's rule),
- * sigmoid within 2.71 (2.78); tests/test_f32_vmath.c holds both to 3. */
+ * sigmoid within 2.71 (2.78), as `bptt bench kernels` prints per variant;
+ * tests/test_f32_vmath.c holds both to 3. */
 BP_KERNEL_BODY void exp_reduced(float a, float *s, float *p)
 {
     float t = a * 1.44269504f + 12582912.0f;

@@ -80,6 +80,11 @@ Test(cli, bptt_isa_forces_the_kernel_variant_or_is_refused)
                  "%s", err_text);
     cr_expect(strstr(out, "kernel variant baseline") && strstr(out, "lstm_gates bwd") &&
               strstr(out, "sigmoid / tanh"), "%s", out);
+    /* each variant's accuracy, within the 3 ulp that test_f32_vmath holds it to */
+    const char *acc = strstr(out, "tanh, largest error in ulp");
+    const char *base = acc ? strstr(acc, "baseline") : NULL;
+    double ulp = 99;
+    cr_expect(base && sscanf(base, "baseline %lf", &ulp) == 1 && ulp <= 3, "%s", out);
 }
 
 #define SMALL "--set data.steps=8 --set model.layers[0].hidden=8 --set train.batch=4 " \

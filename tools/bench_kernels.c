@@ -4,11 +4,13 @@
  * variant this CPU runs (bp_isa_select), in one run, at a W1 step's shapes (H 128,
  * B 32; --size HxBxT sets H and B): each variant against the baseline variant, sigmoid
  * against tanh, and the two checks of issue 16 (sigmoid within 1.5x of tanh; no variant
- * slower than the baseline). */
+ * slower than the baseline); then tanh's and sigmoid's largest error in each variant,
+ * in ulp against double libm (tests/test_f32_vmath.c holds them to 3). */
 #include "bench_util.h"
 #include "bench_blas.h"
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +283,55 @@ static void print_row_vs_blas(const bench_opts *o, int H, const int *isa, int n_
     printf("\n");
 }
 
+/* |got - want| in ulp of want rounded to float (the float build's kernels only). */
+static double ulps(float got, double want)
+{
+    float w = (float)fabs(want);
+    return fabs((double)got - want) / ((double)nextafterf(w, INFINITY) - (double)w);
+}
+
+/* Each variant's tanh and sigmoid on N points evenly over [-20, 20]: the largest error
+ * in ulp against double libm (ACC_N points; the float build, where they are our own). */
+enum { ACC_N = 4000001 };
+static void print_accuracy(const bench_opts *o, const int *isa, int n_isa)
+{
+    if (sizeof(bp_real) != sizeof(float))
+        return; /* the double build's tanh and sigmoid are libm's */
+    float *x = malloc(3 * (size_t)ACC_N * sizeof *x), *t = x + ACC_N, *g = t + ACC_N;
+    if (!x)
+        return;
+    for (int i = 0; i < ACC_N; i++)
+        x[i] = (float)(i - ACC_N / 2) * (20.0f / (ACC_N / 2));
+    double err[MAX_ISA][2];
+    for (int v = 0; v < n_isa; v++) {
+        bp_isa_select(bp_isa_name(isa[v]), NULL);
+        bp_vtanh((const bp_real *)x, (bp_real *)t, ACC_N);
+        bp_vsigmoid((const bp_real *)x, (bp_real *)g, ACC_N);
+        err[v][0] = err[v][1] = 0;
+        for (int i = 0; i < ACC_N; i++) {
+            double xi = x[i];
+            err[v][0] = fmax(err[v][0], ulps(t[i], tanh(xi)));
+            err[v][1] = fmax(err[v][1], ulps(g[i], 1 / (1 + exp(-xi))));
+        }
+    }
+    free(x);
+    for (int f = 0; f < 2; f++) {
+        const char *name = f ? "sigmoid" : "tanh";
+        if (o->json)
+            printf(",\n\"%s_max_ulp\": [", name);
+        else
+            printf("%s, largest error in ulp of double libm on %d points in [-20, 20]:", name,
+                   ACC_N);
+        for (int v = 0; v < n_isa; v++) {
+            if (o->json)
+                printf("%s%.3f", v ? ", " : "", err[v][f]);
+            else
+                printf("%s %s %.3f", v ? "," : "", bp_isa_name(isa[v]), err[v][f]);
+        }
+        printf(o->json ? "]" : "\n");
+    }
+}
+
 int bench_kernels(const bench_opts *o)
 {
     int H = o->H ? o->H : 128, B = o->B ? o->B : 32;
@@ -315,5 +366,7 @@ int bench_kernels(const bench_opts *o)
         }
     print_verdict(&w, k, isa, ns[0], ns[1], n_isa, o->json);
     print_row_vs_blas(o, H, isa, n_isa, ns[n_k - 1]);
+    print_accuracy(o, isa, n_isa);
+    bp_isa_select(bp_isa_name(in_use), NULL);
     return EXIT_OK;
 }
