@@ -119,6 +119,10 @@ struct bp_node {
     int id;                     /* position on the tape; -1 for a leaf off the tape */
     bool requires_grad;         /* some parameter or grad-requiring input lies upstream */
     bool reached;               /* set during backward: the output depends on it */
+    /* A recorded backward reads this value (its own op's, or a consumer's: bp_op.unsaved),
+     * directly or through a view: the tape keeps it. */
+    bool saved;
+    bool released;              /* bp_tape_release_value gave its buffer back */
     /* Set during backward, for the op about to run, when grad is not cleared: that op
      * declared it writes this input's gradient whole (bp_op.grad_assign), and nothing
      * has written it yet in this walk. Its backward then stores (=) instead of adding,
@@ -197,6 +201,19 @@ bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_err
  * live at one time, not a gradient for every activation; afterwards op nodes' grads are
  * NULL. Leaves (parameters) and tape inputs keep their grads either way. */
 void bp_tape_set_keep_grads(bp_tape *t, bool keep);
+/* Whether the tape keeps every node's value (the default). With keep false,
+ * bp_tape_release_value gives back the buffer of a value no backward reads, and the next
+ * node of its size is recorded into it while it is still in cache: a training step then
+ * holds the activations backward needs, not every intermediate product. */
+void bp_tape_set_keep_values(bp_tape *t, bool keep);
+/* Done with n in the forward: no op recorded after this reads n's value. If the tape does
+ * not keep values and no backward reads it (n->saved is false: not its own op's, nor any
+ * consumer's, through a view of it or not), its buffer goes back to the tape, n->released
+ * is set, and n->value must not be read again (the pointer stays: views of n keep their
+ * offsets). Leaves, tape inputs and views keep their buffers. Returns whether n's was
+ * given back; false is always safe. A recurrent layer releases its step products once
+ * the step's cell op has read them (layers/cells.c). */
+bool bp_tape_release_value(bp_tape *t, bp_node *n);
 /* Deferred weight gradients (on by default). The backward of a matmul C = A B whose B is
  * a parameter (a leaf off the tape that takes a gradient) with fewer than
  * BP_DEFER_MAX_ROWS rows in A — a small batch's step product, made once per step with
@@ -281,8 +298,14 @@ struct bp_op {
      * backward, makes n->grad the same window of in[0]->grad without zeroing it, so
      * gradients land in the input directly and backward has nothing to do. */
     bool view;
+    /* Bit i: backward never reads input i's value; BP_UNSAVED_OUT: nor the op's own. The
+     * tape may then recycle those buffers once the forward is done with them
+     * (bp_tape_release_value). 0, the safe default: backward may read them all.
+     * test_ops checks every declared bit by poisoning the value before backward. */
+    unsigned unsaved;
     bp_op_check check;
 };
+enum { BP_UNSAVED_OUT = 1u << BP_MAX_INPUTS };
 
 /* ---------------------------------------------------------------- parameters */
 

@@ -21,8 +21,9 @@ struct bp_tape {
     unsigned char *zeroed; /* backward: [len] this node's grad is zeroed for this walk */
     int zeroed_cap;
     bool release;         /* backward releases op nodes' grads once used (keep_grads false) */
-    struct grad_pool {    /* released grad buffers by size, each a stack linked through   */
-        size_t bytes;     /* its first bytes; emptied by reset (the arena rewinds)         */
+    bool release_values;  /* bp_tape_release_value gives buffers back (keep_values false) */
+    struct buf_pool {     /* released buffers (grads, values) by size, each a stack linked */
+        size_t bytes;     /* through its first bytes; emptied by reset (the arena rewinds) */
         void *head;
     } pool[8];
     bp_defer defer;       /* deferred weight gradients (defer.c) */
@@ -45,8 +46,11 @@ void bp_tape_free(bp_tape *t)
     free(t);
 }
 
+static void pool_unpoison_all(bp_tape *t);
+
 void bp_tape_reset(bp_tape *t)
 {
+    pool_unpoison_all(t);
     bp_arena_reset(&t->arena);
     t->len = 0;
     memset(t->pool, 0, sizeof t->pool);
@@ -57,6 +61,11 @@ void bp_tape_reset(bp_tape *t)
 void bp_tape_set_keep_grads(bp_tape *t, bool keep)
 {
     t->release = !keep;
+}
+
+void bp_tape_set_keep_values(bp_tape *t, bool keep)
+{
+    t->release_values = !keep;
 }
 
 void bp_tape_set_defer(bp_tape *t, bool on)
@@ -139,6 +148,55 @@ static bool push(bp_tape *t, bp_node *n)
     return true;
 }
 
+/* The pool: buffers given back (grads after their node's backward, values no backward
+ * reads), by size, last given first (still in cache). A pooled buffer is poisoned under
+ * AddressSanitizer past its link, so a read of a released grad or value is reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+enum { POOL_MIN_BYTES = 64 }; /* smaller buffers are left to the arena's reset */
+
+static void *pool_take(bp_tape *t, size_t bytes)
+{
+    for (int i = 0; i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
+        if (t->pool[i].bytes == bytes && t->pool[i].head) {
+            unsigned char *b = t->pool[i].head;
+            UNPOISON(b, bytes);
+            memcpy(&t->pool[i].head, b, sizeof(void *));
+            return b;
+        }
+    return NULL;
+}
+
+/* Give buffer b of `bytes` back (one too small to link, or of a ninth size, is left to
+ * the arena's reset). */
+static void pool_give(bp_tape *t, void *b, size_t bytes)
+{
+    for (int i = 0; bytes >= POOL_MIN_BYTES && i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
+        if (t->pool[i].bytes == bytes || !t->pool[i].bytes) {
+            t->pool[i].bytes = bytes;
+            memcpy(b, &t->pool[i].head, sizeof(void *));
+            t->pool[i].head = b;
+            POISON((unsigned char *)b + sizeof(void *), bytes - sizeof(void *));
+            return;
+        }
+}
+
+/* Before the arena rewinds: its pooled pieces become plain arena memory again. */
+static void pool_unpoison_all(bp_tape *t)
+{
+    for (int i = 0; i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
+        for (unsigned char *b = t->pool[i].head; b;) {
+            UNPOISON(b, t->pool[i].bytes);
+            memcpy(&b, b, sizeof(void *));
+        }
+}
+
 /* Where a node's value starts after its struct: a buffer of 256 bytes or more at 64 bytes
  * (BP_ARENA_ALIGN, for SIMD), a smaller one at 16, as bp_arena_alloc aligns them. */
 static size_t value_offset(size_t value_bytes)
@@ -148,19 +206,24 @@ static size_t value_offset(size_t value_bytes)
 }
 
 /* *proto (its shape and size set) copied onto the arena, with a value buffer unless it
- * is a view (whose forward points value into its input): one arena piece, the buffer
- * right after the struct, so a node is one allocation and one copy. */
+ * is a view (whose forward points value into its input): a released buffer of its size
+ * when the pool has one, else one arena piece, the buffer right after the struct, so a
+ * node is one allocation and one copy. */
 static bp_node *node_put(bp_tape *t, const bp_node *proto, bool view)
 {
     size_t bytes = view ? 0 : proto->size * sizeof(bp_real);
-    size_t at = view ? sizeof(bp_node) : value_offset(bytes);
-    unsigned char *p = bp_tape_alloc(t, at + bytes);
-    if (!p)
+    bp_real *reused = view ? NULL : pool_take(t, bytes);
+    size_t at = view || reused ? sizeof(bp_node) : value_offset(bytes);
+    unsigned char *p = bp_tape_alloc(t, reused ? at : at + bytes);
+    if (!p) {
+        if (reused)
+            pool_give(t, reused, bytes);
         return NULL;
+    }
     bp_node *n = (bp_node *)p;
     *n = *proto;
     if (!view)
-        n->value = (bp_real *)(p + at);
+        n->value = reused ? reused : (bp_real *)(p + at);
     return n;
 }
 
@@ -214,6 +277,17 @@ void bp_tape_forward(bp_tape *t, bp_node *n)
         n->op->forward(n, t);
 }
 
+/* A backward reads x's value: x, and what it is a view of, keep their buffers. Only
+ * nodes of a tape are marked (a leaf may be shared by the tapes of several threads). */
+static void mark_saved(bp_node *x)
+{
+    for (; x && x->id >= 0; x = x->in[0]) {
+        x->saved = true;
+        if (!x->op || !x->op->view)
+            return;
+    }
+}
+
 bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[])
 {
     if (t->failed)
@@ -241,6 +315,8 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     probe.name = NULL;
     probe.id = 0;
     probe.requires_grad = probe.reached = probe.grad_fresh = false;
+    probe.saved = !(op->unsaved & BP_UNSAVED_OUT);
+    probe.released = false;
     if (t->bind.mask) /* a bound tape: its own stand-in for a shared leaf */
         for (int i = 0; i < op->n_in; i++)
             probe.in[i] = bp_bind_find(&t->bind, in[i]);
@@ -265,7 +341,22 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     bp_tape_forward(t, n);
     if (t->failed) /* forward's scratch allocation failed */
         return NULL;
-    return push(t, n) ? n : NULL;
+    if (!push(t, n))
+        return NULL;
+    for (int i = 0; i < op->n_in; i++)
+        if (!(op->unsaved >> i & 1))
+            mark_saved(n->in[i]);
+    return n;
+}
+
+bool bp_tape_release_value(bp_tape *t, bp_node *n)
+{
+    if (!t->release_values || !n || !n->op || n->op->view || n->saved || n->released ||
+        n->id < 0 || n->id >= t->len || t->nodes[n->id] != n)
+        return false;
+    pool_give(t, n->value, n->size * sizeof(bp_real));
+    n->released = true;
+    return true;
 }
 
 /* bp_op_swap_backward (bptt_check.h): one op's backward replaced, for mutation tests. */
@@ -305,29 +396,16 @@ static void zero_grad(bp_node *n)
 static bool grad_get(bp_tape *t, bp_node *n)
 {
     size_t bytes = n->size * sizeof(bp_real);
-    for (int i = 0; i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
-        if (t->pool[i].bytes == bytes && t->pool[i].head) {
-            void *b = t->pool[i].head;
-            memcpy(&t->pool[i].head, b, sizeof(void *));
-            n->grad = b;
-            return true;
-        }
-    n->grad = bp_arena_alloc(&t->arena, bytes);
+    n->grad = pool_take(t, bytes);
+    if (!n->grad)
+        n->grad = bp_arena_alloc(&t->arena, bytes);
     return n->grad != NULL;
 }
 
-/* Give n's grad back for reuse (buffers too small to link, or of a ninth size, are left
- * to the arena's reset). */
+/* Give n's grad back for reuse. */
 static void grad_put(bp_tape *t, bp_node *n)
 {
-    size_t bytes = n->size * sizeof(bp_real);
-    for (int i = 0; bytes >= 64 && i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
-        if (t->pool[i].bytes == bytes || !t->pool[i].bytes) {
-            t->pool[i].bytes = bytes;
-            memcpy(n->grad, &t->pool[i].head, sizeof(void *));
-            t->pool[i].head = n->grad;
-            break;
-        }
+    pool_give(t, n->grad, n->size * sizeof(bp_real));
     n->grad = NULL;
 }
 

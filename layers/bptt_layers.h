@@ -357,7 +357,9 @@ int bp_recompute_segment(int k, int steps);
  * h[l][k] is the node the layer passes on (after clip_grad when set: its in[0] is then
  * the unclipped h_k, whose grad is the clipped gradient). h0[l] is the initial state
  * (a constant). Step k is time t0 + k. Memory is the net's, valid until the next
- * forward; pointers are the tape's, valid until bp_tape_reset. */
+ * forward; pointers are the tape's, valid until bp_tape_reset. On a tape that does not
+ * keep values (a training step's) rec's own value is released after the step's cell op
+ * (bp_tape_release_value); its input and its grad are what the formulas read. */
 typedef struct bp_trace {
     int n_layers;          /* recurrent layers, in stack order */
     int steps;             /* t1 - t0 of the last forward */

@@ -62,6 +62,16 @@ static bp_node *recurrent_product(bp_tape *t, const net_layer *l, const step_io 
     return bp_matmul(t, io->h_rec ? io->h_rec : io->h, l->W_h);
 }
 
+/* The step's products are read by its cell op alone. Where that op's backward reads
+ * neither (bp_op.unsaved), their buffers go back to the tape for the next step's products,
+ * still in cache; the tape refuses a view (a row view of forward.c's block product) and
+ * a value some backward reads (gru_gates reads u_n), and keeps all when it keeps values. */
+static void release_products(bp_tape *t, bp_node *xw, bp_node *rec)
+{
+    bp_tape_release_value(t, xw);
+    bp_tape_release_value(t, rec);
+}
+
 /* h_t = act(x_t W_x + h_{t-1} W_h + b);  residual: h_t = h_{t-1} + act(...)
  * The sum and act are one fused node (rnn_tanh or rnn_relu). */
 void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io)
@@ -71,6 +81,7 @@ void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io)
     fused_fn fused = fused_step(l->spec.act);
     bp_node *h = fused ? fused(t, xw, io->rec, l->b)
                        : activate(t, l->spec.act, bp_add(t, bp_add(t, xw, io->rec), l->b));
+    release_products(t, xw, io->rec);
     if (l->spec.residual)
         h = bp_skip(t, h, io->h);
     io->h_new = clip_state(t, l, h);
@@ -83,7 +94,9 @@ void net_rnn_step(bp_tape *t, const net_layer *l, step_io *io)
 void net_lstm_step(bp_tape *t, const net_layer *l, step_io *io)
 {
     io->rec = recurrent_product(t, l, io);
-    bp_node *gates = bp_lstm_gates(t, input_product(t, l, io), io->rec, l->b);
+    bp_node *xw = input_product(t, l, io);
+    bp_node *gates = bp_lstm_gates(t, xw, io->rec, l->b);
+    release_products(t, xw, io->rec);
     io->c_new = bp_lstm_c(t, gates, io->c);
     io->h_new = clip_state(t, l, bp_lstm_h(t, gates, io->c_new));
 }
@@ -94,6 +107,8 @@ void net_lstm_step(bp_tape *t, const net_layer *l, step_io *io)
 void net_gru_step(bp_tape *t, const net_layer *l, step_io *io)
 {
     io->rec = recurrent_product(t, l, io);
-    bp_node *gates = bp_gru_gates(t, input_product(t, l, io), io->rec, l->b, l->b_h);
+    bp_node *xw = input_product(t, l, io);
+    bp_node *gates = bp_gru_gates(t, xw, io->rec, l->b, l->b_h);
+    release_products(t, xw, io->rec);
     io->h_new = clip_state(t, l, bp_gru_h(t, gates, io->h));
 }

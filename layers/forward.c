@@ -174,7 +174,11 @@ static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_
     } else {
         step_io *io = &run->io;
         if (run->blk && (k == 0 || (s - sp->t0) % run->blk == 0)) {
-            /* x W_x of the next block of steps at once */
+            /* x W_x of the next block of steps at once, into the last block's buffer
+             * when the tape takes it back (its rows' consumers have all been recorded;
+             * bp_tape_release_value) */
+            if (k > 0)
+                bp_tape_release_value(t, run->cur.xw);
             run->cur = net_block_product(net, t, l, run, s, B, sp);
             if (k == 0)
                 net->blk_first = run->cur;

@@ -12,5 +12,6 @@ const bp_op bp_op_add = {
     .shape = bp_shape_broadcast,
     .forward = bp_add_forward,
     .backward = bp_add_backward, /* da += dy; db += dy (summed over broadcast rows) */
+    .unsaved = 1 | 2 | BP_UNSAVED_OUT,
     .check = {.n_cases = 4, .make_case = bp_case_bcast, .lo = -1, .hi = 1},
 };

@@ -46,5 +46,6 @@ const bp_op bp_op_clip_grad = {
     .shape = bp_shape_clip,
     .forward = bp_identity_forward,
     .backward = clip_grad_backward,
+    .unsaved = 1 | BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = bp_case_clip, .lo = -1, .hi = 1},
 };

@@ -56,5 +56,6 @@ const bp_op bp_op_concat = {
     .shape = concat_shape,
     .forward = concat_forward,
     .backward = concat_backward,
+    .unsaved = 1 | 2 | BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = concat_case, .lo = -1, .hi = 1},
 };

@@ -27,5 +27,6 @@ const bp_op bp_op_exp = {
     .shape = bp_shape_like_input,
     .forward = exp_forward,
     .backward = exp_backward,
+    .unsaved = 1,
     .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = -2, .hi = 2},
 };

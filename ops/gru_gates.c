@@ -102,6 +102,7 @@ const bp_op bp_op_gru_gates = {
     .shape = gru_gates_shape,
     .forward = gru_gates_forward,
     .backward = gru_gates_backward,
+    .unsaved = 1 | 4, /* reads y and u_n = rec_n + b_h,n */
     .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = gru_gates_case, .lo = -2, .hi = 2},
 };

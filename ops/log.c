@@ -27,5 +27,6 @@ const bp_op bp_op_log = {
     .shape = bp_shape_like_input,
     .forward = log_forward,
     .backward = log_backward,
+    .unsaved = BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = 0.5, .hi = 3},
 };

@@ -71,6 +71,7 @@ const bp_op bp_op_lstm_gates = {
     .shape = lstm_gates_shape,
     .forward = lstm_gates_forward,
     .backward = lstm_gates_backward,
+    .unsaved = 1 | 2 | 4,
     .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = lstm_gates_case, .lo = -2, .hi = 2},
 };

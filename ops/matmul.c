@@ -79,6 +79,7 @@ const bp_op bp_op_matmul = {
     .shape = matmul_shape,
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .unsaved = BP_UNSAVED_OUT,
     .grad_assign = 3, /* both products store with beta 0 */
     .check = {.n_cases = 4, .make_case = matmul_case, .lo = -1, .hi = 1},
 };

@@ -28,5 +28,6 @@ const bp_op bp_op_mean = {
     .shape = bp_shape_scalar,
     .forward = mean_forward,
     .backward = mean_backward,
+    .unsaved = 1 | BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = -1, .hi = 1},
 };

@@ -41,5 +41,6 @@ const bp_op bp_op_mul = {
     .shape = bp_shape_broadcast,
     .forward = mul_forward,
     .backward = mul_backward,
+    .unsaved = BP_UNSAVED_OUT,
     .check = {.n_cases = 4, .make_case = bp_case_bcast, .lo = -2, .hi = 2},
 };

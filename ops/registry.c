@@ -115,6 +115,10 @@ bp_status bp_op_validate(const bp_op *op, bp_error *err)
                             !op->shape     ? "its shape rule (.shape)"
                             : !op->forward ? "its forward (.forward)"
                                            : "its backward (.backward)");
+    if (op->unsaved & ~(((1u << op->n_in) - 1) | BP_UNSAVED_OUT))
+        return bp_error_set(err, BP_ERR_VALUE,
+                            "op '%s': .unsaved is 0x%x, but its bits are the %d inputs' and "
+                            "BP_UNSAVED_OUT", nm, op->unsaved, op->n_in);
     const bp_op_check *k = &op->check;
     if (!k->make_case || k->n_cases < 1)
         return bp_error_set(err, BP_ERR_VALUE,

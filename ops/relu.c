@@ -26,6 +26,7 @@ const bp_op bp_op_relu = {
     .shape = bp_shape_like_input,
     .forward = relu_forward,
     .backward = relu_backward,
+    .unsaved = BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = -1, .hi = 1,
               .kinks = {0}, .n_kinks = 1},
 };

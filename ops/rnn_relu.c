@@ -68,6 +68,7 @@ const bp_op bp_op_rnn_relu = {
     .shape = rnn_relu_shape,
     .forward = rnn_relu_forward,
     .backward = rnn_relu_backward,
+    .unsaved = 1 | 2 | 4,
     .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = rnn_relu_case, .lo = -1, .hi = 1, .kinks = {0},
               .n_kinks = 1, .kink_arg = rnn_relu_kink_arg},

@@ -54,6 +54,7 @@ const bp_op bp_op_rnn_tanh = {
     .shape = rnn_tanh_shape,
     .forward = rnn_tanh_forward,
     .backward = rnn_tanh_backward,
+    .unsaved = 1 | 2 | 4,
     .grad_assign = 1u << 1, /* rec */
     .check = {.n_cases = 4, .make_case = rnn_tanh_case, .lo = -1, .hi = 1},
 };

@@ -54,6 +54,7 @@ const bp_op bp_op_rows = {
     .shape = rows_shape,
     .forward = rows_forward,
     .backward = rows_backward,
+    .unsaved = 1 | BP_UNSAVED_OUT,
     .view = true,
     .check = {.n_cases = 4, .make_case = rows_case, .lo = -1, .hi = 1},
 };

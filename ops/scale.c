@@ -34,5 +34,6 @@ const bp_op bp_op_scale = {
     .shape = bp_shape_like_input,
     .forward = scale_forward,
     .backward = scale_backward,
+    .unsaved = 1 | BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = scale_case, .lo = -1, .hi = 1},
 };

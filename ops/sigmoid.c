@@ -35,5 +35,6 @@ const bp_op bp_op_sigmoid = {
     .shape = bp_shape_like_input,
     .forward = sigmoid_forward,
     .backward = sigmoid_backward,
+    .unsaved = 1,
     .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = -3, .hi = 3},
 };

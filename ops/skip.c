@@ -13,5 +13,6 @@ const bp_op bp_op_skip = {
     .shape = bp_shape_exact,
     .forward = bp_add_forward,
     .backward = bp_add_backward, /* dfx += dy; dx += dy */
+    .unsaved = 1 | 2 | BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = bp_case_same, .lo = -1, .hi = 1},
 };

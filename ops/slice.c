@@ -57,5 +57,6 @@ const bp_op bp_op_slice = {
     .shape = slice_shape,
     .forward = slice_forward,
     .backward = slice_backward,
+    .unsaved = 1 | BP_UNSAVED_OUT,
     .check = {.n_cases = 4, .make_case = slice_case, .lo = -1, .hi = 1},
 };

@@ -29,5 +29,6 @@ const bp_op bp_op_softplus = {
     .shape = bp_shape_like_input,
     .forward = softplus_forward,
     .backward = softplus_backward,
+    .unsaved = BP_UNSAVED_OUT,
     .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = -3, .hi = 3},
 };

@@ -37,5 +37,6 @@ const bp_op bp_op_sub = {
     .shape = bp_shape_broadcast,
     .forward = sub_forward,
     .backward = sub_backward,
+    .unsaved = 1 | 2 | BP_UNSAVED_OUT,
     .check = {.n_cases = 4, .make_case = bp_case_bcast, .lo = -1, .hi = 1},
 };

@@ -28,5 +28,6 @@ const bp_op bp_op_tanh = {
     .shape = bp_shape_like_input,
     .forward = tanh_forward,
     .backward = tanh_backward,
+    .unsaved = 1,
     .check = {.n_cases = 3, .make_case = bp_case_unary, .lo = -2, .hi = 2},
 };

@@ -3,7 +3,9 @@
  * loss, parameter gradients and carried state as plain BPTT, compared with memcmp, for
  * every layer kind, a stack with skips, a graph cell with two states, both heads,
  * truncated chunks, and segment lengths 1, 2, 3, sqrt(T), T and ones T is no multiple
- * of; with small and with blocked first-layer input products; grads kept or released. */
+ * of; with small and with blocked first-layer input products; with everything kept, grads
+ * released, and grads and values released (a training step's tape: the same numbers
+ * again, plain or recomputed). */
 #ifndef TEST_RECOMPUTE_CASES_H
 #define TEST_RECOMPUTE_CASES_H
 
@@ -37,9 +39,15 @@ static void state_widths(const bp_net *net, int i, int *h, int *c)
     *h = *c = 0;
 }
 
+/* What the tape gives back: nothing, the grads once used, or also the values no backward
+ * reads (bp_tape_set_keep_grads, bp_tape_set_keep_values). */
+enum { KEEP_ALL, RELEASE_GRADS, RELEASE_VALUES, N_RELEASE };
+static const char *const release_names[] = {"all kept", "grads released",
+                                            "grads and values released"};
+
 /* Plain BPTT (k = 0) or recomputation with segment length k, over chunks of `chunk`
  * steps (0: whole), each chunk seeded as the trainer seeds it (seq head: len / T). */
-static run run_once(fixture *f, int chunk, int k, bool keep, bp_tape *t)
+static run run_once(fixture *f, int chunk, int k, int release, bp_tape *t)
 {
     const bp_batch *b = f->batch;
     int T = b->T, K = chunk ? chunk : T;
@@ -49,7 +57,8 @@ static run run_once(fixture *f, int chunk, int k, bool keep, bp_tape *t)
     r.state = bp_net_state_new(f->net, b->B, &err);
     cr_assert_not_null(r.state, "%s", err.msg);
     bp_params_zero_grad(f->params);
-    bp_tape_set_keep_grads(t, keep);
+    bp_tape_set_keep_grads(t, release == KEEP_ALL);
+    bp_tape_set_keep_values(t, release != RELEASE_VALUES);
     for (int t0 = 0; t0 < T; t0 += K) {
         int t1 = t0 + K < T ? t0 + K : T;
         bp_real w = seq ? (bp_real)(t1 - t0) / (bp_real)T : 1;
@@ -117,25 +126,33 @@ static void expect_same(const fixture *f, const run *plain, const run *rc, const
     }
 }
 
-/* Plain against every k in ks (0-terminated), grads released and kept. */
+/* Plain with everything kept against plain and every k in ks (0-terminated), with
+ * everything kept, grads released, and grads and values released. */
 static void check_ks(fixture *f, int chunk, const int *ks, const char *what)
 {
     bp_tape *t = bp_tape_new();
     cr_assert_not_null(t);
-    for (int keep = 0; keep < 2; keep++) {
-        run plain = run_once(f, chunk, 0, keep, t);
-        bool nonzero = false;
-        for (size_t j = 0; j < plain.n_grads; j++)
-            nonzero |= plain.grads[j] != 0;
-        cr_assert(nonzero, "%s: the plain gradient is zero: the comparison would prove nothing",
-                  what);
+    run plain = run_once(f, chunk, 0, KEEP_ALL, t);
+    bool nonzero = false;
+    for (size_t j = 0; j < plain.n_grads; j++)
+        nonzero |= plain.grads[j] != 0;
+    cr_assert(nonzero, "%s: the plain gradient is zero: the comparison would prove nothing",
+              what);
+    for (int rel = KEEP_ALL; rel < N_RELEASE; rel++) {
+        char w[160];
+        snprintf(w, sizeof w, "%s, %s", what, release_names[rel]);
+        if (rel != KEEP_ALL) { /* k = 0 below: plain BPTT on this tape */
+            run other = run_once(f, chunk, 0, rel, t);
+            expect_same(f, &plain, &other, w, 0);
+            run_free(&other);
+        }
         for (const int *k = ks; *k; k++) {
-            run rc = run_once(f, chunk, *k, keep, t);
-            expect_same(f, &plain, &rc, what, *k);
+            run rc = run_once(f, chunk, *k, rel, t);
+            expect_same(f, &plain, &rc, w, *k);
             run_free(&rc);
         }
-        run_free(&plain);
     }
+    run_free(&plain);
     bp_tape_free(t);
 }
 

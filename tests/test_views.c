@@ -411,6 +411,80 @@ Test(views, released_grads_give_the_same_gradients_in_less_memory)
     net_case_free(&c);
 }
 
+/* A training step's tape also gives back the values no backward reads: the same
+ * gradients, bit for bit, in less memory; an lstm's and an rnn's step products go back
+ * (and the next step's land in the same buffer), a gru's u = h W_h stays (gru_gates'
+ * backward reads u_n). */
+Test(views, released_values_give_the_same_gradients_in_less_memory)
+{
+    net_case c;
+    net_case_new(&c, 400);
+    bp_tape *keep = bp_tape_new(), *rel = bp_tape_new();
+    bp_tape_set_keep_grads(keep, false);
+    bp_tape_set_keep_grads(rel, false);
+    bp_tape_set_keep_values(rel, false);
+    size_t a_keep, a_rel;
+    double *gk = grads_of(&c, keep, &a_keep), *gr = grads_of(&c, rel, &a_rel);
+    for (size_t j = 0; j < bp_params_elements(c.p); j++)
+        cr_expect_eq(gk[j], gr[j], "parameter grad element %zu: values kept %.17g, released "
+                     "%.17g", j, gk[j], gr[j]);
+    cr_expect_lt(a_rel, a_keep, "arena %zu bytes with released values, %zu kept", a_rel, a_keep);
+    const bp_trace *tr = bp_net_trace(c.net);
+    for (int k = 1; k < tr->steps; k++) {
+        cr_expect(tr->rec[0][k]->released && tr->rec[1][k]->released,
+                  "step %d: the lstm's and the rnn's h W_h were not released", k);
+        cr_expect_eq(tr->rec[0][k]->value, tr->rec[0][k - 1]->value,
+                     "step %d: the lstm's h W_h is not in the last step's buffer", k);
+        cr_expect(tr->rec[2][k]->saved && !tr->rec[2][k]->released,
+                  "step %d: the gru's h W_h was released, but its backward reads it", k);
+    }
+    int released = 0;
+    for (int i = 0; i < bp_tape_len(keep); i++)
+        released += bp_tape_node(keep, i)->released;
+    cr_expect_eq(released, 0, "a tape that keeps values released %d", released);
+    free(gk);
+    free(gr);
+    bp_tape_free(keep);
+    bp_tape_free(rel);
+    net_case_free(&c);
+}
+
+/* bp_tape_release_value gives back only what no backward reads, on a tape that asks. */
+Test(views, a_value_is_released_only_when_nothing_reads_it)
+{
+    bp_rng rng;
+    bp_rng_seed(&rng, 9);
+    bp_tape *t = bp_tape_new();
+    bp_node *W = leaf(bp_shape2(3, 3), true, &rng, -1, 1);
+    bp_node *x = bp_tape_input(t, bp_shape2(4, 3), NULL, true);
+    bp_node *y = bp_matmul(t, x, W);
+    cr_expect_not(bp_tape_release_value(t, y), "released on a tape that keeps values");
+    bp_tape_set_keep_values(t, false);
+    cr_expect_not(bp_tape_release_value(t, W), "a leaf released");
+    cr_expect_not(bp_tape_release_value(t, x), "a tape input released");
+    bp_node *v = bp_rows(t, y, 1, 2);
+    cr_expect_not(bp_tape_release_value(t, v), "a view released");
+    bp_node *m = bp_mul(t, y, y); /* mul's backward reads both inputs */
+    cr_expect(y->saved);
+    cr_expect_not(bp_tape_release_value(t, y), "an input mul's backward reads was released");
+    bp_node *z = bp_matmul(t, x, W), *s = bp_tanh(t, z); /* tanh reads its output only */
+    bp_node *zv = bp_rows(t, z, 0, 2), *u = bp_mul(t, zv, zv);
+    cr_expect(z->saved, "a consumer of a view reads the viewed node's buffer");
+    bp_node *p = bp_matmul(t, x, W), *q = bp_tanh(t, p);
+    cr_expect_not(p->saved);
+    cr_expect(bp_tape_release_value(t, p));
+    cr_expect(p->released);
+    cr_expect_not(bp_tape_release_value(t, p), "released twice");
+    bp_node *next = bp_matmul(t, x, W); /* the next node of its size gets its buffer */
+    cr_expect_eq(next->value, p->value);
+    bp_node *L = bp_add(t, bp_add(t, bp_sum(t, m), bp_sum(t, s)),
+                        bp_add(t, bp_sum(t, u), bp_add(t, bp_sum(t, q), bp_sum(t, next))));
+    bp_error err;
+    cr_assert_eq(bp_backward(t, L, &err), BP_OK, "%s", err.msg);
+    bp_leaf_free(W);
+    bp_tape_free(t);
+}
+
 Test(views, released_grads_keep_the_inputs_that_asked_for_one)
 {
     bp_rng rng;

@@ -70,6 +70,7 @@ static bp_status model_new(rc_model *m, const bench_cfg *c, bp_error *err)
     bp_fill_uniform(m->batch->x, (size_t)c->B * c->T * 2, 0, 1, &rng);
     bp_fill_uniform(m->batch->y, (size_t)c->B, 0, 1, &rng);
     bp_tape_set_keep_grads(m->tape, false); /* as a training step runs */
+    bp_tape_set_keep_values(m->tape, false);
     return BP_OK;
 }
 

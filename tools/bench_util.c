@@ -145,6 +145,7 @@ bench_trainer *bench_trainer_new(const bench_cfg *c, int threads, bp_error *err)
     if (!(b->tr = make_trainer(c, b->threads, err)))
         goto fail;
     bp_tape_set_keep_grads(bp_trainer_tape(b->tr), false); /* as bp_trainer_step does */
+    bp_tape_set_keep_values(bp_trainer_tape(b->tr), false);
     /* the data: x ~ U[0, 1) on both channels, targets ~ U[0, 1) */
     bp_rng rng;
     bp_rng_seed(&rng, 1);
@@ -249,6 +250,14 @@ static const bp_real *grad_or(bench_worker *w, const bp_node *n, int slot)
     return n->grad ? n->grad : w->scratch[slot];
 }
 
+/* A value the tape released (its buffer went on to the next node of its size: the step
+ * wrote every such product into a few buffers, still in cache) is replayed on scratch
+ * buffer 0, also one buffer for all. */
+static bp_real *value_or(bench_worker *w, bp_node *n)
+{
+    return n->released ? w->scratch[0] : n->value;
+}
+
 /* Scratch buffers as large as the largest matmul operand on the tape. */
 static void size_scratch(bench_worker *w)
 {
@@ -292,8 +301,8 @@ static void collect(bench_worker *w)
             continue;
         bp_node *a = n->in[0], *bm = n->in[1];
         int M = a->shape.dim[0], K = a->shape.dim[1], N = bm->shape.dim[1];
-        push_tagged(w, (bench_gemm){false, false, M, N, K, a->value, bm->value, n->value, K, N,
-                                    N, 0, NULL, 0, false}, bm, 'f');
+        push_tagged(w, (bench_gemm){false, false, M, N, K, a->value, bm->value, value_or(w, n),
+                                    K, N, N, 0, NULL, 0, false}, bm, 'f');
     }
     for (int i = len - 1; i >= 0; i--) {
         bp_node *n = bp_tape_node(w->tape, i);

@@ -175,7 +175,8 @@ static bp_status make_worker(bp_net *net, bp_params *params, bp_worker *w, bp_er
     }
     if (!(w->net = net_new_worker(net, err)))
         return err ? err->status : BP_ERR_NOMEM;
-    bp_tape_set_keep_grads(w->tape, false);
+    bp_tape_set_keep_grads(w->tape, false); /* a worker's tape only trains */
+    bp_tape_set_keep_values(w->tape, false);
     bp_status st = bp_params_share_values(w->params, params, err);
     return st != BP_OK ? st : bp_tape_bind_params(w->tape, params, w->params, err);
 }

@@ -270,9 +270,11 @@ bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_e
                                       &tr->data_rng, err);
     if (!b)
         return err ? err->status : BP_ERR_NOMEM;
-    /* a training step needs no intermediate gradient after its use: the tape recycles
-     * them, which keeps a long sequence's memory near its activations alone */
+    /* a training step needs no intermediate gradient after its use, nor a value no
+     * backward reads: the tape recycles them, which keeps a long sequence's memory near
+     * the activations backward needs */
     bp_tape_set_keep_grads(tr->tape, false);
+    bp_tape_set_keep_values(tr->tape, false);
     /* dropout in training steps only, its masks a function of the seed and the step: a
      * resumed run draws the same ones without any state in the checkpoint */
     uint64_t step = (uint64_t)bp_optim_steps_done(tr->optim);
@@ -281,6 +283,7 @@ bp_status bp_trainer_step(bp_trainer *tr, double *loss, bp_step_info *info, bp_e
     bp_status st = bp_trainer_update(tr, b, loss, info, err);
     bp_net_set_dropout(tr->net, false, 0);
     bp_tape_set_keep_grads(tr->tape, true);
+    bp_tape_set_keep_values(tr->tape, true);
     bp_batch_free(b);
     return st;
 }

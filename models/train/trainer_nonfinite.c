@@ -54,18 +54,24 @@ void bp_trainer_explain_nonfinite(const bp_trainer *tr, bp_error *err)
     const bp_tape *t = tr->tape;
     for (int i = 0; i < bp_tape_len(t) && !why[0]; i++) {
         const bp_node *n = bp_tape_node(t, i);
-        if (first_bad(n) < 0)
+        if (n->released || first_bad(n) < 0) /* a released value is gone (its buffer reused) */
             continue;
         u += (size_t)snprintf(why + u, sizeof why - u,
                               "the first non-finite value is the output of %s %s (tape node %d "
                               "of %d)",
                               n->op ? n->op->name : (n->name ? n->name : "an input"),
                               bp_shape_str(n->shape, s, sizeof s), i + 1, bp_tape_len(t));
-        for (int j = 0; j < BP_MAX_INPUTS && u < sizeof why; j++)
-            if (n->in[j] && n->in[j]->name && is_param(p, n->in[j]))
-                u += (size_t)snprintf(why + u, sizeof why - u, ", which reads parameter %s "
-                                      "(largest |value| %.3g)",
-                                      n->in[j]->name, max_abs(n->in[j]));
+        /* the parameters it reads, and those a released input of it read (h W_h: its
+         * value went on to the next step's product, so its consumer is the first seen) */
+        for (int j = 0; j < BP_MAX_INPUTS && u < sizeof why; j++) {
+            const bp_node *x = n->in[j];
+            for (int k = 0; x && k < (x->released ? BP_MAX_INPUTS : 1) && u < sizeof why; k++) {
+                const bp_node *q = x->released ? x->in[k] : x;
+                if (q && q->name && is_param(p, q))
+                    u += (size_t)snprintf(why + u, sizeof why - u, ", which reads parameter %s "
+                                          "(largest |value| %.3g)", q->name, max_abs(q));
+            }
+        }
     }
     if (!why[0] || !strstr(why, "parameter")) {
         const bp_node *big = NULL;
