@@ -164,6 +164,9 @@ size_t bp_tape_arena_bytes(const bp_tape *t);
  * backward needs in n->aux). NULL when out of memory, which also sets the tape's
  * error (BP_ERR_NOMEM), so the op's bp_apply returns NULL. */
 void *bp_tape_alloc(bp_tape *t, size_t bytes);
+/* Bytes ops have taken with bp_tape_alloc since the last reset: what they keep for
+ * backward beside the values (bench memory counts it as activations). */
+size_t bp_tape_scratch_bytes(const bp_tape *t);
 /* For an op's forward that meets a bad value (a class id out of range): sets the
  * tape's error, so bp_apply returns NULL. Keeps an earlier error. */
 void bp_tape_fail(bp_tape *t, bp_status status, const char *fmt, ...)

@@ -16,6 +16,7 @@ struct bp_tape {
     bp_node **nodes; /* execution order, which is a topological order */
     int len, cap;
     bool failed;
+    size_t scratch;       /* bytes ops took with bp_tape_alloc since the reset */
     bp_bind bind;         /* bp_tape_bind_params (bind.h): leaves recorded in others' place */
     bp_error err;
     unsigned char *zeroed; /* backward: [len] this node's grad is zeroed for this walk */
@@ -53,6 +54,7 @@ void bp_tape_reset(bp_tape *t)
     pool_unpoison_all(t);
     bp_arena_reset(&t->arena);
     t->len = 0;
+    t->scratch = 0;
     memset(t->pool, 0, sizeof t->pool);
     bp_defer_new_period(&t->defer);
     bp_tape_clear_error(t);
@@ -106,7 +108,8 @@ size_t bp_tape_arena_bytes(const bp_tape *t)
     return t->arena.reserved;
 }
 
-void *bp_tape_alloc(bp_tape *t, size_t bytes)
+/* Arena memory for the tape's own pieces (nodes, their buffers); fails the tape. */
+static void *tape_alloc(bp_tape *t, size_t bytes)
 {
     void *p = bp_arena_alloc(&t->arena, bytes);
     if (!p && !t->failed) {
@@ -114,6 +117,19 @@ void *bp_tape_alloc(bp_tape *t, size_t bytes)
         bp_error_set(&t->err, BP_ERR_NOMEM, "tape: cannot allocate %zu bytes", bytes);
     }
     return p;
+}
+
+void *bp_tape_alloc(bp_tape *t, size_t bytes)
+{
+    void *p = tape_alloc(t, bytes);
+    if (p)
+        t->scratch += bytes;
+    return p;
+}
+
+size_t bp_tape_scratch_bytes(const bp_tape *t)
+{
+    return t->scratch;
 }
 
 void bp_tape_fail(bp_tape *t, bp_status status, const char *fmt, ...)
@@ -214,7 +230,7 @@ static bp_node *node_put(bp_tape *t, const bp_node *proto, bool view)
     size_t bytes = view ? 0 : proto->size * sizeof(bp_real);
     bp_real *reused = view ? NULL : pool_take(t, bytes);
     size_t at = view || reused ? sizeof(bp_node) : value_offset(bytes);
-    unsigned char *p = bp_tape_alloc(t, reused ? at : at + bytes);
+    unsigned char *p = tape_alloc(t, reused ? at : at + bytes);
     if (!p) {
         if (reused)
             pool_give(t, reused, bytes);
@@ -246,7 +262,7 @@ bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool req
         memset(n->value, 0, n->size * sizeof(bp_real));
     n->requires_grad = requires_grad;
     if (requires_grad) {
-        n->grad = bp_tape_alloc(t, n->size * sizeof(bp_real));
+        n->grad = tape_alloc(t, n->size * sizeof(bp_real));
         if (!n->grad)
             return NULL;
         memset(n->grad, 0, n->size * sizeof(bp_real));

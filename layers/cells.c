@@ -65,7 +65,7 @@ static bp_node *recurrent_product(bp_tape *t, const net_layer *l, const step_io 
 /* The step's products are read by its cell op alone. Where that op's backward reads
  * neither (bp_op.unsaved), their buffers go back to the tape for the next step's products,
  * still in cache; the tape refuses a view (a row view of forward.c's block product) and
- * a value some backward reads (gru_gates reads u_n), and keeps all when it keeps values. */
+ * a value some backward reads, and keeps all when it keeps values. */
 static void release_products(bp_tape *t, bp_node *xw, bp_node *rec)
 {
     bp_tape_release_value(t, xw);

@@ -412,9 +412,8 @@ Test(views, released_grads_give_the_same_gradients_in_less_memory)
 }
 
 /* A training step's tape also gives back the values no backward reads: the same
- * gradients, bit for bit, in less memory; an lstm's and an rnn's step products go back
- * (and the next step's land in the same buffer), a gru's u = h W_h stays (gru_gates'
- * backward reads u_n). */
+ * gradients, bit for bit, in less memory; every layer's step product h W_h goes back, and
+ * the steps' products go round a few buffers (gru_gates keeps the u_n it needs itself). */
 Test(views, released_values_give_the_same_gradients_in_less_memory)
 {
     net_case c;
@@ -430,13 +429,23 @@ Test(views, released_values_give_the_same_gradients_in_less_memory)
                      "%.17g", j, gk[j], gr[j]);
     cr_expect_lt(a_rel, a_keep, "arena %zu bytes with released values, %zu kept", a_rel, a_keep);
     const bp_trace *tr = bp_net_trace(c.net);
-    for (int k = 1; k < tr->steps; k++) {
-        cr_expect(tr->rec[0][k]->released && tr->rec[1][k]->released,
-                  "step %d: the lstm's and the rnn's h W_h were not released", k);
-        cr_expect_eq(tr->rec[0][k]->value, tr->rec[0][k - 1]->value,
-                     "step %d: the lstm's h W_h is not in the last step's buffer", k);
-        cr_expect(tr->rec[2][k]->saved && !tr->rec[2][k]->released,
-                  "step %d: the gru's h W_h was released, but its backward reads it", k);
+    for (int l = 0; l < 3; l++) {
+        const bp_real *seen[8];
+        int distinct = 0;
+        for (int k = 0; k < tr->steps; k++) {
+            cr_expect(tr->rec[l][k]->released, "step %d: layer %d's h W_h was not released", k,
+                      l);
+            int j = 0;
+            while (j < distinct && seen[j] != tr->rec[l][k]->value)
+                j++;
+            if (j == distinct && distinct < 8)
+                seen[distinct++] = tr->rec[l][k]->value;
+        }
+        /* the rnn's (4, 6) is also the size of its h and its clip_grad's output, which
+         * take released buffers as well: only the lstm's and the gru's stay in a ring */
+        if (l != 1)
+            cr_expect_leq(distinct, 3, "layer %d's h W_h of %d steps took %d buffers", l,
+                          tr->steps, distinct);
     }
     int released = 0;
     for (int i = 0; i < bp_tape_len(keep); i++)

@@ -105,7 +105,7 @@ int bench_memory_child(int argc, char **argv)
         if (n->grad && !borrowed(n, n->grad, true))
             grads += n->size * sizeof(bp_real);
     }
-    size_t values = distinct_bytes(own, own_size, n_own);
+    size_t values = distinct_bytes(own, own_size, n_own) + bp_tape_scratch_bytes(t);
     free(own);
     free(own_size);
     printf("%ld %ld %zu %zu %zu %zu %d %.6f\n", base, peak,
@@ -175,7 +175,7 @@ int bench_memory(const bench_opts *o, const char *self)
                "per row; keeps = what the tape keeps: none (a training step: grads and values "
                "no backward reads released), values (grads released), all; base = the process "
                "before the model; params = weight values, MiB; activations = the distinct value "
-               "buffers on the tape, MiB; ratio = (peak - base) / (params + activations); "
+               "buffers on the tape and the ops' scratch for backward, MiB; ratio = (peak - base) / (params + activations); "
                "vs values = step MiB / the values row's)\n"
                "%-5s %5s %4s %5s %-6s %9s %9s %9s %9s %11s %6s %8s\n",
                BP_REAL_NAME, "cell", "H", "B", "T", "keeps", "peak MiB", "base MiB", "step MiB",
