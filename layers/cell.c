@@ -212,6 +212,23 @@ static bool next_shapes_ok(bp_tape *t, const net_layer *l, bp_node *const *vals,
     return true;
 }
 
+/* Only the next states leave a step (the layer passes h on; the trace reads rec's input
+ * and grad, not its value): the step's other values go back to the tape where no backward
+ * reads them (bp_tape_release_value, bp_op.unsaved), a state and what it is a view of
+ * kept. */
+static void release_step(bp_tape *t, const bp_cell_spec *c, bp_node *const *vals)
+{
+    for (int k = 0; k < c->n_nodes; k++) {
+        bool state = false;
+        for (int s = 0; s < c->n_states; s++)
+            for (const bp_node *x = vals[c->next[s].index]; x && !state;
+                 x = x->op && x->op->view ? x->in[0] : NULL)
+                state = x == vals[k];
+        if (!state)
+            bp_tape_release_value(t, vals[k]);
+    }
+}
+
 /* Record the cell's nodes in order. A failing node's error is given its name and
  * place in the model file. */
 void net_cell_step(bp_tape *t, const net_layer *l, step_io *io)
@@ -240,4 +257,5 @@ void net_cell_step(bp_tape *t, const net_layer *l, step_io *io)
     io->rec = l->cell_rec >= 0 ? io->vals[l->cell_rec] : NULL;
     io->h_new = io->vals[c->next[0].index];
     io->c_new = c->n_states > 1 ? io->vals[c->next[1].index] : NULL;
+    release_step(t, c, io->vals);
 }

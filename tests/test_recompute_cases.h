@@ -256,6 +256,37 @@ Test(recompute, graph_cell_with_two_states)
     fx_free(&f);
 }
 
+/* On a training step's tape the graph cell gives back, every step, the values no
+ * backward reads: xw, hw, pre, preb and cs (add, scale and tanh read no input), not g
+ * and hc (mul reads both), nor the states. */
+Test(recompute, graph_cell_releases_what_no_backward_reads)
+{
+    bp_cell_spec cell = fx_two_state_cell();
+    bp_layer_spec l = fx_layer(BP_LAYER_CELL, 4);
+    l.cell = &cell;
+    fixture f;
+    fx_net(&f, &l, 1, 3, false, BP_HEAD_LAST, 2, 0, 43);
+    fx_batch(&f, 3, 10, BP_TARGET_VALUES, 44);
+    bp_tape *t = bp_tape_new();
+    run r = run_once(&f, 0, 0, RELEASE_VALUES, t);
+    int released = 0, by_op[3] = {0}; /* matmul, add, scale */
+    for (int i = 0; i < bp_tape_len(t); i++) {
+        const bp_node *n = bp_tape_node(t, i);
+        released += n->released;
+        by_op[0] += n->released && n->op == &bp_op_matmul;
+        by_op[1] += n->released && n->op == &bp_op_add;
+        by_op[2] += n->released && n->op == &bp_op_scale;
+        cr_expect(!n->released || !n->saved, "tape node %d (%s) was released, but a backward "
+                  "reads it", i, n->op ? n->op->name : "input");
+    }
+    cr_expect_eq(released, 5 * 10, "%d values released over 10 steps", released);
+    cr_expect(by_op[0] == 20 && by_op[1] == 20 && by_op[2] == 10, "released: %d matmul, %d add, "
+              "%d scale", by_op[0], by_op[1], by_op[2]);
+    run_free(&r);
+    bp_tape_free(t);
+    fx_free(&f);
+}
+
 /* Truncated BPTT: each chunk is recomputed in segments; the state crosses chunks. */
 Test(recompute, truncated_chunks)
 {
