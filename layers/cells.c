@@ -44,10 +44,16 @@ static bp_node *clip_state(bp_tape *t, const net_layer *l, bp_node *h)
     return l->spec.clip_grad > 0 ? bp_clip_grad(t, h, l->spec.clip_grad) : h;
 }
 
-/* y = act(x W + b) */
+/* y = act(x W + b); x W, and x W + b under an activation, go back to the tape where no
+ * backward reads them (release_products, below) */
 bp_node *net_linear(bp_tape *t, const net_layer *l, bp_node *x)
 {
-    return activate(t, l->spec.act, bp_add(t, bp_matmul(t, x, l->W_x), l->b));
+    bp_node *xw = bp_matmul(t, x, l->W_x), *z = bp_add(t, xw, l->b);
+    bp_node *y = activate(t, l->spec.act, z);
+    bp_tape_release_value(t, xw);
+    if (y != z)
+        bp_tape_release_value(t, z);
+    return y;
 }
 
 /* x_t W_x: made ahead for every step (a row view of one product), or here. */

@@ -215,10 +215,13 @@ static void record_step(bp_net *net, bp_tape *t, int i, int k, int B, const net_
         out[k] = net_dropout(net, t, i, false, s, out[k]);
 }
 
-/* logits = h out.W + out.b, (B, O) */
+/* logits = h out.W + out.b, (B, O); h out.W goes back to the tape (add's backward reads
+ * no value) */
 static bp_node *readout(bp_net *net, bp_tape *t, bp_node *h)
 {
-    return bp_add(t, bp_matmul(t, h, net->def->out_W), net->def->out_b);
+    bp_node *hw = bp_matmul(t, h, net->def->out_W), *z = bp_add(t, hw, net->def->out_b);
+    bp_tape_release_value(t, hw);
+    return z;
 }
 
 /* Step s's mask, m_r = [s < len_r], as a tape input; NULL when every row is still within
