@@ -309,9 +309,10 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     if (t->failed)
         return NULL;
     for (int i = 0; i < op->n_in; i++) {
-        if (!in[i]) {
+        if (!in[i] || in[i]->released) {
             t->failed = true;
-            bp_error_set(&t->err, BP_ERR_VALUE, "%s: input %d is missing", op->name, i);
+            bp_error_set(&t->err, BP_ERR_VALUE, in[i] ? "%s: input %d's value was released "
+                         "(bp_tape_release_value)" : "%s: input %d is missing", op->name, i);
             return NULL;
         }
     }

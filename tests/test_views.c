@@ -486,6 +486,18 @@ Test(views, a_value_is_released_only_when_nothing_reads_it)
     cr_expect_not(bp_tape_release_value(t, p), "released twice");
     bp_node *next = bp_matmul(t, x, W); /* the next node of its size gets its buffer */
     cr_expect_eq(next->value, p->value);
+    bp_tape *t2 = bp_tape_new(); /* an op on a released value is refused, naming it */
+    bp_tape_set_keep_values(t2, false);
+    bp_node *x2 = bp_tape_input(t2, bp_shape2(4, 3), NULL, false);
+    bp_node *r = bp_matmul(t2, x2, W);
+    bp_node *r2 = bp_tanh(t2, r); /* tanh reads its output, not r */
+    cr_assert_not_null(r2);
+    cr_expect(bp_tape_release_value(t2, r));
+    cr_expect_null(bp_tanh(t2, r));
+    cr_assert_not_null(bp_tape_error(t2));
+    cr_expect_str_eq(bp_tape_error(t2)->msg, "tanh: input 0's value was released "
+                     "(bp_tape_release_value)");
+    bp_tape_free(t2);
     bp_node *L = bp_add(t, bp_add(t, bp_sum(t, m), bp_sum(t, s)),
                         bp_add(t, bp_sum(t, u), bp_add(t, bp_sum(t, q), bp_sum(t, next))));
     bp_error err;
