@@ -89,11 +89,25 @@ typedef struct bp_check_report {
     bp_check_result input[BP_MAX_INPUTS];
     int worst_case[BP_MAX_INPUTS];
     bp_shape shape[BP_MAX_INPUTS];
+    /* The first case, and the value in it (input i; BP_MAX_INPUTS: the output), that the
+     * op declares unsaved but whose backward reads it (bp_check_unsaved); -1 when none.
+     * Such a case fails. */
+    int unsaved_case, unsaved_read;
 } bp_check_report;
+
+/* Whether op's backward reads a value it declares unsaved (bp_op.unsaved), on check case
+ * c (inputs drawn as op->check says, from seed): each declared value is overwritten
+ * between forward and backward, alone, with NaN and then with 0.37, and the gradients
+ * must stay the same bit for bit. *read = the first value read (input i; BP_MAX_INPUTS:
+ * the output), or -1. Returns BP_OK when the case could run (its shape rule or forward
+ * can refuse it, or memory run out: that error). */
+bp_status bp_check_unsaved(const bp_op *op, const bp_check_case *c, uint64_t seed, int *read,
+                           bp_error *err);
 
 /* Gradient-check op (registered or not) on each of its op->check.n_cases cases, as
  * the registry-wide test does: case shapes from op->check.make_case, inputs drawn as
- * op->check says, each case through bp_gradcheck_op. opts may be NULL (defaults; the
+ * op->check says, each case through bp_gradcheck_op, and its bp_op.unsaved declaration
+ * through bp_check_unsaved. opts may be NULL (defaults; the
  * op's own check.atol/rtol apply where opts leaves them 0); opts->seed, when not 0,
  * changes the cases and the inputs drawn. Run it in the double build (bptt_f64).
  * Returns BP_OK when every case could run, whatever the verdict (report->ok tells);

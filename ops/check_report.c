@@ -1,5 +1,6 @@
-/* check_report.c — gradient-check one op on all of its check cases and summarise the
- * verdict: what a user's test of their own op needs in one call. */
+/* check_report.c — gradient-check one op on all of its check cases (and its unsaved
+ * declaration, check_unsaved.c) and summarise the verdict: what a user's test of their
+ * own op needs in one call. */
 #include "bptt_ops.h"
 
 #include <stdio.h>
@@ -29,7 +30,7 @@ static void fold(bp_check_report *r, int i, int k, const bp_check_result *res, b
 bp_status bp_gradcheck_op_all(const bp_op *op, const bp_check_opts *opts, bp_check_report *report,
                               bp_error *err)
 {
-    *report = (bp_check_report){.ok = false};
+    *report = (bp_check_report){.ok = false, .unsaved_case = -1, .unsaved_read = -1};
     for (int i = 0; i < BP_MAX_INPUTS; i++) {
         report->input[i] = (bp_check_result){.ok = true};
         report->worst_case[i] = -1;
@@ -46,6 +47,14 @@ bp_status bp_gradcheck_op_all(const bp_op *op, const bp_check_opts *opts, bp_che
         bp_check_result res[BP_MAX_INPUTS];
         bool ok;
         st = bp_gradcheck_op(op, &c, seed + (uint64_t)k, opts, res, &ok, err);
+        int read = -1;
+        if (st == BP_OK)
+            st = bp_check_unsaved(op, &c, seed + (uint64_t)k, &read, err);
+        if (read >= 0 && report->unsaved_case < 0) {
+            report->unsaved_case = k;
+            report->unsaved_read = read;
+        }
+        ok &= read < 0;
         if (st != BP_OK) {
             char shapes[160] = "";
             size_t used = 0;
@@ -76,6 +85,14 @@ char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, 
                                    r->n_cases == 1 ? "" : "s", verdict);
     if (r->n_failed && used < n)
         used += (size_t)snprintf(buf + used, n - used, " (%d of %d)", r->n_failed, r->n_cases);
+    if (r->unsaved_case >= 0 && used < n) {
+        char what[32] = "its output's value";
+        if (r->unsaved_read < BP_MAX_INPUTS)
+            snprintf(what, sizeof what, "input %d's value", r->unsaved_read);
+        used += (size_t)snprintf(buf + used, n - used,
+                                 "\n  .unsaved: FAIL, backward reads %s (case %d), which the "
+                                 "op declares unread: clear that bit", what, r->unsaved_case);
+    }
     for (int i = 0; i < op->n_in && used < n; i++) {
         if (op->check.const_inputs & (1u << i) || r->worst_case[i] < 0)
             continue;

@@ -8,12 +8,14 @@
 #include <string.h>
 
 /* Every registered op on all its check cases (bp_gradcheck_op_all): per input the
- * largest errors over the cases and the shape of the worst one. */
+ * largest errors over the cases and the shape of the worst one; whether the values the
+ * op declares its backward never reads (bp_op.unsaved) are indeed not read: "-" when it
+ * declares none. */
 static int check_ops(void)
 {
     int failed = 0, cases = 0;
-    printf("%-16s %5s %-3s %-14s %12s %12s  %s\n", "op", "cases", "in", "worst shape",
-           "max abs err", "max rel err", "verdict");
+    printf("%-16s %5s %-3s %-14s %12s %12s  %-7s %s\n", "op", "cases", "in", "worst shape",
+           "max abs err", "max rel err", "unsaved", "verdict");
     for (int i = 0; i < bp_op_count(); i++) {
         const bp_op *op = bp_op_at(i);
         bp_check_report r;
@@ -28,9 +30,15 @@ static int check_ops(void)
             char s[64];
             if (op->check.const_inputs & (1u << j))
                 continue;
-            printf("%-16s %5d %-3d %-14s %12.3g %12.3g  %s\n", op->name, r.n_cases, j,
+            printf("%-16s %5d %-3d %-14s %12.3g %12.3g  %-7s %s\n", op->name, r.n_cases, j,
                    bp_shape_str(r.shape[j], s, sizeof s), r.input[j].max_abs,
-                   r.input[j].max_rel, r.input[j].ok ? "pass" : "FAIL");
+                   r.input[j].max_rel, !op->unsaved ? "-" : r.unsaved_case < 0 ? "held" : "FAIL",
+                   r.input[j].ok && r.unsaved_case < 0 ? "pass" : "FAIL");
+        }
+        if (r.unsaved_case >= 0) {
+            char text[1024];
+            const char *u = strstr(bp_check_report_str(op, &r, text, sizeof text), ".unsaved");
+            printf("  %.*s\n", u ? (int)strcspn(u, "\n") : 0, u ? u : "");
         }
         failed += !r.ok;
     }

@@ -72,6 +72,7 @@ static const bp_op swish_op = {
     .shape = swish_shape,
     .forward = swish_forward,
     .backward = swish_backward,
+    .unsaved = BP_UNSAVED_OUT,      /* backward reads x, never y */
     .check = {.n_cases = 4, .make_case = swish_case, .lo = -4, .hi = 4},
 };
 
