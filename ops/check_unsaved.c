@@ -1,6 +1,7 @@
 /* check_unsaved.c — bp_op.unsaved checked: each value an op declares its backward never
  * reads is overwritten between forward and backward, alone, with NaN and then with a
- * plain number (for a backward that only compares it), and no gradient bit may change.
+ * plain number (for a backward that only compares it; a constant input such as class
+ * ids is drawn again instead), and no gradient bit may change.
  * A declaration that is wrong would let a training step's tape recycle a buffer the
  * backward still reads (bp_tape_release_value): wrong gradients, silently. */
 #include "bptt_ops.h"
@@ -9,14 +10,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The inputs' gradients (concatenated into g) after y = op(in) and backward from dout,
- * with value `which` (input i; BP_MAX_INPUTS: the output; -1: none) set to `poison`
- * between the two. */
+/* Overwrite x, value `which` of op, with poison p: NaN (0) or 0.37 (1); a constant input
+ * (class ids, which NaN would turn into an index out of range) is drawn again instead,
+ * as op->check fills it, from another seed. */
+static void poison(const bp_op *op, const bp_check_case *c, int which, bp_node *x, int p)
+{
+    const bp_op_check *k = &op->check;
+    if (which < op->n_in && k->const_inputs >> which & 1 && k->fill_const) {
+        bp_rng rng;
+        bp_rng_seed(&rng, 0x9e3779b97f4a7c15ull + (uint64_t)p);
+        k->fill_const(which, x, c, &rng);
+        return;
+    }
+    for (size_t j = 0; j < x->size; j++)
+        x->value[j] = p ? (bp_real)0.37 : (bp_real)NAN;
+}
+
+/* The gradients of the inputs that take one (concatenated into g) after y = op(in) and
+ * backward from dout, with value `which` (input i; BP_MAX_INPUTS: the output; -1: none)
+ * overwritten with poison p between the two. */
 static bp_status grads_after(const bp_op *op, const bp_check_case *c, bp_node *const in[],
-                             const bp_real *dout, int which, bp_real poison, bp_real *g,
-                             bp_error *err)
+                             const bp_real *dout, int which, int p, bp_real *g, bp_error *err)
 {
     bp_tape *t = bp_tape_new();
+    bp_node *x = NULL; /* the value overwritten */
     bp_real *kept = NULL;
     bp_status st = BP_ERR_NOMEM;
     if (!t)
@@ -29,15 +46,14 @@ static bp_status grads_after(const bp_op *op, const bp_check_case *c, bp_node *c
         st = bp_error_set(err, bp_tape_error(t)->status, "%s", bp_tape_error(t)->msg);
         goto done;
     }
-    bp_node *x = which == BP_MAX_INPUTS ? y : which >= 0 ? in[which] : NULL;
+    x = which == BP_MAX_INPUTS ? y : which >= 0 ? in[which] : NULL;
     if (x) {
         if (!(kept = malloc(x->size * sizeof(bp_real)))) {
             st = bp_error_set(err, st, "unsaved check: out of memory");
             goto done;
         }
         memcpy(kept, x->value, x->size * sizeof(bp_real));
-        for (size_t j = 0; j < x->size; j++)
-            x->value[j] = poison;
+        poison(op, c, which, x, p);
     }
     if ((st = bp_backward_seed(t, y, dout, err)) != BP_OK)
         goto done;
@@ -75,7 +91,7 @@ bp_status bp_check_unsaved(const bp_op *op, const bp_check_case *c, uint64_t see
             k->fill_const(i, in[i], c, &rng);
         else
             bp_fill_uniform(in[i]->value, in[i]->size, k->lo, k->hi, &rng);
-        n += in[i]->size;
+        n += is_const ? 0 : in[i]->size; /* the gradients compared */
     }
     if (st != BP_OK || !op->unsaved)
         goto done;
@@ -101,12 +117,11 @@ bp_status bp_check_unsaved(const bp_op *op, const bp_check_case *c, uint64_t see
     }
     if ((st = grads_after(op, c, in, dout, -1, 0, ref, err)) != BP_OK)
         goto done;
-    const bp_real poisons[] = {(bp_real)NAN, (bp_real)0.37};
     for (int v = 0; v <= BP_MAX_INPUTS && *read < 0; v++) {
         bool declared = v == BP_MAX_INPUTS ? op->unsaved & BP_UNSAVED_OUT && !op->view
                                            : v < op->n_in && op->unsaved >> v & 1;
         for (int p = 0; declared && p < 2 && *read < 0; p++) {
-            if ((st = grads_after(op, c, in, dout, v, poisons[p], got, err)) != BP_OK)
+            if ((st = grads_after(op, c, in, dout, v, p, got, err)) != BP_OK)
                 goto done;
             if (memcmp(ref, got, n * sizeof(bp_real)))
                 *read = v;

@@ -72,7 +72,7 @@ Test(ops, values_declared_unsaved_are_not_read_by_backward)
 }
 
 /* ... and the check catches a wrong one: matmul reads A (dW = A^T dC), relu its input,
- * tanh its output. */
+ * tanh its output, softmax_xent its class ids. */
 Test(ops, the_unsaved_check_catches_a_value_backward_reads)
 {
     bp_op a = bp_op_matmul, x = bp_op_relu, y = bp_op_tanh;
@@ -82,6 +82,10 @@ Test(ops, the_unsaved_check_catches_a_value_backward_reads)
     cr_expect_eq(unsaved_read(&a, 1), 0);
     cr_expect_eq(unsaved_read(&x, 1), 0);
     cr_expect_eq(unsaved_read(&y, 1), BP_MAX_INPUTS);
+    /* a constant input (class ids) is drawn again, not set to NaN: no index out of range */
+    bp_op ids = bp_op_softmax_xent;
+    ids.unsaved |= 2;
+    cr_expect_eq(unsaved_read(&ids, 1), 1);
     bp_check_report r;
     bp_error err;
     cr_assert_eq(bp_gradcheck_op_all(&a, NULL, &r, &err), BP_OK, "%s", err.msg);
