@@ -217,6 +217,9 @@ void bp_tape_set_keep_values(bp_tape *t, bool keep);
  * given back; false is always safe. A recurrent layer releases its step products once
  * the step's cell op has read them (layers/cells.c). */
 bool bp_tape_release_value(bp_tape *t, bp_node *n);
+/* Whether n's value is gone: n was released, or n is a view (of a view...) of a node that
+ * was. */
+bool bp_value_released(const bp_node *n);
 /* Deferred weight gradients (on by default). The backward of a matmul C = A B whose B is
  * a parameter (a leaf off the tape that takes a gradient) with fewer than
  * BP_DEFER_MAX_ROWS rows in A — a small batch's step product, made once per step with

@@ -309,7 +309,7 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     if (t->failed)
         return NULL;
     for (int i = 0; i < op->n_in; i++) {
-        if (!in[i] || in[i]->released) {
+        if (!in[i] || bp_value_released(in[i])) {
             t->failed = true;
             bp_error_set(&t->err, BP_ERR_VALUE, in[i] ? "%s: input %d's value was released "
                          "(bp_tape_release_value)" : "%s: input %d is missing", op->name, i);
@@ -364,6 +364,14 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
         if (!(op->unsaved >> i & 1))
             mark_saved(n->in[i]);
     return n;
+}
+
+bool bp_value_released(const bp_node *n)
+{
+    for (; n; n = n->op && n->op->view ? n->in[0] : NULL)
+        if (n->released)
+            return true;
+    return false;
 }
 
 bool bp_tape_release_value(bp_tape *t, bp_node *n)

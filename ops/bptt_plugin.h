@@ -13,9 +13,10 @@
  *
  * `bptt COMMAND --plugin ./libswish.so` (any command, repeatable) and a model file's
  * `plugins: [libswish.so]` load it; from C, bp_plugin_load. The registration's name says
- * the scalar type it was built for (bptt_plugin_register_f32 or _f64), so a plugin built
- * for the other type is refused by name, before any of its code runs. docs/extending.md
- * has the worked example.
+ * the scalar type it was built for and the layout of the op descriptor it fills
+ * (bptt_plugin_register_f32_v2 or _f64_v2; v2: bp_op.unsaved), so a plugin built for the
+ * other type, or against an older bptt whose bp_op lacked a field, is refused by name,
+ * before any of its code runs. docs/extending.md has the worked example.
  */
 #ifndef BPTT_PLUGIN_H
 #define BPTT_PLUGIN_H
@@ -27,12 +28,13 @@ extern "C" {
 #endif
 BP_API_BEGIN
 
+/* _v2: bump with every change to bp_op's layout (a field added moves the ones after it) */
 #ifdef BP_DOUBLE
-#define BP_PLUGIN_SYMBOL "bptt_plugin_register_f64"
-#define BP_PLUGIN_FUNCTION bptt_plugin_register_f64
+#define BP_PLUGIN_SYMBOL "bptt_plugin_register_f64_v2"
+#define BP_PLUGIN_FUNCTION bptt_plugin_register_f64_v2
 #else
-#define BP_PLUGIN_SYMBOL "bptt_plugin_register_f32"
-#define BP_PLUGIN_FUNCTION bptt_plugin_register_f32
+#define BP_PLUGIN_SYMBOL "bptt_plugin_register_f32_v2"
+#define BP_PLUGIN_FUNCTION bptt_plugin_register_f32_v2
 #endif
 
 /* Defines the plugin's registration: BP_PLUGIN_REGISTER(err) { ... return BP_OK; } —
@@ -46,8 +48,8 @@ BP_API_BEGIN
  * when that file exists: the double build of a plugin lies beside the float one, so
  * `bptt gradcheck`'s double-precision run finds it from the same path. Errors name the
  * file: "plugin ./libswish.so: cannot load: ..." (a missing file, unresolved symbols;
- * BP_ERR_IO), no registration function (BP_ERR_NAME), built for the other scalar type
- * (BP_ERR_VALUE), and the registration's own failure (a taken name, a bad descriptor:
+ * BP_ERR_IO), no registration function (BP_ERR_NAME), built for the other scalar type or
+ * against an older descriptor (BP_ERR_VALUE), and the registration's own failure (a taken name, a bad descriptor:
  * bp_op_register's errors). Ops registered before a failure stay registered. Not
  * thread-safe: load from one thread, before recording. */
 bp_status bp_plugin_load(const char *path, bp_error *err);

@@ -39,8 +39,8 @@ BP_KERNEL_BODY void gru_chunk_forward(bp_node *n, size_t r, size_t j0, size_t m)
 BP_KERNEL_BODY void gru_gates_forward_body(bp_node *n, bp_tape *t)
 {
     size_t B = (size_t)n->shape.dim[0], H = (size_t)n->shape.dim[1] / 3;
-    if (!(n->aux = bp_tape_alloc(t, B * H * sizeof(bp_real)))) /* u_n; the tape fails */
-        return;
+    if (!n->aux && !(n->aux = bp_tape_alloc(t, B * H * sizeof(bp_real)))) /* u_n */
+        return; /* the tape has failed */
     for (size_t r = 0; r < B; r++)
         for (size_t j0 = 0; j0 < H; j0 += BP_CELL_CHUNK)
             gru_chunk_forward(n, r, j0, H - j0 < BP_CELL_CHUNK ? H - j0 : BP_CELL_CHUNK);

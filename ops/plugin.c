@@ -7,14 +7,18 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The registration names without the layout version: the other type's of any version,
+ * and this type's before versions (BP_PLUGIN_SYMBOL begins with it). */
 #ifdef BP_DOUBLE
 #define OTHER_SYMBOL "bptt_plugin_register_f32"
+#define OLD_SYMBOL "bptt_plugin_register_f64"
 #define THIS_BUILD "bptt_f64 (double)"
 #define OTHER_BUILD "bptt (float)"
 #define THIS_PC "bptt_f64"
 #define OTHER_LIB "libbptt.so"
 #else
 #define OTHER_SYMBOL "bptt_plugin_register_f64"
+#define OLD_SYMBOL "bptt_plugin_register_f32"
 #define THIS_BUILD "bptt (float)"
 #define OTHER_BUILD "bptt_f64 (double)"
 #define THIS_PC "bptt"
@@ -62,14 +66,19 @@ static bool file_holds(FILE *f, const char *needle)
     return false;
 }
 
-static bool other_type(const char *path)
+/* Which registration the file defines, when not this build's. */
+enum { OURS, OTHER_TYPE, OLDER };
+static int foreign(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return false; /* dlopen says why */
-    bool other = !file_holds(f, BP_PLUGIN_SYMBOL) && file_holds(f, OTHER_SYMBOL);
+        return OURS; /* dlopen says why */
+    int what = file_holds(f, BP_PLUGIN_SYMBOL) ? OURS
+               : file_holds(f, OTHER_SYMBOL)   ? OTHER_TYPE
+               : file_holds(f, OLD_SYMBOL)     ? OLDER
+                                               : OURS; /* no registration: dlsym says so */
     fclose(f);
-    return other;
+    return what;
 }
 
 static bp_status refuse(void *h, bp_error *err, bp_status st, const char *path, const char *what)
@@ -90,10 +99,15 @@ bp_status bp_plugin_load(const char *path, bp_error *err)
     char local[4096];
     if (!strchr(path, '/') && snprintf(local, sizeof local, "./%s", path) < (int)sizeof local)
         path = local;
-    if (other_type(path))
+    int what = foreign(path);
+    if (what == OTHER_TYPE)
         return bp_error_set(err, BP_ERR_VALUE, "plugin %s: built for " OTHER_BUILD " (it defines "
                             OTHER_SYMBOL "), but this program uses " THIS_BUILD ": build it "
                             "with pkg-config " THIS_PC, path);
+    if (what == OLDER)
+        return bp_error_set(err, BP_ERR_VALUE, "plugin %s: built against an older bptt (it "
+                            "defines " OLD_SYMBOL ", not " BP_PLUGIN_SYMBOL "; the op descriptor "
+                            "has changed): rebuild it against this one", path);
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char *why = dlerror();

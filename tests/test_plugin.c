@@ -71,7 +71,10 @@ static void refused(const char *plugin, const char *why)
 Test(plugin, bad_plugins_are_refused_naming_the_file)
 {
     refused(PLUGINS "missing.so", "cannot load: ");
-    refused(PLUGINS "libnoreg.so", "no registration function bptt_plugin_register_f32");
+    refused(PLUGINS "libnoreg.so", "no registration function bptt_plugin_register_f32_v2");
+    refused(PLUGINS "libold.so", "built against an older bptt (it defines "
+            "bptt_plugin_register_f32, not bptt_plugin_register_f32_v2; the op descriptor has "
+            "changed): rebuild it against this one");
     refused(PLUGINS "libdup.so", "registration failed: op 'tanh': the name is taken by a built-in");
     refused(PLUGINS "libbaddesc.so", "registration failed: op 'nobackward': missing its backward");
     refused(PLUGINS "libswish_f64.so", "built for bptt_f64 (double)");

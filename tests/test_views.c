@@ -498,6 +498,15 @@ Test(views, a_value_is_released_only_when_nothing_reads_it)
     cr_expect_str_eq(bp_tape_error(t2)->msg, "tanh: input 0's value was released "
                      "(bp_tape_release_value)");
     bp_tape_free(t2);
+    bp_tape *t3 = bp_tape_new(); /* so is one on a view of a released value */
+    bp_tape_set_keep_values(t3, false);
+    bp_node *x3 = bp_tape_input(t3, bp_shape2(4, 3), NULL, false);
+    bp_node *r3 = bp_matmul(t3, x3, W), *v3 = bp_rows(t3, r3, 0, 2);
+    cr_expect(bp_tape_release_value(t3, r3));
+    cr_expect(bp_value_released(v3) && !bp_value_released(x3));
+    cr_expect_null(bp_tanh(t3, v3));
+    cr_expect(strstr(bp_tape_error(t3)->msg, "was released") != NULL);
+    bp_tape_free(t3);
     bp_node *L = bp_add(t, bp_add(t, bp_sum(t, m), bp_sum(t, s)),
                         bp_add(t, bp_sum(t, u), bp_add(t, bp_sum(t, q), bp_sum(t, next))));
     bp_error err;

@@ -54,7 +54,7 @@ void bp_trainer_explain_nonfinite(const bp_trainer *tr, bp_error *err)
     const bp_tape *t = tr->tape;
     for (int i = 0; i < bp_tape_len(t) && !why[0]; i++) {
         const bp_node *n = bp_tape_node(t, i);
-        if (n->released || first_bad(n) < 0) /* a released value is gone (its buffer reused) */
+        if (bp_value_released(n) || first_bad(n) < 0) /* gone: its buffer was reused */
             continue;
         u += (size_t)snprintf(why + u, sizeof why - u,
                               "the first non-finite value is the output of %s %s (tape node %d "

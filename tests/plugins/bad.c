@@ -1,9 +1,17 @@
 /* bad.c — plugins that must be refused (tests/test_plugin.c), one per -D: BAD_NOREG
- * defines no registration function, BAD_DUP registers a built-in's name, BAD_DESC a
+ * defines no registration function, BAD_OLD only the registration of a bptt before the
+ * descriptor's layout version, BAD_DUP registers a built-in's name, BAD_DESC a
  * descriptor without a backward. */
 #include <bptt_plugin.h>
 
-#ifdef BAD_NOREG
+#ifdef BAD_OLD
+__attribute__((visibility("default"))) bp_status bptt_plugin_register_f32(bp_error *err);
+__attribute__((visibility("default"))) bp_status bptt_plugin_register_f32(bp_error *err)
+{
+    (void)err;
+    return BP_OK;
+}
+#elif defined(BAD_NOREG)
 int bptt_plugin_something_else(void);
 int bptt_plugin_something_else(void)
 {
