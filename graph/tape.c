@@ -4,6 +4,7 @@
 #include "bptt_check.h"
 #include "bptt_ops.h"
 #include "defer.h"
+#include "pool.h"
 #include "forward.h"
 
 #include <stdarg.h>
@@ -23,10 +24,7 @@ struct bp_tape {
     int zeroed_cap;
     bool release;         /* backward releases op nodes' grads once used (keep_grads false) */
     bool release_values;  /* bp_tape_release_value gives buffers back (keep_values false) */
-    struct buf_pool {     /* released buffers (grads, values) by size, each a stack linked */
-        size_t bytes;     /* through its first bytes; emptied by reset (the arena rewinds) */
-        void *head;
-    } pool[8];
+    bp_pool pool;         /* released buffers, grads and values (pool.h) */
     bp_defer defer;       /* deferred weight gradients (defer.c) */
 };
 
@@ -47,15 +45,12 @@ void bp_tape_free(bp_tape *t)
     free(t);
 }
 
-static void pool_unpoison_all(bp_tape *t);
-
 void bp_tape_reset(bp_tape *t)
 {
-    pool_unpoison_all(t);
+    bp_pool_clear(&t->pool); /* before the arena rewinds */
     bp_arena_reset(&t->arena);
     t->len = 0;
     t->scratch = 0;
-    memset(t->pool, 0, sizeof t->pool);
     bp_defer_new_period(&t->defer);
     bp_tape_clear_error(t);
 }
@@ -164,55 +159,6 @@ static bool push(bp_tape *t, bp_node *n)
     return true;
 }
 
-/* The pool: buffers given back (grads after their node's backward, values no backward
- * reads), by size, last given first (still in cache). A pooled buffer is poisoned under
- * AddressSanitizer past its link, so a read of a released grad or value is reported. */
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define POISON(p, n) ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
-enum { POOL_MIN_BYTES = 64 }; /* smaller buffers are left to the arena's reset */
-
-static void *pool_take(bp_tape *t, size_t bytes)
-{
-    for (int i = 0; i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
-        if (t->pool[i].bytes == bytes && t->pool[i].head) {
-            unsigned char *b = t->pool[i].head;
-            UNPOISON(b, bytes);
-            memcpy(&t->pool[i].head, b, sizeof(void *));
-            return b;
-        }
-    return NULL;
-}
-
-/* Give buffer b of `bytes` back (one too small to link, or of a ninth size, is left to
- * the arena's reset). */
-static void pool_give(bp_tape *t, void *b, size_t bytes)
-{
-    for (int i = 0; bytes >= POOL_MIN_BYTES && i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
-        if (t->pool[i].bytes == bytes || !t->pool[i].bytes) {
-            t->pool[i].bytes = bytes;
-            memcpy(b, &t->pool[i].head, sizeof(void *));
-            t->pool[i].head = b;
-            POISON((unsigned char *)b + sizeof(void *), bytes - sizeof(void *));
-            return;
-        }
-}
-
-/* Before the arena rewinds: its pooled pieces become plain arena memory again. */
-static void pool_unpoison_all(bp_tape *t)
-{
-    for (int i = 0; i < (int)(sizeof t->pool / sizeof t->pool[0]); i++)
-        for (unsigned char *b = t->pool[i].head; b;) {
-            UNPOISON(b, t->pool[i].bytes);
-            memcpy(&b, b, sizeof(void *));
-        }
-}
-
 /* Where a node's value starts after its struct: a buffer of 256 bytes or more at 64 bytes
  * (BP_ARENA_ALIGN, for SIMD), a smaller one at 16, as bp_arena_alloc aligns them. */
 static size_t value_offset(size_t value_bytes)
@@ -228,12 +174,12 @@ static size_t value_offset(size_t value_bytes)
 static bp_node *node_put(bp_tape *t, const bp_node *proto, bool view)
 {
     size_t bytes = view ? 0 : proto->size * sizeof(bp_real);
-    bp_real *reused = view ? NULL : pool_take(t, bytes);
+    bp_real *reused = view ? NULL : bp_pool_take(&t->pool, bytes);
     size_t at = view || reused ? sizeof(bp_node) : value_offset(bytes);
     unsigned char *p = tape_alloc(t, reused ? at : at + bytes);
     if (!p) {
         if (reused)
-            pool_give(t, reused, bytes);
+            bp_pool_give(&t->pool, reused, bytes);
         return NULL;
     }
     bp_node *n = (bp_node *)p;
@@ -379,7 +325,7 @@ bool bp_tape_release_value(bp_tape *t, bp_node *n)
     if (!t->release_values || !n || !n->op || n->op->view || n->saved || n->released ||
         n->id < 0 || n->id >= t->len || t->nodes[n->id] != n)
         return false;
-    pool_give(t, n->value, n->size * sizeof(bp_real));
+    bp_pool_give(&t->pool, n->value, n->size * sizeof(bp_real));
     n->released = true;
     return true;
 }
@@ -421,7 +367,7 @@ static void zero_grad(bp_node *n)
 static bool grad_get(bp_tape *t, bp_node *n)
 {
     size_t bytes = n->size * sizeof(bp_real);
-    n->grad = pool_take(t, bytes);
+    n->grad = bp_pool_take(&t->pool, bytes);
     if (!n->grad)
         n->grad = bp_arena_alloc(&t->arena, bytes);
     return n->grad != NULL;
@@ -430,7 +376,7 @@ static bool grad_get(bp_tape *t, bp_node *n)
 /* Give n's grad back for reuse. */
 static void grad_put(bp_tape *t, bp_node *n)
 {
-    pool_give(t, n->grad, n->size * sizeof(bp_real));
+    bp_pool_give(&t->pool, n->grad, n->size * sizeof(bp_real));
     n->grad = NULL;
 }
 
