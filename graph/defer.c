@@ -4,9 +4,9 @@
  *   the step products on the weight packed once (ops/panel.h) instead of by every BLAS
  *   call: C_t = A_t W on W packed at its first step product of a record, and
  *   dA_t += dC_t Wᵀ, after the walk's first made as a BLAS call, on Wᵀ packed at the
- *   weight's second dA of the walk (a weight used once is not worth a copy); for weights
- *   of up to BP_PACK_MAX elements and products of up to BP_PANEL_MAX_ROWS rows (`bptt
- *   bench tape` prints the panel product against OpenBLAS at every bench steps size). */
+ *   weight's second dA of the walk (a weight used once is not worth a copy); for the
+ *   products bp_tape_packs_product takes (`bptt bench tape` prints the panel product
+ *   against OpenBLAS at every bench steps size). */
 #include "defer.h"
 #include "bind.h"
 #include "blas.h"
@@ -177,10 +177,10 @@ static const bp_real *packed_copy(const bp_defer *d, defer_slot *s, bool trans,
     return *copy;
 }
 
-/* Whether an M-row product by s's weight is made on a packed copy. */
-static bool packs(const defer_slot *s, int M)
+bool bp_tape_packs_product(int M, int K, int N)
 {
-    return M <= BP_PANEL_MAX_ROWS && (size_t)s->K * (size_t)s->N <= BP_PACK_MAX;
+    return M <= BP_PANEL_MAX_ROWS && N <= BP_PANEL_MAX_COLS &&
+           (size_t)K * (size_t)N <= BP_PACK_MAX;
 }
 
 bool bp_defer_forward(bp_defer *d, bp_node *n)
@@ -189,7 +189,7 @@ bool bp_defer_forward(bp_defer *d, bp_node *n)
     if (M < 2) /* one row: matmul's row kernel, which needs no copy */
         return false;
     defer_slot *s = param_slot(d, n);
-    if (!s || !packs(s, M))
+    if (!s || !bp_tape_packs_product(M, s->K, s->N))
         return false;
     const bp_real *wp = packed_copy(d, s, false, &s->w_packed, &s->w_period);
     if (!wp)
@@ -202,7 +202,7 @@ bool bp_defer_forward(bp_defer *d, bp_node *n)
  * does not pack, or when out of memory. */
 static const bp_real *packed_wt(const bp_defer *d, defer_slot *s, int M)
 {
-    if (!packs(s, M))
+    if (!bp_tape_packs_product(M, s->N, s->K)) /* dC (M, N) Wᵀ (N, K) */
         return NULL;
     if (s->wt_period != d->period && s->used_period != d->period) {
         s->used_period = d->period;

@@ -3,6 +3,7 @@
 #include "isa.h"
 
 #include <string.h>
+#include <stdlib.h>
 
 #if BP_ISA_X86
 #include <immintrin.h>
@@ -38,6 +39,61 @@ enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2 };
 enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2 };
 enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
 
+/* A's blocks when packed (pack_a): at most MB rows by KC columns and ABLOCK reals (64
+ * KiB: stays in L2 beside the rows of B). */
+enum { MB = 256, KC = 512, ABLOCK = 65536 / sizeof(bp_real) };
+
+/* Whether A is packed: it has more columns than one block takes, or its rows lie a
+ * multiple of 4 KiB apart (they share their cache sets, and a tile's rows evict each
+ * other: an lstm's dA at H 512, rows of 8 KiB, ran at 0.55 of BLAS's speed unpacked). */
+static bool packs_a(int K, int lda)
+{
+    return K > KC || ((size_t)lda * sizeof(bp_real)) % 4096 == 0;
+}
+
+/* Rows [m, m + rows) of A, columns [k0, k0 + kc), into tile order at block + m kc:
+ * block[m kc + k rows + r] = A[m + r][k0 + k]. */
+static void pack_tile(const bp_real *A, int lda, int m, int rows, int k0, int kc,
+                      bp_real *block)
+{
+    bp_real *p = block + (size_t)m * (size_t)kc;
+    for (int r = 0; r < rows; r++) {
+        const bp_real *a = A + (size_t)(m + r) * (size_t)lda + k0;
+        for (int k = 0; k < kc; k++)
+            p[(size_t)k * (size_t)rows + (size_t)r] = a[k];
+    }
+}
+
+/* Rows [0, M) in tiles of R rows, then the rows left in tiles of 4, 2 and 1 (R is 4 or
+ * more): DO(m, rows) for each tile, m its first row (X passed on). One row is one chain per sum, too
+ * few to hide their latency: 2 of avx2's 32 rows would cost as much as 8. */
+#define TILES(R, M, DO, X) \
+    { \
+        int m = 0; \
+        for (; m + (R) <= (M); m += (R)) \
+            DO(X, m, R) \
+        if ((R) > 4 && m + 4 <= (M)) { \
+            DO(X, m, 4) \
+            m += 4; \
+        } \
+        if ((R) > 2 && m + 2 <= (M)) { \
+            DO(X, m, 2) \
+            m += 2; \
+        } \
+        if (m < (M)) \
+            DO(X, m, 1) \
+    }
+
+/* Columns [k0, k0 + kc) of A's M rows into block, tile by tile as the product takes them:
+ * each tile's A contiguous and read in order, however far apart A's rows lie (rows 8 KiB
+ * apart share their cache sets: an lstm's dA at H 512 ran at half BLAS's speed). */
+static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_real *block)
+{
+#define PACK_TILE(unused, m, rows) pack_tile(A, lda, m, rows, k0, kc, block);
+    TILES(R, M, PACK_TILE, 0)
+#undef PACK_TILE
+}
+
 #if defined(__GNUC__)
 #define LD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
 
@@ -51,38 +107,51 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
 #endif
 #define MADD_baseline(s, w, acc) ((s) * (w) + (acc))
 
-/* Row `row` of C, columns [j, j + CV L) (cols of them in C), = sums (CV vectors), or
- * with add C + sums. */
+/* Row `row` of C, columns [j, j + CV L) (cols of them in C), into sums (CV vectors), the
+ * columns past cols 0; and stored back. */
+#define LOAD(row, sums) \
+    { \
+        const bp_real *c = Cb + (size_t)(row) * (size_t)ldc + j; \
+        if (cols >= CV * L) { \
+            _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) (sums)[v] = LD(V, c + v * L); \
+        } else { \
+            bp_real t[CV * L] = {0}; \
+            memcpy(t, c, (size_t)cols * sizeof *t); \
+            memcpy((sums), t, sizeof t); \
+        } \
+    }
 #define STORE(row, sums) \
     { \
-        bp_real *c = C + (size_t)(row) * (size_t)ldc + j; \
+        bp_real *c = Cb + (size_t)(row) * (size_t)ldc + j; \
         if (cols >= CV * L) { \
-            _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) { \
-                V u = add ? LD(V, c + v * L) + (sums)[v] : (sums)[v]; \
-                memcpy(c + v * L, &u, sizeof u); \
-            } \
+            memcpy(c, (sums), CV * sizeof(V)); \
         } else { \
             bp_real t[CV * L]; \
             memcpy(t, (sums), sizeof t); \
-            for (int i = 0; i < cols; i++) \
-                c[i] = add ? c[i] + t[i] : t[i]; \
+            memcpy(c, t, (size_t)cols * sizeof *t); \
         } \
     }
 
-/* Rows [m, m + R) by columns [j, j + CV L) of panel pp: R x CV vectors of sums, kept in
- * registers (the loops are unrolled, the arrays scalarised), B read once per k. */
-#define TILE(isa, R) \
+/* Rows [m, m + R) by columns [j, j + CV L) of panel pp, over rows [k0, k0 + kc) of B:
+ * R x CV vectors of sums, kept in registers (the loops are unrolled, the arrays
+ * scalarised), from C (from_c) or 0, B read once per k. */
+#define TILE(isa, m, R) \
     { \
         V acc[R][CV]; \
-        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) \
-            _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) acc[r][v] = (V){0}; \
+        _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { \
+            if (from_c) \
+                LOAD(m + r, acc[r]) \
+            else \
+                _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) acc[r][v] = (V){0}; \
+        } \
         const bp_real *w = pp + (j - j0); \
-        const bp_real *a = A + (size_t)m * (size_t)lda; \
-        for (int k = 0; k < K; k++, w += BP_PANEL) { \
+        const bp_real *a = ablock ? ablock + (size_t)m * (size_t)kc : Ab + (size_t)m * (size_t)lda + k0; \
+        const size_t rs = ablock ? 1 : (size_t)lda, ks = ablock ? (size_t)(R) : 1; \
+        for (int k = 0; k < kc; k++, w += BP_PANEL, a += ks) { \
             V wv[CV]; \
             _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) wv[v] = LD(V, w + v * L); \
             _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { \
-                bp_real s = a[(size_t)r * (size_t)lda + k]; \
+                bp_real s = a[r * rs]; \
                 _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) \
                     acc[r][v] = MADD_##isa(s, wv[v], acc[r][v]); \
             } \
@@ -99,6 +168,8 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
         V acc[4][CV]; \
         _Pragma("GCC unroll 16") for (int q = 0; q < 4; q++) \
             _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) acc[q][v] = (V){0}; \
+        if (add) \
+            LOAD(m, acc[0]) \
         const bp_real *w = pp + (j - j0); \
         const bp_real *a = A + (size_t)m * (size_t)lda; \
         int k = 0; \
@@ -115,10 +186,10 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
     }
 
 
-/* Panel by panel (B's panel stays in cache while every row passes): tiles of ROWS rows,
- * then the rows left in tiles of 4, 2 and 1 (one row is one chain per sum, too few to
- * hide their latency: 2 of avx2's 32 rows would cost as much as 8); a one-row product by
- * ROW. */
+/* A one-row product panel by panel, by ROW. Otherwise panel by panel in TILES; A packed
+ * (packs_a) in blocks of up to MB rows by KC columns, and B's rows in as many blocks
+ * (each block's CV L columns of B, read once per tile, stay in L1), a block after the
+ * first going on from the sums the one before left in C: the same chains. */
 #define PANEL_COPY_(isa, attr, runs, unused) \
     __attribute__((attr)) static void panel_##isa( \
         const bp_real *restrict A, int lda, int M, int K, const bp_real *restrict packed, \
@@ -126,29 +197,41 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
     { \
         enum { L = BYTES_##isa / (int)sizeof(bp_real), CV = VECS_##isa, R = ROWS_##isa }; \
         typedef bp_real V __attribute__((vector_size(BYTES_##isa))); \
-        for (int j0 = 0; j0 < N; j0 += BP_PANEL) { \
-            const bp_real *pp = packed + (size_t)j0 * (size_t)K; \
-            for (int j = j0; j < j0 + BP_PANEL && j < N; j += CV * L) { \
-                int cols = N - j; \
-                int m = 0; \
-                if (M == 1) \
+        if (M == 1) { \
+            for (int j0 = 0; j0 < N; j0 += BP_PANEL) { \
+                const bp_real *pp = packed + (size_t)j0 * (size_t)K; \
+                for (int j = j0; j < j0 + BP_PANEL && j < N; j += CV * L) { \
+                    int cols = N - j, m = 0; \
+                    bp_real *Cb = C; \
                     ROW(isa) \
-                else { \
-                    for (; m + R <= M; m += R) \
-                        TILE(isa, R) \
-                    if (R > 4 && m + 4 <= M) { \
-                        TILE(isa, 4) \
-                        m += 4; \
+                } \
+            } \
+            return; \
+        } \
+        if (K == 0 && !add) \
+            for (int m = 0; m < M; m++) \
+                memset(C + (size_t)m * (size_t)ldc, 0, (size_t)N * sizeof *C); \
+        bp_real *ablock = packs_a(K, lda) ? malloc(ABLOCK * sizeof *ablock) : NULL; \
+        for (int m0 = 0; m0 < M; m0 += MB) { \
+            int mb = M - m0 < MB ? M - m0 : MB; \
+            int kb = !ablock ? K : ABLOCK / mb < KC ? ABLOCK / mb : KC; \
+            const bp_real *Ab = A + (size_t)m0 * (size_t)lda; \
+            bp_real *Cb = C + (size_t)m0 * (size_t)ldc; \
+            for (int k0 = 0; k0 < K; k0 += kb) { \
+                int kc = K - k0 < kb ? K - k0 : kb; \
+                bool from_c = add || k0 > 0; \
+                if (ablock) \
+                    pack_a(Ab, lda, mb, k0, kc, R, ablock); \
+                for (int j0 = 0; j0 < N; j0 += BP_PANEL) { \
+                    const bp_real *pp = packed + ((size_t)j0 * (size_t)K + (size_t)k0 * BP_PANEL); \
+                    for (int j = j0; j < j0 + BP_PANEL && j < N; j += CV * L) { \
+                        int cols = N - j; \
+                        TILES(R, mb, TILE, isa) \
                     } \
-                    if (R > 2 && m + 2 <= M) { \
-                        TILE(isa, 2) \
-                        m += 2; \
-                    } \
-                    if (m < M) \
-                        TILE(isa, 1) \
                 } \
             } \
         } \
+        free(ablock); \
     }
 BP_ISA_LIST(PANEL_COPY_, 0)
 #define PANEL_ENTRY_(isa, attr, runs, unused) panel_##isa,
@@ -174,12 +257,11 @@ void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *pack
             const bp_real *w = packed + (size_t)(j / BP_PANEL) * (size_t)K * BP_PANEL +
                                j % BP_PANEL;
             const bp_real *a = A + (size_t)m * lda;
-            bp_real s[4] = {0, 0, 0, 0};
+            bp_real *c = C + (size_t)m * ldc + j;
+            bp_real s[4] = {add ? *c : 0, 0, 0, 0};
             for (int k = 0; k < K; k++)
                 s[k % q] = a[k] * w[(size_t)k * BP_PANEL] + s[k % q];
-            bp_real v = (s[0] + s[1]) + (s[2] + s[3]);
-            bp_real *c = C + (size_t)m * ldc + j;
-            *c = add ? *c + v : v;
+            *c = (s[0] + s[1]) + (s[2] + s[3]);
         }
 }
 

@@ -7,14 +7,15 @@
  * panel p holds rows k = 0..K-1 of its columns one after another,
  *     packed[(p K + k) BP_PANEL + c] = B[k][p BP_PANEL + c].
  *
- * Each output is one chain over k = 0..K-1 in increasing k, c = a_0 b_0, then
- * c = a_k b_k + c; in a one-row product (too few chains to hide their latency) four
- * chains, over k = 0, 1, 2, 3 (mod 4), summed (c0 + c1) + (c2 + c3). Each step is a
- * fused multiply-add in the variants that have one (avx512, avx2: these two agree bit for
- * bit) and a product then a sum in the baseline (x86-64 has no FMA; it agrees to
- * rounding). With add, C + c, the sum added after. Lanes are outputs and a tile's rows
- * are chains of their own, so neither the vector width nor the tile height changes an
- * output's order (tests/test_f32_isa.c). */
+ * Each output is one chain over k = 0..K-1 in increasing k, c = 0 (with add, c = C),
+ * then c = a_k b_k + c; in a one-row product (too few chains to hide their latency) four
+ * chains, over k = 0, 1, 2, 3 (mod 4), the first from 0 (or C), summed
+ * (c0 + c1) + (c2 + c3). Each step is a fused multiply-add in the variants that have one
+ * (avx512, avx2: these two agree bit for bit) and a product then a sum in the baseline
+ * (x86-64 has no FMA; it agrees to rounding). A chain cut into blocks of k (ops/panel.c:
+ * A packed) goes on from the sum stored in C, exactly. Lanes are outputs and a tile's rows
+ * are chains of their own, so neither the vector width, the tile height nor the blocks
+ * change an output's order (tests/test_f32_isa.c). */
 #ifndef BPTT_PANEL_H
 #define BPTT_PANEL_H
 

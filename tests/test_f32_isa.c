@@ -215,9 +215,11 @@ static void run_panel(int M, int K, int N, bool trans, bool add, int v, const bp
 Test(isa, step_products_agree_with_double_and_bit_for_bit_with_fma)
 {
     /* one row (four chains), tiles of 8 and 4 rows and the rows past them; panels whole,
-     * cut (N % 32) and with one vector's columns or less; K below and past 4 */
-    static const int shapes[][3] = {{1, 1, 1},   {1, 37, 100}, {2, 3, 5},  {5, 7, 17},
-                                    {8, 32, 33}, {9, 128, 40}, {33, 5, 64}, {16, 64, 96}};
+     * cut (N % 32) and with one vector's columns or less; K below and past 4; A packed in
+     * blocks of k (K past 512, rows 4 KiB apart) and of rows (M past 256) */
+    static const int shapes[][3] = {{1, 1, 1},    {1, 37, 100},  {2, 3, 5},    {5, 7, 17},
+                                    {8, 32, 33},  {9, 128, 40},  {33, 5, 64},  {16, 64, 96},
+                                    {7, 600, 40}, {13, 1024, 20}, {300, 530, 9}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int mode = 0; mode < 4; mode++) {
             int M = shapes[i][0], K = shapes[i][1], N = shapes[i][2];

@@ -73,7 +73,7 @@ static bool print_product(const bench_gemm *g, const bench_opts *o)
     time_both(g, packed, c, o->reps, o->cpu_clock, &blas, &panel, &pack);
     char shape[32];
     snprintf(shape, sizeof shape, "%dx%dx%d", g->M, g->K, g->N);
-    bool packs = (size_t)g->N * (size_t)g->K <= BP_PACK_MAX && g->M <= BP_PANEL_MAX_ROWS;
+    bool packs = bp_tape_packs_product(g->M, g->K, g->N);
     printf(" %16s %9.3f %9.3f %6.3f %8.2f %5s", shape, 1e6 * blas, 1e6 * panel, panel / blas,
            1e6 * pack, packs ? "panel" : "BLAS");
     free(packed);
@@ -88,11 +88,11 @@ int bench_products(const bench_opts *o)
            "CBLAS on W_h as it lies (the per-step floor's call: NN forward, NT dA), panel = the "
            "panel kernel (kernel variant %s) on W_h or W_h^T packed, pack = one packing (once "
            "per forward or walk); tape = what the tape makes (panel for weights of up to %d "
-           "elements, BP_PACK_MAX, and up to %d rows; dA from a weight's "
+           "elements, BP_PACK_MAX, up to %d rows and %d columns; dA from a weight's "
            "second use in a walk)\n"
            "%-5s %5s %4s %16s %9s %9s %6s %8s %5s %16s %9s %9s %6s %8s %5s\n",
            o->reps, o->cpu_clock ? "thread CPU" : "wall", bp_isa_name(bp_isa_current()),
-           (int)BP_PACK_MAX, (int)BP_PANEL_MAX_ROWS, "cell", "H", "B", "fwd M x K x N",
+           (int)BP_PACK_MAX, (int)BP_PANEL_MAX_ROWS, (int)BP_PANEL_MAX_COLS, "cell", "H", "B", "fwd M x K x N",
            "BLAS us", "panel us", "ratio", "pack us", "tape", "dA M x K x N", "BLAS us",
            "panel us", "ratio", "pack us", "tape");
     for (size_t s = 0; s < sizeof bench_sizes / sizeof bench_sizes[0]; s++)
