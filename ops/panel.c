@@ -65,7 +65,7 @@ static void pack_tile(const bp_real *A, int lda, int m, int rows, int k0, int kc
 }
 
 /* Rows [0, M) in tiles of R rows, then the rows left in tiles of 4, 2 and 1 (R is 4 or
- * more): DO(m, rows) for each tile, m its first row (X passed on). One row is one chain per sum, too
+ * more): DO(X, m, rows) for each tile, m its first row. One row is one chain per sum, too
  * few to hide their latency: 2 of avx2's 32 rows would cost as much as 8. */
 #define TILES(R, M, DO, X) \
     { \
@@ -145,7 +145,9 @@ static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_r
                 _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) acc[r][v] = (V){0}; \
         } \
         const bp_real *w = pp + (j - j0); \
-        const bp_real *a = ablock ? ablock + (size_t)m * (size_t)kc : Ab + (size_t)m * (size_t)lda + k0; \
+        /* packed: tile order (pack_tile); else A's rows as they lie */ \
+        const bp_real *a = ablock ? ablock + (size_t)m * (size_t)kc \
+                                  : Ab + (size_t)m * (size_t)lda + k0; \
         const size_t rs = ablock ? 1 : (size_t)lda, ks = ablock ? (size_t)(R) : 1; \
         for (int k = 0; k < kc; k++, w += BP_PANEL, a += ks) { \
             V wv[CV]; \

@@ -92,7 +92,8 @@ int bench_products(const bench_opts *o)
            "second use in a walk)\n"
            "%-5s %5s %4s %16s %9s %9s %6s %8s %5s %16s %9s %9s %6s %8s %5s\n",
            o->reps, o->cpu_clock ? "thread CPU" : "wall", bp_isa_name(bp_isa_current()),
-           (int)BP_PACK_MAX, (int)BP_PANEL_MAX_ROWS, (int)BP_PANEL_MAX_COLS, "cell", "H", "B", "fwd M x K x N",
+           (int)BP_PACK_MAX, (int)BP_PANEL_MAX_ROWS, (int)BP_PANEL_MAX_COLS, "cell", "H", "B",
+           "fwd M x K x N",
            "BLAS us", "panel us", "ratio", "pack us", "tape", "dA M x K x N", "BLAS us",
            "panel us", "ratio", "pack us", "tape");
     for (size_t s = 0; s < sizeof bench_sizes / sizeof bench_sizes[0]; s++)
