@@ -4,6 +4,7 @@
  * are being written (by the library in a loop, and by `bptt train` saving every step)
  * always leaves a complete, loadable checkpoint. */
 #include "test_badinput_run.h"
+#include "test_valgrind.h"
 
 #include <math.h>
 #include <time.h>
@@ -149,8 +150,8 @@ Test(faults, kill_9_while_the_library_writes_checkpoints)
     bp_rng rng;
     bp_rng_seed(&rng, 2024);
     long on_disk = 0;
-    /* under valgrind (tests/valgrind.sh) the writer runs some 30 times slower */
-    bool slow = getenv("BPTT_UNDER_VALGRIND") != NULL;
+    /* under valgrind the writer runs some 30 times slower */
+    bool slow = under_valgrind();
     int rounds = slow ? 10 : 100, torn = 0;
     for (int r = 1; r <= rounds; r++) {
         int fds[2];
