@@ -40,6 +40,7 @@ int cli_take_plugins(int *argc, char **argv);
 int cli_run_in_f64(int argc, char **argv);
 
 int cmd_bench(int argc, char **argv);
+extern const char cli_bench_usage[]; /* `bptt bench --help`, and its own usage errors */
 int cmd_gradcheck(int argc, char **argv);
 int cmd_ops(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -185,7 +185,7 @@ double bench_load_average(void)
     return l;
 }
 
-static const char bench_usage[] =
+const char cli_bench_usage[] =
     "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|mpi|tape|all] [--threads 1|2] [--json]\n"
     "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
     "           [--max-T N] [--no-defer]\n"
@@ -231,7 +231,7 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
             continue;
         }
         if (!v) {
-            cli_error("bench", "'%s' needs a value or is unknown\nusage: %s", a, bench_usage);
+            cli_error("bench", "'%s' needs a value or is unknown\nusage: %s", a, cli_bench_usage);
             return EXIT_USAGE;
         }
         i++;
@@ -273,7 +273,7 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
                 return EXIT_USAGE;
             }
         } else {
-            cli_error("bench", "unknown option '%s'\nusage: %s", a, bench_usage);
+            cli_error("bench", "unknown option '%s'\nusage: %s", a, cli_bench_usage);
             return EXIT_USAGE;
         }
     }

@@ -47,8 +47,7 @@ const cli_command cli_commands[] = {
     {"grads", "write the loss and every parameter's gradient for one batch", cmd_grads,
      "bptt grads MODEL.yaml --weights W --batch B --out G.safetensors"},
     {"bench", "measure the tape, the ops and training steps against bare BLAS", cmd_bench,
-     "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|mpi|tape|all] [--threads 1|2]\n"
-     "           [--json] [--cpu-clock]"},
+     cli_bench_usage},
     {"gradcheck", "check gradients against finite differences, in double precision",
      cmd_gradcheck,
      "bptt gradcheck MODEL.yaml [--weights W] [--batch B.safetensors | --batch-size N]\n"
