@@ -236,13 +236,13 @@ enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
  * or walk, and its backward makes dA += dC Wᵀ, from the weight's second use in a walk on,
  * on a copy of Wᵀ packed once per walk, for the products bp_tape_packs_product takes:
  * (M, K) by (K, N) with at most BP_PANEL_MAX_ROWS rows M (the forward: 2 or more), at
- * most BP_PANEL_MAX_COLS columns N, and a weight of at most BP_PACK_MAX elements K N.
- * A BLAS call packs W anew every time (`bptt bench tape` prints both ways at every bench
- * size; past BP_PANEL_MAX_COLS, OpenBLAS is the faster on Zen 3). So a parameter's value
+ * most bp_panel_max_cols() columns N (by kernel variant: 1024 in avx2, any in avx512),
+ * and a weight of at most BP_PACK_MAX elements K N. A BLAS call packs W anew every time
+ * (`bptt bench tape` prints both ways at every bench size). So a parameter's value
  * must not change between a tape reset or walk and the next one (the optimizer steps
  * after a walk): a matmul recorded after such a change, before a reset or walk, would
  * read the copy made before it. */
-enum { BP_PACK_MAX = 2048 * 2048, BP_PANEL_MAX_ROWS = 256, BP_PANEL_MAX_COLS = 1024 };
+enum { BP_PACK_MAX = 2048 * 2048, BP_PANEL_MAX_ROWS = 256 };
 bool bp_tape_packs_product(int M, int K, int N);
 void bp_tape_set_defer(bp_tape *t, bool on);
 /* Hold deferred terms across backward calls and tape resets (they are copies), so that

@@ -179,7 +179,7 @@ static const bp_real *packed_copy(const bp_defer *d, defer_slot *s, bool trans,
 
 bool bp_tape_packs_product(int M, int K, int N)
 {
-    return M <= BP_PANEL_MAX_ROWS && N <= BP_PANEL_MAX_COLS &&
+    return M <= BP_PANEL_MAX_ROWS && N <= bp_panel_max_cols() &&
            (size_t)K * (size_t)N <= BP_PACK_MAX;
 }
 

@@ -170,6 +170,9 @@ void bp_vsigmoid(const bp_real *x, bp_real *y, size_t n);
  * stride ldb. bp_panel_times: C = A B, or with add C += A B;
  * A (M, K) row-major with stride lda, C (M, N) with stride ldc. */
 size_t bp_panel_size(int K, int N);
+/* The most columns N of a product the tape makes with the panel kernel in the variant in
+ * use (INT_MAX: any; wider ones go to OpenBLAS, the faster there: ops/panel.c). */
+int bp_panel_max_cols(void);
 void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real *packed);
 void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *packed, int N,
                     bp_real *C, int ldc, bool add);

@@ -2,12 +2,27 @@
 #include "panel.h"
 #include "isa.h"
 
+#include <limits.h>
 #include <string.h>
 #include <stdlib.h>
 
 #if BP_ISA_X86
 #include <immintrin.h>
 #endif
+
+/* The widest product the tape gives the panel kernel, by variant (`bptt bench tape`, the
+ * lstm's h W_h at H512, 64x512x2048): the avx2 panel took 1.05-1.23 of the time of
+ * OpenBLAS's AVX2 kernels on a Zen 3 past 1024 columns; the avx512 panel took 0.78 of
+ * OpenBLAS's AVX-512 kernels' (core Cooperlake) on a Zen 5, and 0.51 of those OpenBLAS
+ * picks there (Haswell). The baseline, not measured past 1024, stays with avx2's rule. */
+enum { avx512_max_cols = INT_MAX, avx2_max_cols = 1024, baseline_max_cols = 1024 };
+#define MAX_COLS_(isa, attr, runs, ...) isa##_max_cols,
+
+int bp_panel_max_cols(void)
+{
+    static const int max_cols[] = {BP_ISA_LIST(MAX_COLS_, 0)};
+    return max_cols[bp_isa_index()];
+}
 
 size_t bp_panel_size(int K, int N)
 {

@@ -4,9 +4,11 @@
  * (its own kernel); the step products (bp_panel_times) within rounding of double sums in
  * every variant and bit for bit alike in the variants with FMA. (The accuracy and
  * gradient tests run once per variant too: tests/CMakeLists.txt, isa_exec.) */
+#include "bptt_graph.h"
 #include "bptt_ops.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,10 +218,12 @@ Test(isa, step_products_agree_with_double_and_bit_for_bit_with_fma)
 {
     /* one row (four chains), tiles of 8 and 4 rows and the rows past them; panels whole,
      * cut (N % 32) and with one vector's columns or less; K below and past 4; A packed in
-     * blocks of k (K past 512, rows 4 KiB apart) and of rows (M past 256) */
+     * blocks of k (K past 512, rows 4 KiB apart) and of rows (M past 256); past 2048
+     * columns, which the tape gives the avx512 panel (bp_panel_max_cols) */
     static const int shapes[][3] = {{1, 1, 1},    {1, 37, 100},  {2, 3, 5},    {5, 7, 17},
                                     {8, 32, 33},  {9, 128, 40},  {33, 5, 64},  {16, 64, 96},
-                                    {7, 600, 40}, {13, 1024, 20}, {300, 530, 9}};
+                                    {7, 600, 40}, {13, 1024, 20}, {300, 530, 9},
+                                    {6, 33, 2081}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int mode = 0; mode < 4; mode++) {
             int M = shapes[i][0], K = shapes[i][1], N = shapes[i][2];
@@ -263,5 +267,25 @@ Test(isa, step_products_agree_with_double_and_bit_for_bit_with_fma)
             free(C);
             free(fma);
         }
+    bp_isa_select("auto", NULL);
+}
+
+/* The tape's rule for the panel kernel (bp_tape_packs_product) follows the variant in
+ * use: the lstm's h W_h at H512 (64 x 512 x 2048) goes to the panel in avx512 and to
+ * OpenBLAS in the others; the gru's at H128 to the panel in every variant; never a
+ * product of more than BP_PANEL_MAX_ROWS rows. */
+Test(isa, the_tape_gives_the_panel_its_products_by_variant)
+{
+    for (int v = 0; v < bp_isa_count(); v++) {
+        if (!bp_isa_runnable(v))
+            continue;
+        const char *name = bp_isa_name(v);
+        cr_assert_eq(bp_isa_select(name, NULL), BP_OK);
+        bool wide = !strcmp(name, "avx512");
+        cr_expect_eq(bp_panel_max_cols(), wide ? INT_MAX : 1024, "%s", name);
+        cr_expect_eq(bp_tape_packs_product(64, 512, 2048), wide, "%s", name);
+        cr_expect(bp_tape_packs_product(32, 128, 384), "%s", name);
+        cr_expect(!bp_tape_packs_product(BP_PANEL_MAX_ROWS + 1, 128, 128), "%s", name);
+    }
     bp_isa_select("auto", NULL);
 }

@@ -9,6 +9,7 @@
 #include "bench_blas.h"
 #include "cli.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,16 +84,19 @@ static bool print_product(const bench_gemm *g, const bench_opts *o)
 
 int bench_products(const bench_opts *o)
 {
+    char cols[32] = "any number of";
+    if (bp_panel_max_cols() < INT_MAX)
+        snprintf(cols, sizeof cols, "%d", bp_panel_max_cols());
     printf("recurrent step products (h W_h forward, dz W_h^T for dA; the shapes of a real step "
            "of each bench steps row; us per call, median of %d blocks of ~1 ms, %s time): BLAS = "
            "CBLAS on W_h as it lies (the per-step floor's call: NN forward, NT dA), panel = the "
            "panel kernel (kernel variant %s) on W_h or W_h^T packed, pack = one packing (once "
            "per forward or walk); tape = what the tape makes (panel for weights of up to %d "
-           "elements, BP_PACK_MAX, up to %d rows and %d columns; dA from a weight's "
+           "elements, BP_PACK_MAX, up to %d rows and %s columns; dA from a weight's "
            "second use in a walk)\n"
            "%-5s %5s %4s %16s %9s %9s %6s %8s %5s %16s %9s %9s %6s %8s %5s\n",
            o->reps, o->cpu_clock ? "thread CPU" : "wall", bp_isa_name(bp_isa_current()),
-           (int)BP_PACK_MAX, (int)BP_PANEL_MAX_ROWS, (int)BP_PANEL_MAX_COLS, "cell", "H", "B",
+           (int)BP_PACK_MAX, (int)BP_PANEL_MAX_ROWS, cols, "cell", "H", "B",
            "fwd M x K x N",
            "BLAS us", "panel us", "ratio", "pack us", "tape", "dA M x K x N", "BLAS us",
            "panel us", "ratio", "pack us", "tape");
