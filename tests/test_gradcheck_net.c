@@ -134,6 +134,19 @@ static void twice(bp_node *n)
     victim->backward(n);
 }
 
+enum { MAX_OPS = 64 };
+
+/* Adds op to the list ops[0..*n) unless it is there; true when it was not. */
+static bool add_op(const bp_op **ops, int *n, const bp_op *op)
+{
+    for (int k = 0; k < *n; k++)
+        if (ops[k] == op)
+            return false;
+    cr_assert_lt(*n, MAX_OPS, "more ops than the list holds");
+    ops[(*n)++] = op;
+    return true;
+}
+
 /* The ops that take part in the model's backward (views have nothing to do). */
 static int ops_used(fixture *f, const bp_op **ops)
 {
@@ -142,13 +155,8 @@ static int ops_used(fixture *f, const bp_op **ops)
     cr_assert_not_null(bp_net_forward(bp_trainer_net(f->tr), t, f->b, 0, f->b->T, NULL));
     for (int i = 0; i < bp_tape_len(t); i++) {
         const bp_node *x = bp_tape_node(t, i);
-        bool seen = !x->op || x->op->view || !x->requires_grad;
-        for (int k = 0; k < n && !seen; k++)
-            seen = ops[k] == x->op;
-        if (!seen) {
-            cr_assert_lt(n, 64, "more ops than the list holds");
-            ops[n++] = x->op;
-        }
+        if (x->op && !x->op->view && x->requires_grad)
+            add_op(ops, &n, x->op);
     }
     bp_tape_free(t);
     return n;
@@ -163,7 +171,7 @@ Test(netcheck, a_wrong_backward_fails_every_shipped_model_that_uses_it, .timeout
     cr_assert_not_null(d);
     bool once = under_valgrind();
     size_t sample = once ? 2 : 6; /* elements per parameter, the largest gradients first */
-    const bp_op *done[64];
+    const bp_op *done[MAX_OPS];
     int models = 0, mutations = 0, n_done = 0;
     for (struct dirent *e; (e = readdir(d));) {
         size_t len = strlen(e->d_name);
@@ -176,18 +184,11 @@ Test(netcheck, a_wrong_backward_fails_every_shipped_model_that_uses_it, .timeout
             close_model(&f);
             continue;
         }
-        const bp_op *ops[64];
+        const bp_op *ops[MAX_OPS];
         int n = ops_used(&f, ops), fresh = 0;
         for (int k = 0; k < n; k++) {
-            bool seen = false;
-            for (int j = 0; j < n_done && !seen; j++)
-                seen = done[j] == ops[k];
-            if (once && seen)
+            if (!add_op(done, &n_done, ops[k]) && once) /* made wrong in an earlier model */
                 continue;
-            if (!seen) {
-                cr_assert_lt(n_done, 64, "more ops than the list holds");
-                done[n_done++] = ops[k];
-            }
             fresh++;
             victim = ops[k];
             bp_op_swap_backward(victim, twice);
