@@ -53,6 +53,16 @@ void bp_tape_set_defer(bp_tape *t, bool on)
     t->defer.off = !on;
 }
 
+void bp_tape_set_flush_denormals(bp_tape *t, bool on)
+{
+    t->keep_denormals = !on;
+}
+
+bool bp_tape_flushes_denormals(const bp_tape *t)
+{
+    return !t->keep_denormals;
+}
+
 void bp_tape_hold_deferred(bp_tape *t, bool hold)
 {
     bp_defer_hold(&t->defer, hold);

@@ -1,6 +1,7 @@
 /* walk.c — backward: the tape walked in reverse, each reached node's backward run, grads
  * zeroed just in time and released after their last reader (tape_internal.h). */
 #include "bptt_check.h"
+#include "fpmode.h"
 #include "tape_internal.h"
 
 #include <stdlib.h>
@@ -195,10 +196,12 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
 /* The walk, then the deferred weight gradients summed (unless held across walks). */
 bp_status bp_backward_seed(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *err)
 {
+    bp_fp_scope fp = bp_fp_flush_begin(!t->keep_denormals);
     bp_defer_begin_walk(&t->defer);
     bp_status st = walk(t, out, dout, err);
     if (!t->defer.hold)
         bp_defer_flush(&t->defer);
+    bp_fp_flush_end(fp);
     bp_defer_new_period(&t->defer); /* the weights may change now */
     return st;
 }

@@ -1,6 +1,7 @@
 /* forward.c — record a net over steps [t0, t1) of a batch (or a segment of them): inputs,
  * the layer stack (time major: at each step every layer in turn), the readout and the
  * loss. */
+#include "fpmode.h"
 #include "net_internal.h"
 
 #include <stdlib.h>
@@ -353,7 +354,9 @@ bp_node *bp_net_forward(bp_net *net, bp_tape *t, const bp_batch *b, int t0, int 
         sp.h0 = state->h;
         sp.c0 = state->c;
     }
+    bp_fp_scope fp = bp_fp_flush_begin(bp_tape_flushes_denormals(t));
     bp_node *loss = net_record(net, t, b, &sp);
+    bp_fp_flush_end(fp);
     if (!loss)
         return NULL;
     if (state) /* carry the values, after step t1 - 1, to the next chunk */

@@ -39,6 +39,8 @@ static int measure(const bench_cfg *c, int threads, const bench_opts *o, row *r)
         cli_error("bench", "%s H=%d: %s", c->cell, c->H, err.msg);
         return EXIT_RUNTIME;
     }
+    if (o->keep_denormals) /* the workers' tapes follow the trainer's */
+        bp_tape_set_flush_denormals(bench_tape(b), false);
     int n = o->reps;
     double *ts = malloc(4 * (size_t)n * sizeof *ts), *to = ts + n, *tf = to + n, *tq = tf + n;
     if (!ts) {
@@ -206,11 +208,14 @@ int bench_steps(const bench_opts *o)
                "bare; seq = the sequential floor: only h W_h forward and dz W_h^T backward "
                "per step, every other product and weight gradient one call over all rows; "
                "nodef = the same step with every weight gradient per step, d/nod = step / "
-               "nodef; vs 1 = step / the 1-thread step; the step's weight gradients %s)\n"
+               "nodef; vs 1 = step / the 1-thread step; the step's weight gradients %s; "
+               "denormals %s)\n"
                "%-5s %5s %4s %5s %3s %9s %8s %9s %8s %6s %8s %6s %9s %6s %6s %5s %6s\n",
                BP_REAL_NAME, o->reps, o->warmup,
                o->cpu_clock ? "critical-path thread CPU" : "wall",
                o->no_defer ? "per step (--no-defer)" : "deferred below 16 rows (bp_tape_set_defer)",
+               o->keep_denormals ? "kept (--keep-denormals)"
+                                 : "flushed to zero (bp_tape_set_flush_denormals)",
                "cell", "H", "B", "T", "thr",
                "step ms", "GFLOP/s", "floor ms", "GFLOP/s", "ratio", "seq ms", "ratio",
                "nodef ms", "d/nod", "sgemm", "seq", "vs 1");

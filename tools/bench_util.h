@@ -129,6 +129,7 @@ typedef struct bench_opts {
     int reps, warmup;               /* timed steps (median taken) and untimed ones first */
     bool cpu_clock;                 /* time by thread CPU clocks (critical path) */
     bool no_defer;                  /* steps: bp_tape_set_defer(false) on every tape */
+    bool keep_denormals;            /* steps: bp_tape_set_flush_denormals(false) */
     const char *cell;               /* only this cell, or NULL */
     int H, B, T;                    /* only this size (0: every size) */
     long max_T;                     /* tcurve: the longest T (default 10000) */

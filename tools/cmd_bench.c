@@ -188,7 +188,7 @@ double bench_load_average(void)
 const char cli_bench_usage[] =
     "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|mpi|tape|all] [--threads 1|2] [--json]\n"
     "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
-    "           [--max-T N] [--no-defer]\n"
+    "           [--max-T N] [--no-defer] [--keep-denormals]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
     "  tcurve  ms per step against T = 10, 100, ... --max-T (10000): is the cost linear?\n"
@@ -228,6 +228,10 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
         }
         if (!strcmp(a, "--no-defer")) {
             o->no_defer = true;
+            continue;
+        }
+        if (!strcmp(a, "--keep-denormals")) {
+            o->keep_denormals = true;
             continue;
         }
         if (!v) {

@@ -292,6 +292,8 @@ bp_status bp_workers_backward(bp_workers *ws, const bp_batch *b, double *loss, b
         bp_status st = assign_rows(&ws->w[k], b, (int)r0, (int)r1, ws->net, err);
         if (st != BP_OK)
             return st;
+        /* worker 0's tape is the caller's: the others flush denormals as it does */
+        bp_tape_set_flush_denormals(ws->w[k].tape, bp_tape_flushes_denormals(ws->w[0].tape));
     }
 #ifdef OPENBLAS_VERSION
     /* one BLAS thread per worker: the workers are the parallelism */

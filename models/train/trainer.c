@@ -1,5 +1,6 @@
 /* trainer.c — one training run: task, parameters, net, optimizer, random streams. */
 #include "dist.h"
+#include "fpmode.h"
 #include "parallel.h"
 #include "task_internal.h"
 #include "trainer_internal.h"
@@ -255,8 +256,11 @@ bp_status bp_trainer_update(bp_trainer *tr, const bp_batch *b, double *loss, bp_
     } else {
         st = bp_trainer_backward(tr, b, loss, err);
     }
-    if (st == BP_OK)
+    if (st == BP_OK) { /* Adam's moments of tiny gradients pass through denormals too */
+        bp_fp_scope fp = bp_fp_flush_begin(bp_tape_flushes_denormals(tr->tape));
         st = bp_optim_step(tr->optim, *loss, info, err);
+        bp_fp_flush_end(fp);
+    }
     if (st == BP_ERR_NONFINITE && !isfinite(*loss))
         bp_trainer_explain_nonfinite(tr, err);
     if (st != BP_OK)
