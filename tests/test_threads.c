@@ -291,3 +291,24 @@ Test(threads, the_memory_estimate_counts_each_threads_gradients)
     cr_expect(strstr(err.msg, "model too large") != NULL, "%s", err.msg);
     bp_trainer_free(tr);
 }
+
+/* The worker threads flush denormals as the trainer's tape says (bp_tape_set_flush_denormals),
+ * switched after the workers exist too. */
+Test(threads, the_workers_follow_the_trainers_denormal_flush)
+{
+    bp_model_config c = config(BP_LAYER_RNN, "adding", 6, 4, 2);
+    bp_trainer *tr = test_trainer(&c);
+    double loss[1];
+    for (int round = 0; round < 3; round++) {
+        bool flush = round != 1; /* on (the default), off, on again */
+        bp_tape_set_flush_denormals(bp_trainer_tape(tr), flush);
+        run(tr, 1, loss);
+        bp_workers *ws = bp_trainer_workers(tr);
+        cr_assert_not_null(ws, "two threads make workers");
+        cr_assert_eq(bp_workers_count(ws), 2);
+        for (int k = 0; k < 2; k++)
+            cr_expect_eq(bp_tape_flushes_denormals(bp_workers_at(ws, k)->tape), flush,
+                         "round %d, worker %d", round, k);
+    }
+    bp_trainer_free(tr);
+}
