@@ -87,6 +87,18 @@ Test(cli, bptt_isa_forces_the_kernel_variant_or_is_refused)
     cr_expect(base && sscanf(base, "baseline %lf", &ulp) == 1 && ulp <= 3, "%s", out);
 }
 
+/* bench steps says whether denormals are flushed (the default) or kept, and --json too. */
+Test(cli, bench_steps_names_the_denormal_mode)
+{
+    const char *run = "bench steps --cell lstm --size 8x1x50 --reps 1 --warmup 0 --threads 1";
+    cr_expect_eq(bptt("%s", run), 0, "%s", err_text);
+    cr_expect(strstr(out, "denormals flushed to zero (bp_tape_set_flush_denormals)"), "%s", out);
+    cr_expect_eq(bptt("%s --keep-denormals --json", run), 0, "%s", err_text);
+    cr_expect(strstr(out, "\"flush_denormals\": false"), "%s", out);
+    cr_expect_eq(bptt("%s --json", run), 0, "%s", err_text);
+    cr_expect(strstr(out, "\"flush_denormals\": true"), "%s", out);
+}
+
 #define SMALL "--set data.steps=8 --set model.layers[0].hidden=8 --set train.batch=4 " \
               "--set train.eval_batch=8"
 

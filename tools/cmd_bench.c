@@ -349,10 +349,10 @@ int cmd_bench(int argc, char **argv)
     if (o.json)
         printf("{\"precision\": \"%s\", \"blas\": \"%s\", \"blas_core\": \"%s\", \"reps\": %d, "
                "\"warmup\": %d, \"clock\": \"%s\", \"load_average\": %.2f, \"cpus\": %ld, "
-               "\"kernel_variant\": \"%s\",\n",
+               "\"kernel_variant\": \"%s\", \"flush_denormals\": %s,\n",
                BP_REAL_NAME, openblas_get_config(), openblas_get_corename(), o.reps, o.warmup,
                o.cpu_clock ? "critical_path_thread_cpu" : "wall", load, cpus,
-               bp_isa_name(bp_isa_current()));
+               bp_isa_name(bp_isa_current()), o.keep_denormals ? "false" : "true");
     else if (!tape)
         printf("bptt bench (%s; kernel variant %s; %s; core %s; load average %.2f on %ld "
                "CPUs%s)\n", BP_REAL_NAME, bp_isa_name(bp_isa_current()),
