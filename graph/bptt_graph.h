@@ -253,12 +253,15 @@ void bp_tape_set_defer(bp_tape *t, bool on);
 void bp_tape_hold_deferred(bp_tape *t, bool hold);
 /* Denormal floats (below 1.2e-38 in float, 2.2e-308 in double) flushed to zero, as
  * results and as inputs, on the calling thread while this tape walks backward
- * (bp_backward), while a net records on it (bp_net_forward) and while a trainer on it
- * steps its optimizer; the thread's mode is put back after each. On by default: a
- * gradient vanishing over a long sequence passes through denormals, and on many x86
- * cores each operation on one costs ~100 cycles (docs/benchmarks.md: an LSTM's step
- * 4x slower on an Intel Xeon). Off: IEEE gradual underflow, as the CPU does by default.
- * x86 (SSE's MXCSR) and AArch64 (FPCR) only; elsewhere nothing changes. */
+ * (bp_backward), while a net records on it (bp_net_forward, recomputation too), while
+ * held deferred gradients are summed (bp_tape_hold_deferred) and while a trainer on it
+ * steps its optimizer; the thread's controls are put back after each (exception flags
+ * raised meanwhile stay raised). On by default: a gradient vanishing over a long
+ * sequence passes through denormals, and on many x86 cores each operation on one costs
+ * ~100 cycles (docs/benchmarks.md: an LSTM's step 3 to 3.5 times slower on an Intel
+ * Xeon). Off: the thread's mode is left as the caller set it (IEEE gradual underflow
+ * unless the program set FTZ itself, as -ffast-math does). x86 (SSE's MXCSR) and
+ * AArch64 (FPCR) only; elsewhere nothing changes. */
 void bp_tape_set_flush_denormals(bp_tape *t, bool on);
 bool bp_tape_flushes_denormals(const bp_tape *t);
 

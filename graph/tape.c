@@ -2,6 +2,7 @@
  * in reverse order: walk.c). */
 #include "bptt_ops.h"
 #include "forward.h"
+#include "fpmode.h"
 #include "tape_internal.h"
 
 #include <stdarg.h>
@@ -65,7 +66,9 @@ bool bp_tape_flushes_denormals(const bp_tape *t)
 
 void bp_tape_hold_deferred(bp_tape *t, bool hold)
 {
+    bp_fp_scope fp = bp_fp_flush_begin(!t->keep_denormals); /* hold(false) sums them */
     bp_defer_hold(&t->defer, hold);
+    bp_fp_flush_end(fp);
 }
 
 const bp_error *bp_tape_error(const bp_tape *t)

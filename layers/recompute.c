@@ -39,6 +39,7 @@
  * - Reachability: a boundary state or block is seeded only if the later segment reached
  *   it, so exactly the nodes plain backward reaches run their backward (a parameter's
  *   grad never receives an extra +0). */
+#include "fpmode.h"
 #include "net_internal.h"
 
 #include <math.h>
@@ -287,6 +288,9 @@ bp_status bp_net_backward_recompute(bp_net *net, bp_tape *t, const bp_batch *b, 
     bp_status st = BP_OK;
     bp_node *l = NULL;
     net_xw_cache cache = {.p = -1};
+    /* the segments are recorded here, not by bp_net_forward, and the held weight
+     * gradients summed after the last walk: flushed as the plain forward and walk are */
+    bp_fp_scope fp = bp_fp_flush_begin(bp_tape_flushes_denormals(t));
     net->xw_cache = &cache;
     /* the first forward: every segment, keeping the state entering the next; the last
      * one stays on the tape */
@@ -321,6 +325,7 @@ bp_status bp_net_backward_recompute(bp_net *net, bp_tape *t, const bp_batch *b, 
     }
 done:
     bp_tape_hold_deferred(t, false);
+    bp_fp_flush_end(fp);
     net->xw_cache = NULL;
     free(cache.value);
     plan_free(&p);
