@@ -22,7 +22,7 @@ struct bp_tape {
     bool release_values;  /* bp_tape_release_value gives buffers back (keep_values false) */
     bp_pool pool;         /* released buffers, grads and values (pool.h) */
     bp_defer defer;       /* deferred weight gradients (defer.c) */
-    bool keep_denormals;  /* bp_tape_set_flush_denormals(t, false): IEEE gradual underflow */
+    bool keep_denormals;  /* bp_tape_set_flush_denormals(t, false): the mode left alone */
 };
 
 #endif
