@@ -1,6 +1,6 @@
-/* fpmode.h (internal to the library) — denormal floats flushed to zero over a stretch of the library's work
- * (bp_tape_set_flush_denormals): the calling thread's floating-point control word set
- * for the stretch and put back after it. */
+/* fpmode.h (internal to the library) — denormal floats flushed to zero over a stretch
+ * of the library's work (bp_tape_set_flush_denormals): the calling thread's
+ * floating-point control word set for the stretch and put back after it. */
 #ifndef BPTT_FPMODE_H
 #define BPTT_FPMODE_H
 
