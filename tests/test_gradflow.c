@@ -410,3 +410,22 @@ Test(gradflow, a_graph_form_cell_is_measured_too)
     bp_trainer_free(tr);
     bp_model_config_free(c);
 }
+
+/* gradflow keeps denormals while it measures (bp_gradflow_run), then gives the trainer's
+ * tape its own switch back, on or off. */
+Test(gradflow, the_trainers_denormal_flush_is_put_back)
+{
+    for (int on = 0; on < 2; on++) {
+        bp_model_config c = config("adding", 5, BP_LAYER_RNN);
+        bp_trainer *tr = trainer(&c);
+        bp_tape_set_flush_denormals(bp_trainer_tape(tr), on);
+        bp_batch *bt = batch(tr, 3);
+        bp_error err;
+        bp_gradflow *g = bp_gradflow_run(tr, bt, &err);
+        cr_assert_not_null(g, "%s", err.msg);
+        cr_expect_eq(bp_tape_flushes_denormals(bp_trainer_tape(tr)), (bool)on);
+        bp_gradflow_free(g);
+        bp_batch_free(bt);
+        bp_trainer_free(tr);
+    }
+}

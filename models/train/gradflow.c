@@ -129,7 +129,7 @@ static bool measure_layer(bp_net *net, const bp_trace *tr, int r, bp_gradflow_la
     return true;
 }
 
-bp_gradflow *bp_gradflow_run(bp_trainer *tr, const bp_batch *batch, bp_error *err)
+static bp_gradflow *gradflow_run(bp_trainer *tr, const bp_batch *batch, bp_error *err)
 {
     bp_net *net = bp_trainer_net(tr);
     bp_tape *t = bp_trainer_tape(tr);
@@ -174,5 +174,18 @@ bp_gradflow *bp_gradflow_run(bp_trainer *tr, const bp_batch *batch, bp_error *er
             return NULL;
         }
     }
+    return g;
+}
+
+/* A diagnostic of vanishing gradients reports them as they are: denormals kept (in float
+ * they would be flushed to 0 below 1.2e-38; bp_tape_set_flush_denormals), the trainer's
+ * switch put back after. */
+bp_gradflow *bp_gradflow_run(bp_trainer *tr, const bp_batch *batch, bp_error *err)
+{
+    bp_tape *t = bp_trainer_tape(tr);
+    bool flush = bp_tape_flushes_denormals(t);
+    bp_tape_set_flush_denormals(t, false);
+    bp_gradflow *g = gradflow_run(tr, batch, err);
+    bp_tape_set_flush_denormals(t, flush);
     return g;
 }
