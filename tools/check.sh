@@ -9,22 +9,21 @@ cd "$(dirname "$0")/.."
 bash tools/deps.sh
 dir=build
 flags=(-DCMAKE_BUILD_TYPE=Release)
+reports= # the sanitizer build's report folder
 if [ "${1:-}" = "--sanitize" ]; then
   dir=build-asan
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DBPTT_SANITIZE=ON)
-fi
-cmake -S . -B "$dir" "${flags[@]}" >/dev/null
-cmake --build "$dir" -j"$(nproc)"
-if [ "$dir" = build-asan ]; then
   reports=$PWD/$dir/sanitizer
   rm -rf "$reports"
   mkdir -p "$reports"
   export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:log_path=$reports/asan
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}print_stacktrace=1:log_path=$reports/ubsan
 fi
+cmake -S . -B "$dir" "${flags[@]}" >/dev/null
+cmake --build "$dir" -j"$(nproc)"
 rc=0
 ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" || rc=$?
-if [ "$dir" = build-asan ] && [ -n "$(ls -A "$reports")" ]; then
+if [ -n "$reports" ] && [ -n "$(ls -A "$reports")" ]; then
   echo "sanitizer reports (tools/check.sh --sanitize fails on any):"
   for f in "$reports"/*; do echo "== $f"; head -40 "$f"; done
   rc=1
