@@ -34,6 +34,7 @@ void bp_tape_reset(bp_tape *t)
     bp_arena_reset(&t->arena);
     t->len = 0;
     t->scratch = 0;
+    t->walked = false;
     bp_defer_new_period(&t->defer);
     bp_tape_clear_error(t);
 }
@@ -245,6 +246,16 @@ static void mark_saved(bp_node *x)
     }
 }
 
+/* A view's gradient is a window of its owner's (the node it is a view of, through other
+ * views): a leaf or tape input that takes a gradient must have its buffer (an op node's
+ * is made by the walk). */
+static bool view_owner_has_grad(const bp_node *x)
+{
+    while (x->op && x->op->view)
+        x = x->in[0];
+    return x->op || !x->requires_grad || x->grad;
+}
+
 bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[])
 {
     if (t->failed)
@@ -293,6 +304,12 @@ bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double
     probe.shape = s;
     for (int i = 0; i < op->n_in; i++)
         probe.requires_grad |= probe.in[i]->requires_grad;
+    if (op->view && probe.requires_grad && !view_owner_has_grad(probe.in[0])) {
+        t->failed = true;
+        bp_error_set(&t->err, BP_ERR_VALUE, "%s: its input takes a gradient but has no "
+                     "gradient buffer", op->name);
+        return NULL;
+    }
     bp_node *n = node_put(t, &probe, op->view);
     if (!n)
         return NULL;

@@ -19,6 +19,7 @@ struct bp_tape {
     unsigned char *zeroed; /* backward: [len] this node's grad is zeroed for this walk */
     int zeroed_cap;
     bool release;         /* backward releases op nodes' grads once used (keep_grads false) */
+    bool walked;          /* a backward has walked this recording (since the reset) */
     bool release_values;  /* bp_tape_release_value gives buffers back (keep_values false) */
     bp_pool pool;         /* released buffers, grads and values (pool.h) */
     bp_defer defer;       /* deferred weight gradients (defer.c) */

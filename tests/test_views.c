@@ -545,6 +545,42 @@ Test(views, released_grads_keep_the_inputs_that_asked_for_one)
     bp_tape_free(t);
 }
 
+/* A walk's first pass, which marks every node unreached, is skipped on a recording's
+ * first walk with released grads; a second walk from another output must not take the
+ * first one's marks: here it would run L1's backward, whose grad was released. */
+Test(views, a_second_walk_from_another_output_forgets_the_first)
+{
+    bp_tape *t = bp_tape_new();
+    bp_tape_set_keep_grads(t, false);
+    bp_node *x = bp_tape_input(t, bp_shape2(2, 3), (const bp_real[]){1, 2, 3, 4, 5, 6}, true);
+    bp_node *L1 = bp_sum(t, bp_tanh(t, x));
+    bp_node *L2 = bp_sum(t, bp_scale(t, x, 2));
+    bp_error err;
+    cr_assert_eq(bp_backward(t, L1, &err), BP_OK, "%s", err.msg);
+    cr_expect(fabs(x->grad[0] - (1 - tanh(1.0) * tanh(1.0))) < 1e-6);
+    cr_assert_eq(bp_backward(t, L2, &err), BP_OK, "%s", err.msg);
+    for (int i = 0; i < 6; i++)
+        cr_expect_eq(x->grad[i], 2, "dL2/dx[%d] = %g, want 2", i, (double)x->grad[i]);
+    bp_tape_free(t);
+}
+
+/* A view's gradient is a window of its owner's: a leaf that takes a gradient without a
+ * buffer for it is refused when the view is recorded, not met by the walk. */
+Test(views, a_view_of_a_leaf_without_its_grad_buffer_is_refused)
+{
+    bp_node *w = bp_leaf_new(bp_shape2(4, 2), true, NULL);
+    cr_assert_not_null(w);
+    bp_real *grad = w->grad;
+    w->grad = NULL;
+    bp_tape *t = bp_tape_new();
+    cr_expect_null(bp_rows(t, w, 1, 2));
+    cr_assert_not_null(bp_tape_error(t));
+    cr_expect(strstr(bp_tape_error(t)->msg, "no gradient buffer"), "%s", bp_tape_error(t)->msg);
+    w->grad = grad;
+    bp_leaf_free(w);
+    bp_tape_free(t);
+}
+
 /* probe: y = x, and its backward notes where its grad lives */
 static const bp_real *probe_seen[64];
 static int probe_n;
