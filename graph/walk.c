@@ -158,9 +158,16 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
     for (size_t j = 0; j < out->size; j++)
         out->grad[j] += dout[j];
     out->reached = true;
+    int unreached = 0; /* nodes that take a gradient the output does not reach */
     for (int i = out->id; i >= 0; i--) {
         bp_node *n = t->nodes[i];
-        if (!n->reached || !n->op || !n->requires_grad)
+        if (!n->requires_grad)
+            continue;
+        if (!n->reached) { /* final: only later nodes, walked already, reach it */
+            unreached++;
+            continue;
+        }
+        if (!n->op)
             continue;
         for (int k = 0; k < n->op->n_in; k++)
             if (n->in[k]->requires_grad && !prepare_input(t, n, k))
@@ -178,10 +185,11 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
                 grad_put(t, n);
         }
     }
-    for (int i = 0; i <= out->id; i++) {
+    for (int i = 0; i <= out->id && unreached; i++) { /* none, mostly: no pass */
         bp_node *n = t->nodes[i];
         if (!n->requires_grad || n->reached)
             continue;
+        unreached--;
         if (t->release && is_view(n))
             n->grad = NULL;
         else if (t->release && n->op && n->grad) /* never reached: no gradient to keep */
