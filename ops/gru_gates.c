@@ -16,17 +16,24 @@ static bp_status gru_gates_shape(const bp_node *n, bp_shape *out, bp_error *err)
 /* Columns j0 .. j0 + m of each block of row r (m <= BP_CELL_CHUNK). */
 BP_KERNEL_BODY void gru_chunk_forward(bp_node *n, size_t r, size_t j0, size_t m)
 {
-    bp_real s[BP_CELL_CHUNK];
+    bp_real s[2 * BP_CELL_CHUNK];
     size_t H = (size_t)n->shape.dim[1] / 3;
     bp_node *xw = n->in[0], *rec = n->in[1], *bx = n->in[2], *bh = n->in[3];
     bp_real *y = n->value + r * 3 * H, *un = (bp_real *)n->aux + r * H + j0;
     for (size_t g = 0; g < 2; g++) { /* r and z: sigmoid(a + u) */
-        bp_real a[BP_CELL_CHUNK];
+        bp_real a[BP_CELL_CHUNK], *sg = s + g * m;
         bp_cell_sum_body(xw, NULL, bx, r, g * H + j0, m, a);
-        bp_cell_sum_body(rec, NULL, bh, r, g * H + j0, m, s);
+        bp_cell_sum_body(rec, NULL, bh, r, g * H + j0, m, sg);
         for (size_t j = 0; j < m; j++)
-            s[j] += a[j];
-        bp_vsigmoid(s, y + g * H + j0, m);
+            sg[j] += a[j];
+    }
+    /* a whole row's r and z lie side by side: one call (at small H a call is bound by
+     * the latency of its one chain of vectors) */
+    if (m == H) {
+        bp_vsigmoid(s, y, 2 * m);
+    } else {
+        bp_vsigmoid(s, y + j0, m);
+        bp_vsigmoid(s + m, y + H + j0, m);
     }
     const bp_real *rg = y + j0;
     bp_cell_sum_body(rec, NULL, bh, r, 2 * H + j0, m, un);
