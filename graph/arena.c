@@ -25,12 +25,12 @@ static bp_arena_block *block_new(size_t cap)
     return b;
 }
 
-/* Room for `bytes` at `align` in block b, or SIZE_MAX. */
+/* Room for `bytes` at `align` (a power of two) in block b, or SIZE_MAX. */
 static size_t fit(const bp_arena_block *b, size_t bytes, size_t align)
 {
     if (!b)
         return SIZE_MAX;
-    size_t at = (b->used + align - 1) / align * align;
+    size_t at = (b->used + align - 1) & ~(align - 1); /* a mask, not a division: per node */
     return at <= b->cap && b->cap - at >= bytes ? at : SIZE_MAX;
 }
 
