@@ -134,7 +134,8 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
     /* The first walk of a recording with released grads skips this pass: its nodes were
      * recorded unreached, with no grad (an op node's comes just in time; a tape input's
      * and a leaf's were made with it, and bp_apply refuses a view of a leaf without
-     * one). It touched every node once more, 15-20% of a B = 1 step (bench tcurve). */
+     * one). It touched every node once more: bench tape's chain of 1 x 1 ops, 112-129 ns
+ * a node with it, 100-112 without; about 3% of a B = 1 step (bench tcurve). */
     bool fresh = t->release && !t->walked;
     t->walked = true;
     for (int i = 0; i <= out->id && !fresh; i++) {
