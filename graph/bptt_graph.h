@@ -183,7 +183,8 @@ bp_node *bp_tape_input(bp_tape *t, bp_shape shape, const bp_real *data, bool req
  * in[] holds op->n_in nodes, attr[] op->n_attr numbers (NULL when none).
  * The node is the tape's, valid until bp_tape_reset. On error returns NULL and sets
  * the tape's error, prefixed with the op's name: a NULL input or one whose value was
- * released (BP_ERR_VALUE), the shape rule's refusal ("matmul: cannot multiply [3, 4] by
+ * released, a view (bp_op.view) of a leaf or tape input that takes a gradient but has no
+ * grad buffer (BP_ERR_VALUE), the shape rule's refusal ("matmul: cannot multiply [3, 4] by
  * [5, 2] ..."), a bad value met by forward (bp_tape_fail), out of memory; and NULL at
  * once while the tape already holds an error. */
 bp_node *bp_apply(bp_tape *t, const bp_op *op, bp_node *const in[], const double attr[]);

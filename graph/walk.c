@@ -135,7 +135,7 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
      * recorded unreached, with no grad (an op node's comes just in time; a tape input's
      * and a leaf's were made with it, and bp_apply refuses a view of a leaf without
      * one). It touched every node once more: bench tape's chain of 1 x 1 ops, 112-129 ns
- * a node with it, 100-112 without; about 3% of a B = 1 step (bench tcurve). */
+     * a node with it, 100-112 without; about 3% of a B = 1 step (bench tcurve). */
     bool fresh = t->release && !t->walked;
     t->walked = true;
     for (int i = 0; i <= out->id && !fresh; i++) {
@@ -145,6 +145,9 @@ static bp_status walk(bp_tape *t, bp_node *out, const bp_real *dout, bp_error *e
         if (!n->requires_grad)
             continue;
         if (is_view(n)) { /* kept grads: every view points into its input's from the start */
+            if (!t->release && !n->in[0]->grad) /* a leaf's, taken away since the record */
+                return bp_error_set(err, BP_ERR_VALUE, "backward: the input of view %s has no "
+                                    "gradient buffer", n->op->name);
             if (!t->release)
                 n->grad = n->in[0]->grad + (n->value - n->in[0]->value);
             continue;

@@ -11,7 +11,8 @@ static bp_status lstm_gates_shape(const bp_node *n, bp_shape *out, bp_error *err
 
 /* Column j0 .. j0 + m of a row lies within one activation's span when chunks stop at
  * 2H (i and f, both sigmoid, in one call), 3H (g, tanh) and 4H (o): at small H a call is
- * bound by the latency of its one chain of vectors, so fewer, longer calls (4 -> 3 a row). */
+ * bound by the latency of its one chain of vectors, so fewer, longer calls (4 -> 3 a row
+ * for H <= 128, where i and f fit one chunk). */
 static size_t chunk_len(size_t j0, size_t H)
 {
     size_t end = j0 < 2 * H ? 2 * H : (j0 / H + 1) * H, left = end - j0;

@@ -564,6 +564,26 @@ Test(views, a_second_walk_from_another_output_forgets_the_first)
     bp_tape_free(t);
 }
 
+/* The tidy pass over nodes the output never reached runs only when the walk counted one:
+ * with kept grads, a node reached by the first walk and not by the second must read 0. */
+Test(views, a_node_the_second_walk_does_not_reach_reads_zero)
+{
+    bp_tape *t = bp_tape_new();
+    bp_node *x = bp_tape_input(t, bp_shape2(2, 3), (const bp_real[]){1, 2, 3, 4, 5, 6}, true);
+    bp_node *th = bp_tanh(t, x);
+    bp_node *L1 = bp_sum(t, th);
+    bp_node *L2 = bp_sum(t, bp_scale(t, x, 2));
+    bp_error err;
+    cr_assert_eq(bp_backward(t, L1, &err), BP_OK, "%s", err.msg);
+    cr_assert_eq(th->grad[0], 1);
+    cr_assert_eq(bp_backward(t, L2, &err), BP_OK, "%s", err.msg);
+    for (int i = 0; i < 6; i++) {
+        cr_expect_eq(th->grad[i], 0, "dL2/dtanh[%d] = %g, want 0", i, (double)th->grad[i]);
+        cr_expect_eq(x->grad[i], 2);
+    }
+    bp_tape_free(t);
+}
+
 /* A view's gradient is a window of its owner's: a leaf that takes a gradient without a
  * buffer for it is refused when the view is recorded, not met by the walk. */
 Test(views, a_view_of_a_leaf_without_its_grad_buffer_is_refused)
