@@ -95,9 +95,9 @@ Test(isa, array_kernels_agree_bit_for_bit)
 
 /* op forward and backward on fixed inputs in variant v: the output and every input's grad
  * copied into out (out_n floats), returned count. */
-static size_t run_op(const bp_op *op, int gates, int v, float *out, size_t out_n)
+static size_t run_op(const bp_op *op, int gates, int H, int v, float *out, size_t out_n)
 {
-    int B = 3, H = 37; /* odd: vector bodies and tails */
+    int B = 3;
     bp_isa_select(bp_isa_name(v), NULL);
     bp_tape *t = bp_tape_new();
     bp_node *in[BP_MAX_INPUTS] = {0};
@@ -133,20 +133,25 @@ Test(isa, cell_ops_agree_bit_for_bit)
     static const struct { const char *name; int gates; } cells[] = {
         {"rnn_tanh", 1}, {"rnn_relu", 1}, {"lstm_gates", 4}, {"lstm_c", 4},
         {"lstm_h", 4},   {"gru_gates", 3}, {"gru_h", 3}};
-    enum { MAX = 4096 };
+    /* H odd: vector bodies and tails; 300: rows of several kernel chunks (256), where a
+     * chunk of lstm_gates spans its i and f blocks and gru_gates calls sigmoid per block */
+    static const int sizes[] = {37, 300};
+    enum { MAX = 3 * 4 * 300 * 5 }; /* B G H, an output and four inputs' grads */
     static float want[MAX], got[MAX];
-    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++) {
-        const bp_op *op = bp_op_find(cells[c].name);
-        cr_assert_not_null(op, "%s", cells[c].name);
-        size_t n = run_op(op, cells[c].gates, baseline(), want, MAX);
-        for (int v = 0; v < baseline(); v++) {
-            if (!bp_isa_runnable(v))
-                continue;
-            cr_expect_eq(run_op(op, cells[c].gates, v, got, MAX), n);
-            cr_expect(same(got, want, n), "%s differs in %s", op->name,
-                      bp_isa_name(v));
+    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+        for (size_t h = 0; h < sizeof sizes / sizeof sizes[0]; h++) {
+            const bp_op *op = bp_op_find(cells[c].name);
+            cr_assert_not_null(op, "%s", cells[c].name);
+            int H = sizes[h];
+            size_t n = run_op(op, cells[c].gates, H, baseline(), want, MAX);
+            for (int v = 0; v < baseline(); v++) {
+                if (!bp_isa_runnable(v))
+                    continue;
+                cr_expect_eq(run_op(op, cells[c].gates, H, v, got, MAX), n);
+                cr_expect(same(got, want, n), "%s differs in %s at H %d", op->name,
+                          bp_isa_name(v), H);
+            }
         }
-    }
 }
 
 /* matmul's forward at one row (the row kernel, ops/rowmat.h) in variant v: y = a W. */
