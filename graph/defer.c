@@ -57,8 +57,8 @@ void bp_defer_free(bp_defer *d)
 {
     for (int i = 0; i < d->n; i++) {
         free(d->slot[i].a);
-        free(d->slot[i].w_packed);
-        free(d->slot[i].wt_packed);
+        free(d->slot[i].w.data);
+        free(d->slot[i].wt.data);
     }
     free(d->slot);
     free(d->index);
@@ -142,8 +142,8 @@ static defer_slot *param_slot(bp_defer *d, const bp_node *n)
         /* another leaf at a freed one's address: its slot made anew (what was pending
          * was the freed leaf's) */
         free(s->a);
-        free(s->w_packed);
-        free(s->wt_packed);
+        free(s->w.data);
+        free(s->wt.data);
         *s = slot_new(w);
     }
     return s;
@@ -162,19 +162,20 @@ static bool defers(bp_defer *d, defer_slot *s, const bp_node *n)
     return true;
 }
 
-/* *copy, packed from s's weight (transposed: Wᵀ) in this period unless it already was;
- * NULL when out of memory. */
-static const bp_real *packed_copy(const bp_defer *d, defer_slot *s, bool trans,
-                                  bp_real **copy, uint64_t *period)
+/* c, packed from s's weight (transposed: Wᵀ) in this period and kernel variant unless it
+ * already was; NULL when out of memory. */
+static const bp_real *packed_copy(const bp_defer *d, defer_slot *s, bool trans, defer_copy *c)
 {
-    if (*copy && *period == d->period)
-        return *copy;
+    int isa = bp_isa_current();
+    if (c->data && c->period == d->period && c->isa == isa)
+        return c->data;
     int K = trans ? s->N : s->K, N = trans ? s->K : s->N;
-    if (!*copy && !(*copy = malloc(bp_panel_size(K, N) * sizeof(bp_real))))
+    if (!c->data && !(c->data = malloc(bp_panel_size(K, N) * sizeof(bp_real))))
         return NULL;
-    bp_panel_pack(s->leaf->value, K, N, s->N, trans, *copy);
-    *period = d->period;
-    return *copy;
+    bp_panel_pack(s->leaf->value, K, N, s->N, trans, c->data);
+    c->period = d->period;
+    c->isa = isa;
+    return c->data;
 }
 
 bool bp_tape_packs_product(int M, int K, int N)
@@ -191,7 +192,7 @@ bool bp_defer_forward(bp_defer *d, bp_node *n)
     defer_slot *s = param_slot(d, n);
     if (!s || !bp_tape_packs_product(M, s->K, s->N))
         return false;
-    const bp_real *wp = packed_copy(d, s, false, &s->w_packed, &s->w_period);
+    const bp_real *wp = packed_copy(d, s, false, &s->w);
     if (!wp)
         return false;
     bp_panel_times(n->in[0]->value, s->K, M, s->K, wp, s->N, n->value, s->N, false);
@@ -204,11 +205,11 @@ static const bp_real *packed_wt(const bp_defer *d, defer_slot *s, int M)
 {
     if (!bp_tape_packs_product(M, s->N, s->K)) /* dC (M, N) Wᵀ (N, K) */
         return NULL;
-    if (s->wt_period != d->period && s->used_period != d->period) {
+    if (s->wt.period != d->period && s->used_period != d->period) {
         s->used_period = d->period;
         return NULL;
     }
-    return packed_copy(d, s, true, &s->wt_packed, &s->wt_period);
+    return packed_copy(d, s, true, &s->wt);
 }
 
 void bp_defer_backward(bp_defer *d, bp_node *n)

@@ -8,16 +8,23 @@
 
 #include <stdint.h>
 
+/* A packed copy of a weight (ops/panel.h), valid in the period and the kernel variant it
+ * was packed in (the layout is the variant's). */
+typedef struct defer_copy {
+    bp_real *data; /* bp_panel_size reals, allocated at the first packing */
+    uint64_t period;
+    int isa;
+} defer_copy;
+
 /* One weight's state in the tape: its pending weight-gradient terms, rows of A [rows, K]
- * and of dC [rows, N], and its packed copies, each valid in the period it was made in. */
+ * and of dC [rows, N], and its packed copies. */
 typedef struct defer_slot {
     bp_node *leaf;
     int K, N, rows, cap; /* cap: rows it holds before a flush */
     bp_real *a, *dc;     /* one allocation, made at the first term, kept for the next walk */
-    bp_real *w_packed;   /* W packed for the forward: made at its first step product */
-    bp_real *wt_packed;  /* Wᵀ packed for dA: made at its second dA in a walk */
-    uint64_t w_period, wt_period; /* the period each was packed in (if made) */
-    uint64_t used_period;         /* the last period that made a dA of this weight */
+    defer_copy w;        /* W packed for the forward: made at its first step product */
+    defer_copy wt;       /* Wᵀ packed for dA: made at its second dA in a walk */
+    uint64_t used_period; /* the last period that made a dA of this weight */
 } defer_slot;
 
 typedef struct bp_defer {

@@ -160,16 +160,19 @@ void bp_vsigmoid(const bp_real *x, bp_real *y, size_t n);
 /* The step products: C = A B on a B packed once, in the variant in use, which the tape
  * makes for a matmul by a parameter (its forward at 2 to BP_PANEL_MAX_ROWS rows, its dA
  * at up to as many: bptt_graph.h), and a user's op may use too. The packed form: B's
- * columns in panels of 32, the last zero-padded, panel p holding rows k = 0..K-1 of its
- * columns one after another. Each output is one chain over k in increasing k, from 0, or
+ * columns in panels of bp_panel_width() (by variant: a copy is used in the variant it was
+ * packed in), the last zero-padded, panel p holding rows k = 0..K-1 of its columns one
+ * after another. Each output is one chain over k in increasing k, from 0, or
  * with add from C (a one-row product: four chains over k mod 4, the first from 0 or C,
  * summed (c0 + c1) + (c2 + c3)); a fused multiply-add in avx512 and avx2, a product then
  * a sum in the baseline.
- * bp_panel_size: reals the packed form of a (K, N) matrix takes. bp_panel_pack: pack B
+ * bp_panel_size: reals the packed form of a (K, N) matrix takes (in any variant).
+ * bp_panel_pack: pack B
  * (K, N) from row-major b with row stride ldb; with trans, B = Sᵀ from S (N, K) with row
  * stride ldb. bp_panel_times: C = A B, or with add C += A B;
  * A (M, K) row-major with stride lda, C (M, N) with stride ldc. */
 size_t bp_panel_size(int K, int N);
+int bp_panel_width(void);
 /* The most columns N of a product the tape makes with the panel kernel in the variant in
  * use (INT_MAX: any; wider ones go to OpenBLAS, the faster there: ops/panel.c). */
 int bp_panel_max_cols(void);

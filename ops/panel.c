@@ -25,39 +25,58 @@ int bp_panel_max_cols(void)
     return max_cols[bp_isa_index()];
 }
 
-size_t bp_panel_size(int K, int N)
-{
-    return (size_t)K * (size_t)((N + BP_PANEL - 1) / BP_PANEL) * BP_PANEL;
-}
-
-void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real *packed)
-{
-    for (int j0 = 0; j0 < N; j0 += BP_PANEL) {
-        bp_real *p = packed + (size_t)j0 * (size_t)K;
-        int cols = N - j0 < BP_PANEL ? N - j0 : BP_PANEL;
-        if (trans) /* column j of B is row j of S: read along it, write down the panel */
-            for (int c = 0; c < BP_PANEL; c++)
-                for (int k = 0; k < K; k++)
-                    p[(size_t)k * BP_PANEL + c] = c < cols ? b[(size_t)(j0 + c) * ldb + k] : 0;
-        else
-            for (int k = 0; k < K; k++) {
-                memcpy(p + (size_t)k * BP_PANEL, b + (size_t)k * ldb + j0,
-                       (size_t)cols * sizeof *p);
-                memset(p + (size_t)k * BP_PANEL + cols, 0,
-                       (size_t)(BP_PANEL - cols) * sizeof *p);
-            }
-    }
-}
-
 /* Per variant: a vector's bytes, rows per tile and vectors per tile row — as many sums
  * as the registers hold beside B's vectors (32 zmm, 16 ymm, 16 xmm). */
 enum { BYTES_avx512 = 64, ROWS_avx512 = 8, VECS_avx512 = 2 };
 enum { BYTES_avx2 = 32, ROWS_avx2 = 6, VECS_avx2 = 2 };
 enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
+/* A panel is one tile row wide, VECS vectors: a tile reads B's rows whole, one after
+ * another, cache line after cache line (avx2's 16 columns of a 32-wide panel read half of
+ * each 128-byte row, and its lstm dA ran at 0.95-1.0 of OpenBLAS's speed, not 1.0-1.05). */
+#define WIDTH_(isa, attr, runs, unused) VECS_##isa * BYTES_##isa / (int)sizeof(bp_real),
+static const int panel_widths[] = {BP_ISA_LIST(WIDTH_, 0)};
+
+int bp_panel_width(void)
+{
+    return panel_widths[bp_isa_index()];
+}
+
+/* Rounded up to the widest variant's panel: a buffer sized once fits a copy packed in
+ * any variant. */
+size_t bp_panel_size(int K, int N)
+{
+    int w = 1;
+    for (size_t i = 0; i < sizeof panel_widths / sizeof *panel_widths; i++)
+        w = panel_widths[i] > w ? panel_widths[i] : w;
+    return (size_t)K * (size_t)((N + w - 1) / w) * (size_t)w;
+}
+
+void bp_panel_pack(const bp_real *b, int K, int N, int ldb, bool trans, bp_real *packed)
+{
+    const int width = bp_panel_width();
+    for (int j0 = 0; j0 < N; j0 += width) {
+        bp_real *p = packed + (size_t)j0 * (size_t)K;
+        int cols = N - j0 < width ? N - j0 : width;
+        if (trans) /* column j of B is row j of S: read along it, write down the panel */
+            for (int c = 0; c < width; c++)
+                for (int k = 0; k < K; k++)
+                    p[(size_t)k * width + c] = c < cols ? b[(size_t)(j0 + c) * ldb + k] : 0;
+        else
+            for (int k = 0; k < K; k++) {
+                memcpy(p + (size_t)k * width, b + (size_t)k * ldb + j0,
+                       (size_t)cols * sizeof *p);
+                memset(p + (size_t)k * width + cols, 0,
+                       (size_t)(width - cols) * sizeof *p);
+            }
+    }
+}
 
 /* A's blocks when packed (pack_a): at most MB rows by KC columns and ABLOCK reals (64
  * KiB: stays in L2 beside the rows of B). */
 enum { MB = 256, KC = 512, ABLOCK = 65536 / sizeof(bp_real) };
+/* How many of B's rows ahead a tile prefetches (`bptt bench tape`, avx2, the lstm's
+ * products at H512: 8 rows 0.99, 16 rows 1.01-1.07, 32 rows 1.05-1.11 of BLAS's speed). */
+enum { PF = 32 };
 
 /* Whether A is packed: it has more columns than one block takes, or its rows lie a
  * multiple of 4 KiB apart (they share their cache sets, and a tile's rows evict each
@@ -160,12 +179,13 @@ static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_r
             else \
                 _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) acc[r][v] = (V){0}; \
         } \
-        const bp_real *w = pp + (j - j0); \
+        const bp_real *w = pp; \
         /* packed: tile order (pack_tile); else A's rows as they lie */ \
         const bp_real *a = ablock ? ablock + (size_t)m * (size_t)kc \
                                   : Ab + (size_t)m * (size_t)lda + k0; \
         const size_t rs = ablock ? 1 : (size_t)lda, ks = ablock ? (size_t)(R) : 1; \
-        for (int k = 0; k < kc; k++, w += BP_PANEL, a += ks) { \
+        for (int k = 0; k < kc; k++, w += PW, a += ks) { \
+            __builtin_prefetch(w + PF * PW); /* B's rows from L3 ahead of the first tile */ \
             V wv[CV]; \
             _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) wv[v] = LD(V, w + v * L); \
             _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { \
@@ -188,16 +208,16 @@ static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_r
             _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) acc[q][v] = (V){0}; \
         if (add) \
             LOAD(m, acc[0]) \
-        const bp_real *w = pp + (j - j0); \
+        const bp_real *w = pp; \
         const bp_real *a = A + (size_t)m * (size_t)lda; \
         int k = 0; \
-        for (; k + 4 <= K; k += 4, w += 4 * BP_PANEL) \
+        for (; k + 4 <= K; k += 4, w += 4 * PW) \
             _Pragma("GCC unroll 16") for (int q = 0; q < 4; q++) \
                 _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) \
-                    acc[q][v] = MADD_##isa(a[k + q], LD(V, w + q * BP_PANEL + v * L), acc[q][v]); \
+                    acc[q][v] = MADD_##isa(a[k + q], LD(V, w + q * PW + v * L), acc[q][v]); \
         for (int q = 0; k + q < K; q++) \
             _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) \
-                acc[q][v] = MADD_##isa(a[k + q], LD(V, w + q * BP_PANEL + v * L), acc[q][v]); \
+                acc[q][v] = MADD_##isa(a[k + q], LD(V, w + q * PW + v * L), acc[q][v]); \
         _Pragma("GCC unroll 16") for (int v = 0; v < CV; v++) \
             acc[0][v] = (acc[0][v] + acc[1][v]) + (acc[2][v] + acc[3][v]); \
         STORE(m, acc[0]) \
@@ -213,16 +233,15 @@ static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_r
         const bp_real *restrict A, int lda, int M, int K, const bp_real *restrict packed, \
         int N, bp_real *restrict C, int ldc, bool add) \
     { \
-        enum { L = BYTES_##isa / (int)sizeof(bp_real), CV = VECS_##isa, R = ROWS_##isa }; \
+        enum { L = BYTES_##isa / (int)sizeof(bp_real), CV = VECS_##isa, R = ROWS_##isa, \
+               PW = CV * L }; \
         typedef bp_real V __attribute__((vector_size(BYTES_##isa))); \
         if (M == 1) { \
-            for (int j0 = 0; j0 < N; j0 += BP_PANEL) { \
-                const bp_real *pp = packed + (size_t)j0 * (size_t)K; \
-                for (int j = j0; j < j0 + BP_PANEL && j < N; j += CV * L) { \
-                    int cols = N - j, m = 0; \
-                    bp_real *Cb = C; \
-                    ROW(isa) \
-                } \
+            for (int j = 0; j < N; j += PW) { \
+                const bp_real *pp = packed + (size_t)j * (size_t)K; \
+                int cols = N - j, m = 0; \
+                bp_real *Cb = C; \
+                ROW(isa) \
             } \
             return; \
         } \
@@ -240,12 +259,10 @@ static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_r
                 bool from_c = add || k0 > 0; \
                 if (ablock) \
                     pack_a(Ab, lda, mb, k0, kc, R, ablock); \
-                for (int j0 = 0; j0 < N; j0 += BP_PANEL) { \
-                    const bp_real *pp = packed + ((size_t)j0 * (size_t)K + (size_t)k0 * BP_PANEL); \
-                    for (int j = j0; j < j0 + BP_PANEL && j < N; j += CV * L) { \
-                        int cols = N - j; \
-                        TILES(R, mb, TILE, isa) \
-                    } \
+                for (int j = 0; j < N; j += PW) { \
+                    const bp_real *pp = packed + ((size_t)j * (size_t)K + (size_t)k0 * PW); \
+                    int cols = N - j; \
+                    TILES(R, mb, TILE, isa) \
                 } \
             } \
         } \
@@ -269,16 +286,15 @@ void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *pack
 void bp_panel_times(const bp_real *A, int lda, int M, int K, const bp_real *packed, int N,
                     bp_real *C, int ldc, bool add)
 {
-    int q = M == 1 ? 4 : 1; /* chains per output */
+    int q = M == 1 ? 4 : 1, width = bp_panel_width(); /* q: chains per output */
     for (int m = 0; m < M; m++)
         for (int j = 0; j < N; j++) {
-            const bp_real *w = packed + (size_t)(j / BP_PANEL) * (size_t)K * BP_PANEL +
-                               j % BP_PANEL;
+            const bp_real *w = packed + (size_t)(j / width) * (size_t)K * width + j % width;
             const bp_real *a = A + (size_t)m * lda;
             bp_real *c = C + (size_t)m * ldc + j;
             bp_real s[4] = {add ? *c : 0, 0, 0, 0};
             for (int k = 0; k < K; k++)
-                s[k % q] = a[k] * w[(size_t)k * BP_PANEL] + s[k % q];
+                s[k % q] = a[k] * w[(size_t)k * width] + s[k % q];
             *c = (s[0] + s[1]) + (s[2] + s[3]);
         }
 }

@@ -3,9 +3,11 @@
  * A BLAS call packs B anew on every call (OpenBLAS's itcopy: 8-10% of an lstm step in
  * perf); a weight is fixed for a whole forward or walk, so it is packed once there.
  *
- * The packed form: B's columns in panels of BP_PANEL columns, the last one zero-padded;
- * panel p holds rows k = 0..K-1 of its columns one after another,
- *     packed[(p K + k) BP_PANEL + c] = B[k][p BP_PANEL + c].
+ * The packed form: B's columns in panels of P = bp_panel_width() columns (one tile row of
+ * the variant in use: 32 floats in avx512, 16 in avx2, 8 in the baseline), the last one
+ * zero-padded; panel p holds rows k = 0..K-1 of its columns one after another,
+ *     packed[(p K + k) P + c] = B[k][p P + c].
+ * A copy is packed and used in one variant (graph/defer.c repacks after a change).
  *
  * Each output is one chain over k = 0..K-1 in increasing k, c = 0 (with add, c = C),
  * then c = a_k b_k + c; in a one-row product (too few chains to hide their latency) four
@@ -20,7 +22,5 @@
 #define BPTT_PANEL_H
 
 #include "bptt_ops.h" /* bp_panel_size, bp_panel_pack, bp_panel_times */
-
-enum { BP_PANEL = 32 };
 
 #endif

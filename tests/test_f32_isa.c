@@ -294,3 +294,43 @@ Test(isa, the_tape_gives_the_panel_its_products_by_variant)
     }
     bp_isa_select("auto", NULL);
 }
+
+/* A weight's packed copy is laid out for the variant it was packed in (panels as wide as
+ * its tile: bp_panel_width): a step product recorded after a change of variant, in the
+ * same period, packs the weight anew rather than read the other layout. */
+Test(isa, a_weight_packed_in_one_variant_is_packed_anew_in_another)
+{
+    enum { M = 4, K = 8, N = 40 };
+    int widest = 0;
+    while (!bp_isa_runnable(widest))
+        widest++;
+    if (widest == baseline())
+        cr_skip_test("one kernel variant only");
+    bp_node *W = bp_leaf_new(bp_shape2(K, N), true, NULL), *x = bp_leaf_new(bp_shape2(M, K), false, NULL);
+    cr_assert(W && x);
+    fill(W->value, W->size, 21);
+    fill(x->value, x->size, 22);
+    bp_tape *t = bp_tape_new();
+    cr_assert_eq(bp_isa_select(bp_isa_name(widest), NULL), BP_OK);
+    int w0 = bp_panel_width();
+    cr_assert_not_null(bp_matmul(t, x, W));
+    cr_assert_eq(bp_isa_select("baseline", NULL), BP_OK);
+    cr_assert_neq(bp_panel_width(), w0);
+    bp_node *y = bp_matmul(t, x, W);
+    cr_assert_not_null(y);
+    for (int m = 0; m < M; m++)
+        for (int j = 0; j < N; j++) {
+            double want = 0, mag = 0;
+            for (int k = 0; k < K; k++) {
+                double p = (double)x->value[m * K + k] * W->value[k * N + j];
+                want += p;
+                mag += fabs(p);
+            }
+            cr_expect(fabs(y->value[m * N + j] - want) <= 1e-6 * mag + 1e-30,
+                      "y[%d][%d] %g, not %g", m, j, (double)y->value[m * N + j], want);
+        }
+    bp_tape_free(t);
+    bp_leaf_free(W);
+    bp_leaf_free(x);
+    bp_isa_select("auto", NULL);
+}
