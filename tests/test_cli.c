@@ -4,6 +4,10 @@
 #include "bptt_models.h"
 
 #include <criterion/criterion.h>
+
+#define TEST_DIR_PREFIX "bptt_cli"
+#include "test_tmpdir.h"
+TestSuite(cli, .fini = test_dir_remove);
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +19,11 @@
 #define BPTT BPTT_BINARY_DIR "/bptt"
 #define MODEL(name) BPTT_SOURCE_DIR "/models/" name ".yaml"
 
-static char dir[64];
 static char out[1 << 16], err_text[1 << 14];
 
 static const char *tmp(const char *name)
 {
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/bptt_cli_XXXXXX");
-        cr_assert_not_null(mkdtemp(dir));
-    }
-    static char paths[8][256];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
+    return test_path(name);
 }
 
 static void slurp(const char *path, char *buf, size_t size)

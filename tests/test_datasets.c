@@ -4,25 +4,19 @@
 #include "test_st_set.h"
 
 #include <criterion/criterion.h>
+
+#define TEST_DIR_PREFIX "bptt_data"
+#include "test_tmpdir.h"
+TestSuite(datasets, .fini = test_dir_remove);
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static char dir[64];
-
 static const char *path(const char *name)
 {
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/bptt_data_XXXXXX");
-        cr_assert_not_null(mkdtemp(dir));
-    }
-    static char paths[8][256];
-    static int next;
-    char *p = paths[next++ % 8];
-    snprintf(p, 256, "%s/%s", dir, name);
-    return p;
+    return test_path(name);
 }
 
 static void write_text(const char *p, const char *text)

@@ -4,22 +4,19 @@
 #include "bptt_models.h"
 
 #include <criterion/criterion.h>
+
+#define TEST_DIR_PREFIX "bptt_models"
+#include "test_tmpdir.h"
+TestSuite(models, .fini = test_dir_remove);
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static char dir[64];
-
 static const char *write_file(const char *name, const char *text)
 {
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/bptt_models_XXXXXX");
-        cr_assert_not_null(mkdtemp(dir));
-    }
-    static char path[160];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    const char *path = test_path(name);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
     fputs(text, f);

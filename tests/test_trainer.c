@@ -3,6 +3,10 @@
 #include "bptt_models.h"
 
 #include <criterion/criterion.h>
+
+#define TEST_DIR_PREFIX "bptt_trainer"
+#include "test_tmpdir.h"
+TestSuite(trainer, .fini = test_dir_remove);
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,16 +39,12 @@ static bp_model_config irnn_config(int T, long steps)
     return c;
 }
 
+/* a copy of test_path's (the caller frees it) */
 static char *tmp_path(const char *name)
 {
-    static char dir[64];
-    if (!dir[0]) {
-        snprintf(dir, sizeof dir, "/tmp/bptt_trainer_XXXXXX");
-        cr_assert_not_null(mkdtemp(dir));
-    }
-    char *p = malloc(128);
-    snprintf(p, 128, "%s/%s", dir, name);
-    return p;
+    const char *t = test_path(name);
+    char *p = malloc(strlen(t) + 1);
+    return p ? strcpy(p, t) : NULL;
 }
 
 static void run(bp_trainer *tr, long n)
