@@ -237,8 +237,8 @@ enum { BP_DEFER_MAX_ROWS = 16, BP_DEFER_ROWS = 64, BP_DEFER_BYTES = 64 * 1024 };
  * or walk, and its backward makes dA += dC Wᵀ, from the weight's second use in a walk on,
  * on a copy of Wᵀ packed once per walk, for the products bp_tape_packs_product takes:
  * (M, K) by (K, N) with at most BP_PANEL_MAX_ROWS rows M (the forward: 2 or more), at
- * most bp_panel_max_cols() columns N (by kernel variant: 1024 in avx2, any in avx512),
- * and a weight of at most BP_PACK_MAX elements K N. A BLAS call packs W anew every time
+ * most bp_panel_max_cols() columns N (by kernel variant: any in avx512 and avx2, 1024
+ * in the baseline), and a weight of at most BP_PACK_MAX elements K N. A BLAS call packs W anew every time
  * (`bptt bench tape` prints both ways at every bench size). So a parameter's value
  * must not change between a tape reset or walk and the next one (the optimizer steps
  * after a walk): a matmul recorded after such a change, before a reset or walk, would

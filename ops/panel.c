@@ -11,12 +11,14 @@
 #endif
 
 /* The widest product the tape gives the panel kernel, by variant (`bptt bench tape`, the
- * lstm's h W_h at H512, 64x512x2048): the avx2 panel took 1.05-1.23 of the time of
- * OpenBLAS's AVX2 kernels on a Zen 3 past 1024 columns; the avx512 panel took 0.78 of
- * OpenBLAS's AVX-512 kernels' (core Cooperlake) on a Zen 5, and 0.51 of those OpenBLAS
- * picks there (Haswell). The baseline panel, on that Zen 5 against OpenBLAS's Nehalem
- * kernels, took 0.94 of their time for the lstm's and 1.11 for the gru's: no gain, 1024. */
-enum { avx512_max_cols = INT_MAX, avx2_max_cols = 1024, baseline_max_cols = 1024 };
+ * lstm's h W_h at H512, 64x512x2048): the avx512 panel took 0.78 of OpenBLAS's AVX-512
+ * kernels' time (core Cooperlake) on a Zen 5, and 0.51 of those OpenBLAS picks there
+ * (Haswell). The avx2 panel took 1.05-1.23 of OpenBLAS's AVX2 kernels' on a Zen 3 past
+ * 1024 columns with panels of 32 columns; one tile row wide (16) and prefetching B, it
+ * takes 0.83-0.93 of theirs on an Intel Xeon (family 6 model 167, lstm's and gru's, three
+ * runs): any width. The baseline panel, on that Xeon against OpenBLAS's Nehalem kernels,
+ * took 0.95-1.0 of their time for the lstm's and gru's: no gain, 1024. */
+enum { avx512_max_cols = INT_MAX, avx2_max_cols = INT_MAX, baseline_max_cols = 1024 };
 #define MAX_COLS_(isa, attr, runs, ...) isa##_max_cols,
 
 int bp_panel_max_cols(void)
