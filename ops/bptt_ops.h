@@ -129,8 +129,9 @@ char *bp_check_report_str(const bp_op *op, const bp_check_report *r, char *buf, 
 /* The fused cell ops' loops and bp_vtanh / bp_vsigmoid are compiled once per instruction
  * set, a *kernel variant*: on x86-64 with gcc "avx512" (x86-64-v4), "avx2" (x86-64-v3)
  * and "baseline" (the build's flags: SSE2), widest first; elsewhere only "baseline".
- * Every variant gives the same results, bit for bit, but for the step products below,
- * where avx512 and avx2 (which have FMA) agree bit for bit and the baseline to rounding.
+ * The variants with FMA (avx512, avx2: bp_isa_has_fma) give the same results bit for
+ * bit; the baseline gives the same bits in the cell ops' own loops and agrees to rounding
+ * where a kernel fuses a multiply-add: tanh's and sigmoid's exp, the step products below.
  * The first kernel call picks the
  * variant named by the environment variable BPTT_ISA when this CPU runs it, else the
  * widest it runs (an unknown or unrunnable BPTT_ISA is ignored there: bp_isa_select_env
@@ -141,6 +142,8 @@ int bp_isa_count(void);
 const char *bp_isa_name(int i);
 /* Can this CPU run variant i? The last one (baseline) always. */
 bool bp_isa_runnable(int i);
+/* Does variant i fuse multiply-adds (round a b + c once)? Not the baseline. */
+bool bp_isa_has_fma(int i);
 /* The index of the variant in use (picked now if none is yet). */
 int bp_isa_current(void);
 /* Use the variant of that name; NULL, "" and "auto" mean the widest this CPU runs.

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BP_ISA_NAME_(isa, attr, runs, unused) #isa,
+#define BP_ISA_NAME_(isa, attr, runs, fma, unused) #isa,
 static const char *const isa_names[] = {BP_ISA_LIST(BP_ISA_NAME_, 0)};
 enum { N_ISA = (int)(sizeof isa_names / sizeof isa_names[0]) };
 
@@ -28,9 +28,16 @@ bool bp_isa_runnable(int i)
 #if BP_ISA_X86
     __builtin_cpu_init(); /* cheap after the first call; needed before any constructor ran */
 #endif
-#define BP_ISA_RUNS_(isa, attr, runs, unused) (runs),
+#define BP_ISA_RUNS_(isa, attr, runs, fma, unused) (runs),
     const bool runs[] = {BP_ISA_LIST(BP_ISA_RUNS_, 0)};
     return runs[i];
+}
+
+bool bp_isa_has_fma(int i)
+{
+#define BP_ISA_FMA_(isa, attr, runs, fma, unused) (fma),
+    static const bool has_fma[] = {BP_ISA_LIST(BP_ISA_FMA_, 0)};
+    return i >= 0 && i < N_ISA && has_fma[i];
 }
 
 static int widest_runnable(void)

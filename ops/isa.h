@@ -10,8 +10,12 @@
  *     BP_KERNEL(static, scale2, (float *x, size_t n), (x, n))
  *
  * Results are the same in every variant: the loops are elementwise, and -ffp-contract=off
- * (CMakeLists.txt) turns off contraction into FMA, so a wider vector changes no rounding (tests/test_f32_vmath.c
- * checks it bit for bit). Define BP_NO_CLONES to build the baseline only. */
+ * (CMakeLists.txt) turns off contraction into FMA, so a wider vector changes no rounding.
+ * A kernel that asks for FMA is made by BP_KERNEL_FMA instead: its body takes a first
+ * argument `fma`, a constant in each copy (the list's fourth column), and rounds a b + c
+ * once where it is true (bp_madd) — the same bits in the variants with FMA, the baseline's
+ * to rounding, as the step products (ops/panel.c). tests/test_f32_isa.c checks both.
+ * Define BP_NO_CLONES to build the baseline only. */
 #ifndef BPTT_ISA_H
 #define BPTT_ISA_H
 
@@ -26,18 +30,18 @@
 #define BP_ISA_X86 0
 #endif
 
-/* The variants, widest first: X(name, attribute, can this CPU run it, ...). The
- * baseline, last, is the build's own flags (x86-64: SSE2), which every CPU the build
- * targets runs. tests/CMakeLists.txt reads the names from these lines (one test per
- * variant): keep one "X(name," per line. */
+/* The variants, widest first: X(name, attribute, can this CPU run it, has it FMA, ...).
+ * The baseline, last, is the build's own flags (x86-64: SSE2, no FMA), which every CPU
+ * the build targets runs. tests/CMakeLists.txt reads the names from these lines (one test
+ * per variant): keep one "X(name," per line. */
 #if BP_ISA_X86
 #define BP_ISA_LIST(X, ...) \
-    X(avx512, target("arch=x86-64-v4"), __builtin_cpu_supports("x86-64-v4"), __VA_ARGS__) \
-    X(avx2, target("arch=x86-64-v3"), __builtin_cpu_supports("x86-64-v3"), __VA_ARGS__) \
-    X(baseline, , 1, __VA_ARGS__)
+    X(avx512, target("arch=x86-64-v4"), __builtin_cpu_supports("x86-64-v4"), 1, __VA_ARGS__) \
+    X(avx2, target("arch=x86-64-v3"), __builtin_cpu_supports("x86-64-v3"), 1, __VA_ARGS__) \
+    X(baseline, , 1, 0, __VA_ARGS__)
 #else
 #define BP_ISA_LIST(X, ...) \
-    X(baseline, , 1, __VA_ARGS__)
+    X(baseline, , 1, 0, __VA_ARGS__)
 #endif
 
 /* The variant in use, an index into BP_ISA_LIST; -1 until the first kernel call or
@@ -57,16 +61,31 @@ static inline int bp_isa_index(void)
 #define BP_KERNEL_BODY static inline
 #endif
 
-#define BP_KERNEL_COPY_(isa, attr, runs, name, params, args) \
+/* a b + c, rounded once when fma (a constant in each copy: the other arm folds away) */
+BP_KERNEL_BODY float bp_madd(bool fma, float a, float b, float c)
+{
+    return fma ? __builtin_fmaf(a, b, c) : a * b + c;
+}
+
+#define BP_UNPAREN_(...) __VA_ARGS__
+#define BP_KERNEL_COPY_(isa, attr, runs, fma, name, params, args) \
     __attribute__((attr)) static void name##_##isa params { name##_body args; }
-#define BP_KERNEL_ENTRY_(isa, attr, runs, name, params, args) name##_##isa,
-/* `linkage void name params`, running name##_body args in the variant in use. */
-#define BP_KERNEL(linkage, name, params, args) \
-    BP_ISA_LIST(BP_KERNEL_COPY_, name, params, args) \
+#define BP_KERNEL_COPY_FMA_(isa, attr, runs, fma, name, params, args) \
+    __attribute__((attr)) static void name##_##isa params { name##_body(fma, BP_UNPAREN_ args); }
+#define BP_KERNEL_ENTRY_(isa, attr, runs, fma, name, params, args) name##_##isa,
+#define BP_KERNEL_DISPATCH_(linkage, name, params, args) \
     linkage void name params \
     { \
         static void (*const copy[]) params = {BP_ISA_LIST(BP_KERNEL_ENTRY_, name, params, args)}; \
         copy[bp_isa_index()] args; \
     }
+/* `linkage void name params`, running name##_body args in the variant in use. */
+#define BP_KERNEL(linkage, name, params, args) \
+    BP_ISA_LIST(BP_KERNEL_COPY_, name, params, args) \
+    BP_KERNEL_DISPATCH_(linkage, name, params, args)
+/* The same, running name##_body(fma, args...): fma true in the variants with FMA. */
+#define BP_KERNEL_FMA(linkage, name, params, args) \
+    BP_ISA_LIST(BP_KERNEL_COPY_FMA_, name, params, args) \
+    BP_KERNEL_DISPATCH_(linkage, name, params, args)
 
 #endif

@@ -35,7 +35,7 @@ enum { BYTES_baseline = 16, ROWS_baseline = 4, VECS_baseline = 2 };
 /* A panel is one tile row wide, VECS vectors: a tile reads B's rows whole, one after
  * another, cache line after cache line (avx2's 16 columns of a 32-wide panel read half of
  * each 128-byte row, and its lstm dA ran at 0.95-1.0 of OpenBLAS's speed, not 1.0-1.05). */
-#define WIDTH_(isa, attr, runs, unused) VECS_##isa * BYTES_##isa / (int)sizeof(bp_real),
+#define WIDTH_(isa, attr, runs, fma, unused) VECS_##isa * BYTES_##isa / (int)sizeof(bp_real),
 static const int panel_widths[] = {BP_ISA_LIST(WIDTH_, 0)};
 
 int bp_panel_width(void)
@@ -230,7 +230,7 @@ static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_r
  * (packs_a) in blocks of up to MB rows by KC columns, and B's rows in as many blocks
  * (each block's CV L columns of B, read once per tile, stay in L1), a block after the
  * first going on from the sums the one before left in C: the same chains. */
-#define PANEL_COPY_(isa, attr, runs, unused) \
+#define PANEL_COPY_(isa, attr, runs, fma, unused) \
     __attribute__((attr)) static void panel_##isa( \
         const bp_real *restrict A, int lda, int M, int K, const bp_real *restrict packed, \
         int N, bp_real *restrict C, int ldc, bool add) \
@@ -271,7 +271,7 @@ static void pack_a(const bp_real *A, int lda, int M, int k0, int kc, int R, bp_r
         free(ablock); \
     }
 BP_ISA_LIST(PANEL_COPY_, 0)
-#define PANEL_ENTRY_(isa, attr, runs, unused) panel_##isa,
+#define PANEL_ENTRY_(isa, attr, runs, fma, unused) panel_##isa,
 static void (*const panel_copy[])(const bp_real *restrict, int, int, int,
                                   const bp_real *restrict, int, bp_real *restrict, int,
                                   bool) = {BP_ISA_LIST(PANEL_ENTRY_, 0)};

@@ -67,7 +67,7 @@ static inline bp_real row_one(const bp_real *x, const bp_real *W, int K, int ldw
         memcpy(y + j, &u, sizeof u); \
     }
 
-#define ROW_COPY_(isa, attr, runs, unused) \
+#define ROW_COPY_(isa, attr, runs, fma, unused) \
     __attribute__((attr)) static void row_##isa(const bp_real *restrict x, \
                                                 const bp_real *restrict W, int K, int N, \
                                                 int ldw, bp_real *restrict y) \
@@ -86,7 +86,7 @@ static inline bp_real row_one(const bp_real *x, const bp_real *W, int K, int ldw
 /* A vector's bytes in each variant: zmm, ymm, xmm. */
 enum { BYTES_avx512 = 64, BYTES_avx2 = 32, BYTES_baseline = 16 };
 BP_ISA_LIST(ROW_COPY_, 0)
-#define ROW_ENTRY_(isa, attr, runs, unused) row_##isa,
+#define ROW_ENTRY_(isa, attr, runs, fma, unused) row_##isa,
 static void (*const row_copy[])(const bp_real *restrict, const bp_real *restrict, int, int, int,
                                 bp_real *restrict) = {BP_ISA_LIST(ROW_ENTRY_, 0)};
 

@@ -30,23 +30,25 @@ enum { CHUNK = 256 };
 
 /* e^a = 2^n (1 + p) for a in [-87, 88] (NaN gives NaN through p): a = n ln2 + r with
  * |r| <= ln2 / 2 (round to nearest by the 1.5 * 2^23 trick), p = e^r - 1 by Taylor to
- * r^8 (error < 1e-9 relative), as r + r^2 q with q's seven terms in pairs (Estrin's
- * scheme): the loops are bound by the latency of this chain, which Horner's rule made 16
- * operations deep and this makes 8 (tanh 18% faster in avx2, 12% in avx512, 15% in the
- * baseline, in bench kernels), and the exact leading r scales q's rounding by r^2: on 4M
- * points in [-20, 20], tanh is within 2.22 ulp of double libm (2.92 by Horner's rule),
- * sigmoid within 2.71 (2.78), as `bptt bench kernels` prints per variant;
- * tests/test_f32_vmath.c holds both to 3. */
-BP_KERNEL_BODY void exp_reduced(float a, float *s, float *p)
+ * r^7 (error < 6e-9 relative, a tenth of an ulp), as r + r^2 q with q's six terms in
+ * pairs (Estrin's scheme): the loops are bound by the latency of this chain, which
+ * Horner's rule made 16 operations deep and this makes 8 (tanh 18% faster in avx2, 12% in
+ * avx512, 15% in the baseline, in bench kernels), and the exact leading r scales q's
+ * rounding by r^2 (the r^8 term, dropped, changed no largest error below). Where
+ * the variant has FMA (fma, isa.h) each a b + c is one: 20-29% off tanh and sigmoid in
+ * avx2 and avx512 (docs/benchmarks.md). On 4M points in [-20, 20] tanh and sigmoid stay
+ * within 3 ulp of double libm in every variant, as `bptt bench kernels` prints;
+ * tests/test_f32_vmath.c holds them to it. */
+BP_KERNEL_BODY void exp_reduced(bool fma, float a, float *s, float *p)
 {
-    float t = a * 1.44269504f + 12582912.0f;
+    float t = bp_madd(fma, a, 1.44269504f, 12582912.0f);
     float n = t - 12582912.0f;
-    float r = (a - n * 0.693145752f) - n * 1.42860677e-6f; /* ln2 in two parts */
+    float r = bp_madd(fma, -n, 1.42860677e-6f, bp_madd(fma, -n, 0.693145752f, a)); /* ln2 in two parts */
     float r2 = r * r, r4 = r2 * r2;
-    float q23 = 1.0f / 2 + r * (1.0f / 6), q45 = 1.0f / 24 + r * (1.0f / 120);
-    float q67 = 1.0f / 720 + r * (1.0f / 5040);
-    float q = (q23 + r2 * q45) + r4 * (q67 + r2 * (1.0f / 40320));
-    *p = r + r2 * q;
+    float q23 = bp_madd(fma, r, 1.0f / 6, 1.0f / 2), q45 = bp_madd(fma, r, 1.0f / 120, 1.0f / 24);
+    float q67 = bp_madd(fma, r, 1.0f / 5040, 1.0f / 720);
+    float q = bp_madd(fma, r4, q67, bp_madd(fma, r2, q45, q23));
+    *p = bp_madd(fma, r2, q, r);
     /* 2^n from t's bits: t = 1.5 * 2^23 + n exactly, so its bits are 0x4B400000 + n.
      * Integer arithmetic only (no float-to-int conversion, which a NaN would make
      * undefined; a NaN a gives some s, and p carries the NaN), and it vectorises. */
@@ -57,7 +59,7 @@ BP_KERNEL_BODY void exp_reduced(float a, float *s, float *p)
 }
 
 /* tanh |x| = u / (u + 2) with u = e^(2|x|) - 1; |x| > 9 gives 1 (tanh 9 = 1 - 3e-8). */
-BP_KERNEL_BODY void bp_vtanh_body(const float *restrict x, float *restrict y, size_t n)
+BP_KERNEL_BODY void bp_vtanh_body(bool fma, const float *restrict x, float *restrict y, size_t n)
 {
     float a[CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
@@ -70,8 +72,8 @@ BP_KERNEL_BODY void bp_vtanh_body(const float *restrict x, float *restrict y, si
         }
         for (size_t i = 0; i < m; i++) {
             float s, p;
-            exp_reduced(2.0f * a[i], &s, &p);
-            float u = (s - 1.0f) + s * p; /* e^2|x| - 1 without cancellation near 0 */
+            exp_reduced(fma, 2.0f * a[i], &s, &p);
+            float u = bp_madd(fma, s, p, s - 1.0f); /* e^2|x| - 1 without cancellation near 0 */
             yc[i] = copysignf(u / (u + 2.0f), xc[i]);
         }
     }
@@ -82,7 +84,7 @@ BP_KERNEL_BODY void bp_vtanh_body(const float *restrict x, float *restrict y, si
  * (exact: E 1 + 0 or E 0 + 1), not a branch: GCC will not if-convert a select whose arm
  * holds a multiply that may trap, so without AVX-512's masks the loop stayed scalar; and
  * neg is made in the first loop (made in the second, it kept that loop scalar too). */
-BP_KERNEL_BODY void bp_vsigmoid_body(const float *restrict x, float *restrict y, size_t n)
+BP_KERNEL_BODY void bp_vsigmoid_body(bool fma, const float *restrict x, float *restrict y, size_t n)
 {
     float a[CHUNK], neg[CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
@@ -96,15 +98,15 @@ BP_KERNEL_BODY void bp_vsigmoid_body(const float *restrict x, float *restrict y,
         }
         for (size_t i = 0; i < m; i++) {
             float s, p;
-            exp_reduced(-a[i], &s, &p);
-            float e = s + s * p;
+            exp_reduced(fma, -a[i], &s, &p);
+            float e = bp_madd(fma, s, p, s);
             float q = 1.0f / (1.0f + e);
-            yc[i] = q * (e * neg[i] + (1.0f - neg[i]));
+            yc[i] = q * bp_madd(fma, e, neg[i], 1.0f - neg[i]);
         }
     }
 }
 
-BP_KERNEL(, bp_vtanh, (const float *restrict x, float *restrict y, size_t n), (x, y, n))
-BP_KERNEL(, bp_vsigmoid, (const float *restrict x, float *restrict y, size_t n), (x, y, n))
+BP_KERNEL_FMA(, bp_vtanh, (const float *restrict x, float *restrict y, size_t n), (x, y, n))
+BP_KERNEL_FMA(, bp_vsigmoid, (const float *restrict x, float *restrict y, size_t n), (x, y, n))
 
 #endif
