@@ -12,9 +12,10 @@
  * Results are the same in every variant: the loops are elementwise, and -ffp-contract=off
  * (CMakeLists.txt) turns off contraction into FMA, so a wider vector changes no rounding.
  * A kernel that asks for FMA is made by BP_KERNEL_FMA instead: its body takes a first
- * argument `fma`, a constant in each copy (the list's fourth column), and rounds a b + c
- * once where it is true (bp_madd) — the same bits in the variants with FMA, the baseline's
- * to rounding, as the step products (ops/panel.c). tests/test_f32_isa.c checks both.
+ * argument `use_fma`, a constant in each copy (the list's fourth column), and rounds
+ * a b + c once where it is true (bp_madd) — the same bits in the variants with FMA, the
+ * baseline's to rounding, as the step products (ops/panel.c). tests/test_f32_isa.c checks
+ * both.
  * Define BP_NO_CLONES to build the baseline only. */
 #ifndef BPTT_ISA_H
 #define BPTT_ISA_H
@@ -61,10 +62,10 @@ static inline int bp_isa_index(void)
 #define BP_KERNEL_BODY static inline
 #endif
 
-/* a b + c, rounded once when fma (a constant in each copy: the other arm folds away) */
-BP_KERNEL_BODY float bp_madd(bool fma, float a, float b, float c)
+/* a b + c, rounded once when use_fma (a constant in each copy: the other arm folds away) */
+BP_KERNEL_BODY float bp_madd(bool use_fma, float a, float b, float c)
 {
-    return fma ? __builtin_fmaf(a, b, c) : a * b + c;
+    return use_fma ? __builtin_fmaf(a, b, c) : a * b + c;
 }
 
 #define BP_UNPAREN_(...) __VA_ARGS__
@@ -83,7 +84,7 @@ BP_KERNEL_BODY float bp_madd(bool fma, float a, float b, float c)
 #define BP_KERNEL(linkage, name, params, args) \
     BP_ISA_LIST(BP_KERNEL_COPY_, name, params, args) \
     BP_KERNEL_DISPATCH_(linkage, name, params, args)
-/* The same, running name##_body(fma, args...): fma true in the variants with FMA. */
+/* The same, running name##_body(use_fma, args...): use_fma true in the variants with FMA. */
 #define BP_KERNEL_FMA(linkage, name, params, args) \
     BP_ISA_LIST(BP_KERNEL_COPY_FMA_, name, params, args) \
     BP_KERNEL_DISPATCH_(linkage, name, params, args)

@@ -35,20 +35,20 @@ enum { CHUNK = 256 };
  * Horner's rule made 16 operations deep and this makes 8 (tanh 18% faster in avx2, 12% in
  * avx512, 15% in the baseline, in bench kernels), and the exact leading r scales q's
  * rounding by r^2 (the r^8 term, dropped, changed no largest error below). Where
- * the variant has FMA (fma, isa.h) each a b + c is one: 20-29% off tanh and sigmoid in
+ * the variant has FMA (use_fma, isa.h) each a b + c is one: 20-29% off tanh and sigmoid in
  * avx2 and avx512 (docs/benchmarks.md). On 4M points in [-20, 20] tanh and sigmoid stay
  * within 3 ulp of double libm in every variant, as `bptt bench kernels` prints;
  * tests/test_f32_vmath.c holds them to it. */
-BP_KERNEL_BODY void exp_reduced(bool fma, float a, float *s, float *p)
+BP_KERNEL_BODY void exp_reduced(bool use_fma, float a, float *s, float *p)
 {
-    float t = bp_madd(fma, a, 1.44269504f, 12582912.0f);
+    float t = bp_madd(use_fma, a, 1.44269504f, 12582912.0f);
     float n = t - 12582912.0f;
-    float r = bp_madd(fma, -n, 1.42860677e-6f, bp_madd(fma, -n, 0.693145752f, a)); /* ln2 in two parts */
+    float r = bp_madd(use_fma, -n, 1.42860677e-6f, bp_madd(use_fma, -n, 0.693145752f, a)); /* ln2 in two parts */
     float r2 = r * r, r4 = r2 * r2;
-    float q23 = bp_madd(fma, r, 1.0f / 6, 1.0f / 2), q45 = bp_madd(fma, r, 1.0f / 120, 1.0f / 24);
-    float q67 = bp_madd(fma, r, 1.0f / 5040, 1.0f / 720);
-    float q = bp_madd(fma, r4, q67, bp_madd(fma, r2, q45, q23));
-    *p = bp_madd(fma, r2, q, r);
+    float q23 = bp_madd(use_fma, r, 1.0f / 6, 1.0f / 2), q45 = bp_madd(use_fma, r, 1.0f / 120, 1.0f / 24);
+    float q67 = bp_madd(use_fma, r, 1.0f / 5040, 1.0f / 720);
+    float q = bp_madd(use_fma, r4, q67, bp_madd(use_fma, r2, q45, q23));
+    *p = bp_madd(use_fma, r2, q, r);
     /* 2^n from t's bits: t = 1.5 * 2^23 + n exactly, so its bits are 0x4B400000 + n.
      * Integer arithmetic only (no float-to-int conversion, which a NaN would make
      * undefined; a NaN a gives some s, and p carries the NaN), and it vectorises. */
@@ -59,7 +59,7 @@ BP_KERNEL_BODY void exp_reduced(bool fma, float a, float *s, float *p)
 }
 
 /* tanh |x| = u / (u + 2) with u = e^(2|x|) - 1; |x| > 9 gives 1 (tanh 9 = 1 - 3e-8). */
-BP_KERNEL_BODY void bp_vtanh_body(bool fma, const float *restrict x, float *restrict y, size_t n)
+BP_KERNEL_BODY void bp_vtanh_body(bool use_fma, const float *restrict x, float *restrict y, size_t n)
 {
     float a[CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
@@ -72,8 +72,8 @@ BP_KERNEL_BODY void bp_vtanh_body(bool fma, const float *restrict x, float *rest
         }
         for (size_t i = 0; i < m; i++) {
             float s, p;
-            exp_reduced(fma, 2.0f * a[i], &s, &p);
-            float u = bp_madd(fma, s, p, s - 1.0f); /* e^2|x| - 1 without cancellation near 0 */
+            exp_reduced(use_fma, 2.0f * a[i], &s, &p);
+            float u = bp_madd(use_fma, s, p, s - 1.0f); /* e^2|x| - 1 without cancellation near 0 */
             yc[i] = copysignf(u / (u + 2.0f), xc[i]);
         }
     }
@@ -84,7 +84,7 @@ BP_KERNEL_BODY void bp_vtanh_body(bool fma, const float *restrict x, float *rest
  * (exact: E 1 + 0 or E 0 + 1), not a branch: GCC will not if-convert a select whose arm
  * holds a multiply that may trap, so without AVX-512's masks the loop stayed scalar; and
  * neg is made in the first loop (made in the second, it kept that loop scalar too). */
-BP_KERNEL_BODY void bp_vsigmoid_body(bool fma, const float *restrict x, float *restrict y, size_t n)
+BP_KERNEL_BODY void bp_vsigmoid_body(bool use_fma, const float *restrict x, float *restrict y, size_t n)
 {
     float a[CHUNK], neg[CHUNK];
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
@@ -98,10 +98,10 @@ BP_KERNEL_BODY void bp_vsigmoid_body(bool fma, const float *restrict x, float *r
         }
         for (size_t i = 0; i < m; i++) {
             float s, p;
-            exp_reduced(fma, -a[i], &s, &p);
-            float e = bp_madd(fma, s, p, s);
+            exp_reduced(use_fma, -a[i], &s, &p);
+            float e = bp_madd(use_fma, s, p, s);
             float q = 1.0f / (1.0f + e);
-            yc[i] = q * bp_madd(fma, e, neg[i], 1.0f - neg[i]);
+            yc[i] = q * bp_madd(use_fma, e, neg[i], 1.0f - neg[i]);
         }
     }
 }
