@@ -84,7 +84,8 @@ BP_KERNEL_BODY float bp_madd(bool use_fma, float a, float b, float c)
 #define BP_KERNEL(linkage, name, params, args) \
     BP_ISA_LIST(BP_KERNEL_COPY_, name, params, args) \
     BP_KERNEL_DISPATCH_(linkage, name, params, args)
-/* The same, running name##_body(use_fma, args...): use_fma true in the variants with FMA. */
+/* The same, running name##_body(use_fma, args...): use_fma true in the variants with FMA
+ * (args must not be empty). */
 #define BP_KERNEL_FMA(linkage, name, params, args) \
     BP_ISA_LIST(BP_KERNEL_COPY_FMA_, name, params, args) \
     BP_KERNEL_DISPATCH_(linkage, name, params, args)
