@@ -94,6 +94,26 @@ Test(cli, bench_steps_names_the_denormal_mode)
     cr_expect(strstr(out, "\"flush_denormals\": true"), "%s", out);
 }
 
+/* bench steps --runs N: the table N times, then each target over the runs (met in k of N),
+ * and the JSON summary; a count out of range is refused. */
+Test(cli, bench_steps_runs_the_table_again_and_sums_up_the_targets)
+{
+    const char *run = "bench steps --cell rnn --size 32x1x1000 --reps 1 --warmup 0 --threads 1";
+    cr_expect_eq(bptt("%s --runs 2", run), 0, "%s", err_text);
+    cr_expect(strstr(out, "run 1 of 2") && strstr(out, "run 2 of 2"), "%s", out);
+    const char *sum = strstr(out, "issue 16's targets over 2 runs");
+    cr_expect(sum, "%s", out);
+    const char *b1 = sum ? strstr(sum, "rnn H32 B1 T1000 step / per-step floor") : NULL;
+    const char *eol = b1 ? strchr(b1, '\n') : NULL;
+    cr_expect(b1 && eol && strstr(b1, " of 2") && strstr(b1, " of 2") < eol, "%s", out);
+    cr_expect_eq(bptt("%s --runs 2 --json", run), 0, "%s", err_text);
+    cr_expect(strstr(out, "\"runs\": 2, \"kernel_variant\"") && strstr(out, "\"met_runs\": "),
+              "%s", out);
+    cr_expect(strstr(out, "\"run\": 2, \"cell\": \"rnn\""), "%s", out);
+    cr_expect_eq(bptt("%s --runs 0", run), 2);
+    cr_expect(strstr(err_text, "--runs must be a count in [1, 100]"), "%s", err_text);
+}
+
 #define SMALL "--set data.steps=8 --set model.layers[0].hidden=8 --set train.batch=4 " \
               "--set train.eval_batch=8"
 

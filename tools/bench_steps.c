@@ -7,6 +7,7 @@
 #include "bench_blas.h"
 #include "cli.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,45 +126,106 @@ static bool target_has(const struct target *t, const done_row *r)
     return false;
 }
 
-/* The table (or the JSON array "steps_targets"), with the kernel variant in use. */
-static void print_targets(const done_row *rows, int n, bool json)
+enum { N_TARGETS = (int)(sizeof targets / sizeof targets[0]) };
+
+/* Each target's figure in one run: the largest ratio among its rows and that row's cell
+ * (worst 0: none of its rows ran). */
+static void target_values(const done_row *rows, int n, double *worst, const char **cell)
 {
-    const char *variant = bp_isa_name(bp_isa_current());
-    if (json)
-        printf(",\n\"steps_targets\": [");
-    else
-        printf("\nissue 16's targets, kernel variant %s (the largest ratio of each target's rows "
-               "in this run):\n%-48s %-6s %8s %8s  %s\n", variant, "target", "cell", "ratio",
-               "bound", "verdict");
-    for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
+    for (int k = 0; k < N_TARGETS; k++) {
         const struct target *t = &targets[k];
-        double worst = 0;
-        const char *cell = "-";
+        worst[k] = 0;
+        cell[k] = "-";
         for (int i = 0; i < n; i++) {
             const done_row *r = &rows[i];
             bool threads = t->m == THREADS;
             if (!target_has(t, r) || (threads ? r->vs1 <= 0 : r->threads != 1))
                 continue;
             double v = threads ? r->vs1 : t->m == PER_STEP ? r->per_step : r->sequential;
-            if (v > worst) {
-                worst = v;
-                cell = r->c.cell;
+            if (v > worst[k]) {
+                worst[k] = v;
+                cell[k] = r->c.cell;
             }
         }
-        bool measured = worst > 0, met = t->strict ? worst < t->bound : worst <= t->bound;
-        const char *verdict = !measured ? "not measured" : met ? "met" : "missed";
+    }
+}
+
+static bool target_met(const struct target *t, double v)
+{
+    return t->strict ? v < t->bound : v <= t->bound;
+}
+
+static void format_bound(const struct target *t, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s %.2f", t->strict ? "<" : "<=", t->bound);
+}
+
+/* One run's table of the targets, with the kernel variant in use. */
+static void print_targets(const double *worst, const char *const *cell)
+{
+    printf("\nissue 16's targets, kernel variant %s (the largest ratio of each target's rows "
+           "in this run):\n%-48s %-6s %8s %8s  %s\n", bp_isa_name(bp_isa_current()), "target",
+           "cell", "ratio", "bound", "verdict");
+    for (int k = 0; k < N_TARGETS; k++) {
+        const struct target *t = &targets[k];
         char ratio[16] = "-", bound[16];
-        if (measured)
-            snprintf(ratio, sizeof ratio, "%.3f", worst);
-        snprintf(bound, sizeof bound, "%s %.2f", t->strict ? "<" : "<=", t->bound);
-        if (json)
+        if (worst[k] > 0)
+            snprintf(ratio, sizeof ratio, "%.3f", worst[k]);
+        format_bound(t, bound, sizeof bound);
+        printf("%-48s %-6s %8s %8s  %s\n", t->what, cell[k], ratio, bound,
+               worst[k] <= 0 ? "not measured" : target_met(t, worst[k]) ? "met" : "missed");
+    }
+}
+
+/* Over the runs (runs[r * N_TARGETS + k]: target k's figure in run r): each target's
+ * smallest and largest figure and the runs that met it — a table after more than one run,
+ * or the JSON array "steps_targets" (ratio: the largest, so verdict "met" means every run
+ * met it). */
+static void print_target_summary(const double *runs, const char *const *worst_cell, int n_runs,
+                                 bool json)
+{
+    const char *variant = bp_isa_name(bp_isa_current());
+    if (json)
+        printf(",\n\"steps_targets\": [");
+    else
+        printf("\nissue 16's targets over %d runs, kernel variant %s (each run's largest ratio "
+               "of the target's rows):\n%-48s %-6s %8s %8s %8s  %s\n", n_runs, variant, "target",
+               "cell", "smallest", "largest", "bound", "met in");
+    for (int k = 0; k < N_TARGETS; k++) {
+        const struct target *t = &targets[k];
+        double lo = 0, hi = 0;
+        int met = 0, measured = 0;
+        for (int r = 0; r < n_runs; r++) {
+            double v = runs[r * N_TARGETS + k];
+            if (v <= 0)
+                continue;
+            lo = measured ? fmin(lo, v) : v;
+            hi = fmax(hi, v);
+            measured++;
+            met += target_met(t, v);
+        }
+        char bound[16];
+        format_bound(t, bound, sizeof bound);
+        if (json) {
+            char ratio[16] = "null", least[16] = "null";
+            if (measured) {
+                snprintf(ratio, sizeof ratio, "%.3f", hi);
+                snprintf(least, sizeof least, "%.3f", lo);
+            }
             printf("%s\n  {\"target\": \"%s\", \"bound\": %.2f, \"strict\": %s, \"ratio\": %s, "
-                   "\"cell\": %s%s%s, \"verdict\": \"%s\", \"kernel_variant\": \"%s\"}",
-                   k ? "," : "", t->what, t->bound, t->strict ? "true" : "false",
-                   measured ? ratio : "null", measured ? "\"" : "", measured ? cell : "null",
-                   measured ? "\"" : "", verdict, variant);
-        else
-            printf("%-48s %-6s %8s %8s  %s\n", t->what, cell, ratio, bound, verdict);
+                   "\"ratio_min\": %s, \"cell\": %s%s%s, \"verdict\": \"%s\", \"met_runs\": %d, "
+                   "\"runs\": %d, \"kernel_variant\": \"%s\"}",
+                   k ? "," : "", t->what, t->bound, t->strict ? "true" : "false", ratio, least,
+                   measured ? "\"" : "", measured ? worst_cell[k] : "null", measured ? "\"" : "",
+                   !measured ? "not measured" : met == measured ? "met" : "missed", met,
+                   measured, variant);
+        } else if (!measured) {
+            printf("%-48s %-6s %8s %8s %8s  %s\n", t->what, "-", "-", "-", bound, "not measured");
+        } else {
+            char of[32];
+            snprintf(of, sizeof of, "%d of %d", met, measured);
+            printf("%-48s %-6s %8.3f %8.3f %8s  %s\n", t->what, worst_cell[k], lo, hi, bound, of);
+        }
     }
     if (json)
         printf("\n]");
@@ -171,7 +233,8 @@ static void print_targets(const done_row *rows, int n, bool json)
 
 /* One row of the table (or one JSON object): off, the step with per-step weight
  * gradients, and its ratio are "-" (null) under --no-defer. */
-static void print_row(const bench_cfg *c, const row *r, double vs1, bool json, bool first)
+static void print_row(const bench_cfg *c, const row *r, double vs1, int run, bool json,
+                      bool first)
 {
     char vs[16] = "-", off[16] = "-", gain[16] = "-";
     if (vs1 > 0)
@@ -182,12 +245,12 @@ static void print_row(const bench_cfg *c, const row *r, double vs1, bool json, b
     }
     double f = 1e-9 * r->flops;
     if (json)
-        printf("%s\n  {\"cell\": \"%s\", \"H\": %d, \"B\": %d, \"T\": %d, \"threads\": %d, "
+        printf("%s\n  {\"run\": %d, \"cell\": \"%s\", \"H\": %d, \"B\": %d, \"T\": %d, \"threads\": %d, "
                "\"step_ms\": %.4f, \"gflops\": %.2f, \"floor_ms\": %.4f, \"floor_gflops\": %.2f, "
                "\"ratio\": %.4f, \"seq_floor_ms\": %.4f, \"seq_ratio\": %.4f, "
                "\"per_step_grads_ms\": %s, \"deferred_vs_per_step\": %s, \"sgemm_calls\": %d, "
                "\"seq_sgemm_calls\": %d, \"sgemm_flop\": %.0f, \"vs_1_thread\": %s}",
-               first ? "" : ",", c->cell, c->H, c->B, c->T, r->threads, 1e3 * r->step,
+               first ? "" : ",", run, c->cell, c->H, c->B, c->T, r->threads, 1e3 * r->step,
                f / r->step, 1e3 * r->floor, f / r->floor, r->step / r->floor, 1e3 * r->seq,
                r->step / r->seq, r->off > 0 ? off : "null", r->off > 0 ? gain : "null",
                r->gemms, r->seq_gemms, r->flops, vs1 > 0 ? vs : "null");
@@ -198,29 +261,14 @@ static void print_row(const bench_cfg *c, const row *r, double vs1, bool json, b
                off, gain, r->gemms, r->seq_gemms, vs);
 }
 
-int bench_steps(const bench_opts *o)
+/* One run of the table: every row asked for, measured and printed (the JSON rows after
+ * *any, which the first sets), the targets' view of each in rows (*n of them). */
+static int steps_table(const bench_opts *o, int run, bool *any, done_row *rows, int *n)
 {
-    if (o->json)
-        printf("\"steps\": [");
-    else
-        printf("training steps (%s; forward + backward + Adam update; median of %d steps after %d "
-               "warm-up, %s time; floor = the per-step floor, the step's own sgemm calls, "
-               "bare; seq = the sequential floor: only h W_h forward and dz W_h^T backward "
-               "per step, every other product and weight gradient one call over all rows; "
-               "nodef = the same step with every weight gradient per step, d/nod = step / "
-               "nodef; vs 1 = step / the 1-thread step; the step's weight gradients %s; "
-               "denormals %s)\n"
-               "%-5s %5s %4s %5s %3s %9s %8s %9s %8s %6s %8s %6s %9s %6s %6s %5s %6s\n",
-               BP_REAL_NAME, o->reps, o->warmup,
-               o->cpu_clock ? "critical-path thread CPU" : "wall",
-               o->no_defer ? "per step (--no-defer)" : "deferred below 16 rows (bp_tape_set_defer)",
-               o->keep_denormals ? "kept (--keep-denormals)"
-                                 : "flushed to zero (bp_tape_set_flush_denormals)",
-               "cell", "H", "B", "T", "thr",
-               "step ms", "GFLOP/s", "floor ms", "GFLOP/s", "ratio", "seq ms", "ratio",
-               "nodef ms", "d/nod", "sgemm", "seq", "vs 1");
-    int n = 0;
-    done_row rows[64];
+    if (!o->json)
+        printf("%-5s %5s %4s %5s %3s %9s %8s %9s %8s %6s %8s %6s %9s %6s %6s %5s %6s\n", "cell",
+               "H", "B", "T", "thr", "step ms", "GFLOP/s", "floor ms", "GFLOP/s", "ratio",
+               "seq ms", "ratio", "nodef ms", "d/nod", "sgemm", "seq", "vs 1");
     /* the listed sizes (or the one --size names), then --size's own when not listed */
     size_t n_sizes = sizeof bench_sizes / sizeof bench_sizes[0];
     const int want[3] = {o->H, o->B, o->T};
@@ -230,8 +278,8 @@ int bench_steps(const bench_opts *o)
     for (size_t s = 0; s <= n_sizes; s++) {
         int size[3];
         memcpy(size, s < n_sizes ? bench_sizes[s] : want, sizeof size);
-        bool run = s < n_sizes ? !o->H || !memcmp(size, want, sizeof size) : o->H && !listed;
-        if (!run)
+        bool wanted = s < n_sizes ? !o->H || !memcmp(size, want, sizeof size) : o->H && !listed;
+        if (!wanted)
             continue;
         for (size_t ci = 0; ci < sizeof bench_cells / sizeof bench_cells[0]; ci++) {
             if (o->cell && strcmp(o->cell, bench_cells[ci]))
@@ -246,16 +294,71 @@ int bench_steps(const bench_opts *o)
                 if (r.threads == 1 && one == 0)
                     one = r.step;
                 double vs1 = r.threads > 1 && one > 0 ? r.step / one : 0;
-                print_row(&c, &r, vs1, o->json, n == 0);
+                print_row(&c, &r, vs1, run, o->json, !*any);
+                *any = true;
                 fflush(stdout);
-                if (n < (int)(sizeof rows / sizeof rows[0]))
-                    rows[n] = (done_row){c, r.threads, r.step / r.floor, r.step / r.seq, vs1};
-                n++;
+                if (*n < 64)
+                    rows[*n] = (done_row){c, r.threads, r.step / r.floor, r.step / r.seq, vs1};
+                (*n)++;
             }
         }
     }
+    return EXIT_OK;
+}
+
+int bench_steps(const bench_opts *o)
+{
+    char defer[64] = "per step (--no-defer)";
+    if (!o->no_defer)
+        snprintf(defer, sizeof defer, "deferred below %d rows (bp_tape_set_defer)",
+                 BP_DEFER_MAX_ROWS);
+    if (o->json)
+        printf("\"steps\": [");
+    else
+        printf("training steps (%s; forward + backward + Adam update; median of %d steps after %d "
+               "warm-up, %s time; floor = the per-step floor, the step's own sgemm calls, "
+               "bare; seq = the sequential floor: only h W_h forward and dz W_h^T backward "
+               "per step, every other product and weight gradient one call over all rows; "
+               "nodef = the same step with every weight gradient per step, d/nod = step / "
+               "nodef; vs 1 = step / the 1-thread step; the step's weight gradients %s; "
+               "denormals %s)\n",
+               BP_REAL_NAME, o->reps, o->warmup,
+               o->cpu_clock ? "critical-path thread CPU" : "wall", defer,
+               o->keep_denormals ? "kept (--keep-denormals)"
+                                 : "flushed to zero (bp_tape_set_flush_denormals)");
+    double *runs = malloc((size_t)o->runs * N_TARGETS * sizeof *runs);
+    if (!runs) {
+        cli_error("bench", "out of memory");
+        return EXIT_RUNTIME;
+    }
+    const char *worst_cell[N_TARGETS];
+    double hi[N_TARGETS] = {0};
+    bool any = false;
+    for (int run = 1; run <= o->runs; run++) {
+        done_row rows[64];
+        int n = 0;
+        if (!o->json && o->runs > 1)
+            printf("%srun %d of %d\n", run > 1 ? "\n" : "", run, o->runs);
+        int rc = steps_table(o, run, &any, rows, &n);
+        if (rc) {
+            free(runs);
+            return rc;
+        }
+        double *worst = runs + (size_t)(run - 1) * N_TARGETS;
+        const char *cell[N_TARGETS];
+        target_values(rows, n < 64 ? n : 64, worst, cell);
+        for (int k = 0; k < N_TARGETS; k++)
+            if (worst[k] > hi[k] || run == 1) {
+                hi[k] = worst[k];
+                worst_cell[k] = cell[k];
+            }
+        if (!o->json)
+            print_targets(worst, cell);
+    }
     if (o->json)
         printf("\n]");
-    print_targets(rows, n < 64 ? n : 64, o->json);
+    if (o->json || o->runs > 1)
+        print_target_summary(runs, worst_cell, o->runs, o->json);
+    free(runs);
     return EXIT_OK;
 }

@@ -127,6 +127,7 @@ typedef struct bench_opts {
     int threads[BENCH_MAX_THREADS]; /* thread counts to run, in order */
     int n_threads;
     int reps, warmup;               /* timed steps (median taken) and untimed ones first */
+    int runs;                       /* steps: the whole table this many times (default 1) */
     bool cpu_clock;                 /* time by thread CPU clocks (critical path) */
     bool no_defer;                  /* steps: bp_tape_set_defer(false) on every tape */
     bool keep_denormals;            /* steps: bp_tape_set_flush_denormals(false) */

@@ -188,7 +188,7 @@ double bench_load_average(void)
 const char cli_bench_usage[] =
     "bptt bench [steps|memory|tcurve|recompute|data|kernels|blas|mpi|tape|all] [--threads 1|2] [--json]\n"
     "           [--reps N] [--warmup N] [--cell rnn|irnn|lstm|gru] [--size HxBxT] [--cpu-clock]\n"
-    "           [--max-T N] [--no-defer] [--keep-denormals]\n"
+    "           [--max-T N] [--no-defer] [--keep-denormals] [--runs N]\n"
     "  steps   ms per training step of each cell and size against the BLAS floor\n"
     "  memory  peak resident size of a training step at T = 1000 (a fresh process each)\n"
     "  tcurve  ms per step against T = 10, 100, ... --max-T (10000): is the cost linear?\n"
@@ -211,11 +211,14 @@ const char cli_bench_usage[] =
     "               serial part plus the longest worker's share (the wall time on idle\n"
     "               cores), which other processes on a busy machine do not inflate\n"
     "  --no-defer   steps: every weight gradient made per step (bp_tape_set_defer false),\n"
-    "               not deferred and summed in one product (small batches)";
+    "               not deferred and summed in one product (small batches)\n"
+    "  --runs N     steps: the whole table N times over, then each of issue 16's targets\n"
+    "               over the runs: its smallest and largest ratio, met in how many";
 
 static int parse_opts(int argc, char **argv, int i, bench_opts *o)
 {
-    *o = (bench_opts){.threads = {1, 2}, .n_threads = 2, .reps = 11, .warmup = 2, .max_T = 10000};
+    *o = (bench_opts){.threads = {1, 2}, .n_threads = 2, .reps = 11, .warmup = 2, .runs = 1,
+                      .max_T = 10000};
     for (; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json")) {
@@ -254,6 +257,13 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
                 return EXIT_USAGE;
             }
             *(a[2] == 'r' ? &o->reps : &o->warmup) = k;
+        } else if (!strcmp(a, "--runs")) {
+            int k = atoi(v);
+            if (k < 1 || k > 100) {
+                cli_error("bench", "--runs must be a count in [1, 100], not '%s'", v);
+                return EXIT_USAGE;
+            }
+            o->runs = k;
         } else if (!strcmp(a, "--max-T")) {
             o->max_T = atol(v);
             if (o->max_T < 10 || o->max_T > 10000000) {
@@ -348,9 +358,9 @@ int cmd_bench(int argc, char **argv)
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     if (o.json)
         printf("{\"precision\": \"%s\", \"blas\": \"%s\", \"blas_core\": \"%s\", \"reps\": %d, "
-               "\"warmup\": %d, \"clock\": \"%s\", \"load_average\": %.2f, \"cpus\": %ld, "
-               "\"kernel_variant\": \"%s\", \"flush_denormals\": %s,\n",
-               BP_REAL_NAME, openblas_get_config(), openblas_get_corename(), o.reps, o.warmup,
+               "\"warmup\": %d, \"runs\": %d, \"clock\": \"%s\", \"load_average\": %.2f, "
+               "\"cpus\": %ld, \"kernel_variant\": \"%s\", \"flush_denormals\": %s,\n",
+               BP_REAL_NAME, openblas_get_config(), openblas_get_corename(), o.reps, o.warmup, o.runs,
                o.cpu_clock ? "critical_path_thread_cpu" : "wall", load, cpus,
                bp_isa_name(bp_isa_current()), o.keep_denormals ? "false" : "true");
     else if (!tape)
