@@ -177,11 +177,11 @@ static void print_targets(const double *worst, const char *const *cell)
     }
 }
 
-/* Over the runs (runs[r * N_TARGETS + k]: target k's figure in run r): each target's
- * smallest and largest figure and the runs that met it — a table after more than one run,
- * or the JSON array "steps_targets" (ratio: the largest, so verdict "met" means every run
- * met it). */
-static void print_target_summary(const double *runs, const char *const *worst_cell, int n_runs,
+/* Over the runs (runs[r * N_TARGETS + k], cells likewise: target k's figure in run r and
+ * its row's cell): each target's smallest and largest figure, the largest's cell, and the
+ * runs that met it — a table after more than one run, or the JSON array "steps_targets"
+ * (ratio: the largest, so verdict "met" means every run met it). */
+static void print_target_summary(const double *runs, const char *const *cells, int n_runs,
                                  bool json)
 {
     const char *variant = bp_isa_name(bp_isa_current());
@@ -194,13 +194,17 @@ static void print_target_summary(const double *runs, const char *const *worst_ce
     for (int k = 0; k < N_TARGETS; k++) {
         const struct target *t = &targets[k];
         double lo = 0, hi = 0;
+        const char *cell = "-";
         int met = 0, measured = 0;
         for (int r = 0; r < n_runs; r++) {
             double v = runs[r * N_TARGETS + k];
             if (v <= 0)
                 continue;
             lo = measured ? fmin(lo, v) : v;
-            hi = fmax(hi, v);
+            if (v > hi) {
+                hi = v;
+                cell = cells[r * N_TARGETS + k];
+            }
             measured++;
             met += target_met(t, v);
         }
@@ -216,7 +220,7 @@ static void print_target_summary(const double *runs, const char *const *worst_ce
                    "\"ratio_min\": %s, \"cell\": %s%s%s, \"verdict\": \"%s\", \"met_runs\": %d, "
                    "\"runs\": %d, \"kernel_variant\": \"%s\"}",
                    k ? "," : "", t->what, t->bound, t->strict ? "true" : "false", ratio, least,
-                   measured ? "\"" : "", measured ? worst_cell[k] : "null", measured ? "\"" : "",
+                   measured ? "\"" : "", measured ? cell : "null", measured ? "\"" : "",
                    !measured ? "not measured" : met == measured ? "met" : "missed", met,
                    measured, variant);
         } else if (!measured) {
@@ -224,7 +228,7 @@ static void print_target_summary(const double *runs, const char *const *worst_ce
         } else {
             char of[32];
             snprintf(of, sizeof of, "%d of %d", met, measured);
-            printf("%-48s %-6s %8.3f %8.3f %8s  %s\n", t->what, worst_cell[k], lo, hi, bound, of);
+            printf("%-48s %-6s %8.3f %8.3f %8s  %s\n", t->what, cell, lo, hi, bound, of);
         }
     }
     if (json)
@@ -327,12 +331,13 @@ int bench_steps(const bench_opts *o)
                o->keep_denormals ? "kept (--keep-denormals)"
                                  : "flushed to zero (bp_tape_set_flush_denormals)");
     double *runs = malloc((size_t)o->runs * N_TARGETS * sizeof *runs);
-    if (!runs) {
+    const char **cells = malloc((size_t)o->runs * N_TARGETS * sizeof *cells);
+    if (!runs || !cells) {
+        free(runs);
+        free(cells);
         cli_error("bench", "out of memory");
         return EXIT_RUNTIME;
     }
-    const char *worst_cell[N_TARGETS];
-    double hi[N_TARGETS] = {0};
     bool any = false;
     for (int run = 1; run <= o->runs; run++) {
         done_row rows[64];
@@ -342,23 +347,20 @@ int bench_steps(const bench_opts *o)
         int rc = steps_table(o, run, &any, rows, &n);
         if (rc) {
             free(runs);
+            free(cells);
             return rc;
         }
         double *worst = runs + (size_t)(run - 1) * N_TARGETS;
-        const char *cell[N_TARGETS];
+        const char **cell = cells + (size_t)(run - 1) * N_TARGETS;
         target_values(rows, n < 64 ? n : 64, worst, cell);
-        for (int k = 0; k < N_TARGETS; k++)
-            if (worst[k] > hi[k] || run == 1) {
-                hi[k] = worst[k];
-                worst_cell[k] = cell[k];
-            }
         if (!o->json)
             print_targets(worst, cell);
     }
     if (o->json)
         printf("\n]");
     if (o->json || o->runs > 1)
-        print_target_summary(runs, worst_cell, o->runs, o->json);
+        print_target_summary(runs, cells, o->runs, o->json);
     free(runs);
+    free(cells);
     return EXIT_OK;
 }

@@ -215,6 +215,18 @@ const char cli_bench_usage[] =
     "  --runs N     steps: the whole table N times over, then each of issue 16's targets\n"
     "               over the runs: its smallest and largest ratio, met in how many";
 
+/* *out = v when v is a count in [lo, hi]; else the error, and EXIT_USAGE. */
+static int parse_count(const char *opt, const char *v, int lo, int hi, int *out)
+{
+    int k = atoi(v);
+    if (k < lo || k > hi) {
+        cli_error("bench", "%s must be a count in [%d, %d], not '%s'", opt, lo, hi, v);
+        return EXIT_USAGE;
+    }
+    *out = k;
+    return EXIT_OK;
+}
+
 static int parse_opts(int argc, char **argv, int i, bench_opts *o)
 {
     *o = (bench_opts){.threads = {1, 2}, .n_threads = 2, .reps = 11, .warmup = 2, .runs = 1,
@@ -250,20 +262,12 @@ static int parse_opts(int argc, char **argv, int i, bench_opts *o)
             }
             o->threads[0] = k;
             o->n_threads = 1;
-        } else if (!strcmp(a, "--reps") || !strcmp(a, "--warmup")) {
-            int k = atoi(v);
-            if (k < (a[2] == 'r') || k > 10000) {
-                cli_error("bench", "%s must be a count in [%d, 10000], not '%s'", a, a[2] == 'r', v);
-                return EXIT_USAGE;
-            }
-            *(a[2] == 'r' ? &o->reps : &o->warmup) = k;
-        } else if (!strcmp(a, "--runs")) {
-            int k = atoi(v);
-            if (k < 1 || k > 100) {
-                cli_error("bench", "--runs must be a count in [1, 100], not '%s'", v);
-                return EXIT_USAGE;
-            }
-            o->runs = k;
+        } else if (!strcmp(a, "--reps") || !strcmp(a, "--warmup") || !strcmp(a, "--runs")) {
+            bool reps = !strcmp(a, "--reps"), runs = !strcmp(a, "--runs");
+            int rc = parse_count(a, v, reps || runs, runs ? 100 : 10000,
+                                 reps ? &o->reps : runs ? &o->runs : &o->warmup);
+            if (rc)
+                return rc;
         } else if (!strcmp(a, "--max-T")) {
             o->max_T = atol(v);
             if (o->max_T < 10 || o->max_T > 10000000) {
